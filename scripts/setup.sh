@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything tf-dcgan needs on a fresh Debian/Ubuntu machine with Python 3.11:
+# Debian's Fashion-MNIST files (the offline default dataset) and a virtual environment in .venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+packages="dataset-fashion-mnist"
+# Debian's python3 needs python3-venv for `python3 -m venv` (with pip); pyenv builds have it.
+if ! python3 -c "import venv, ensurepip" 2>/dev/null; then packages="$packages python3-venv"; fi
+if ! dpkg -s $packages >/dev/null 2>&1; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $packages
+fi
+
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -r requirements-dev.txt
+.venv/bin/python -m pip install -q --no-deps -e .

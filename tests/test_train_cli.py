@@ -1,0 +1,105 @@
+import json
+import subprocess
+import sys
+
+import imageio.v3 as iio
+import keras
+import pytest
+
+import tf_dcgan  # noqa: F401  (registers DCGAN for load_model)
+import train
+from tests.conftest import ROOT
+
+TINY = ["--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "16", "--base-filters", "8",
+        "--latent-dim", "16", "--num-samples", "4", "--seed", "0"]
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, str(ROOT / "train.py"), *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300)
+
+
+@pytest.mark.slow
+def test_tiny_run_on_fashion_mnist_writes_every_output(tmp_path):
+    out = tmp_path / "run"
+    result = _run(*TINY, "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == f"run folder: {out}" and lines[-1] == f"run folder: {out}"
+    config = json.loads((out / "config.json").read_text())
+    assert config["dataset"] == "fashion_mnist" and config["image_size"] == 28
+    assert config["channels"] == 1 and config["seed"] == 0 and config["epochs"] == 2
+    assert config["learning_rate"] == 2e-4 and config["beta1"] == 0.5
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["epoch_001.png",
+                                                                   "epoch_002.png"]
+    assert iio.imread(out / "training.gif", index=None).shape[0] == 2
+    assert iio.imread(out / "losses.png").ndim == 3
+    csv_lines = (out / "losses.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("step,epoch,")
+    assert {"d_loss", "g_loss", "d_real_loss", "d_fake_loss", "d_real", "d_fake"} <= set(
+        csv_lines[0].split(","))
+    assert len(csv_lines) == 1 + 2 * 3
+    generator = keras.models.load_model(out / "generator.keras")
+    assert generator.output_shape == (None, 28, 28, 1)
+    gan = keras.models.load_model(out / "dcgan.keras")
+    assert int(gan.g_optimizer.iterations.numpy()) == 6
+    assert int(gan.d_optimizer.iterations.numpy()) == 12
+    assert not list(out.rglob(".*tmp*"))
+
+
+def test_bad_flag_exits_2_with_one_line_and_no_traceback(tmp_path):
+    result = _run("--epochs", "0", "--out", str(tmp_path / "x"))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "epochs must be a positive integer; received epochs=0" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--image-size", "48"], "image_size must be one of 8, 14, 16, 28, 32"),
+    (["--batch-size", "-1"], "batch_size must be a positive integer; received batch_size=-1"),
+    (["--learning-rate", "5"], "learning_rate must be between 0 and 1; received learning_rate=5"),
+    (["--beta1", "1.5"], "beta1 must be in [0, 1); received beta1=1.5"),
+    (["--steps-per-epoch", "0"], "steps_per_epoch must be a positive integer"),
+    (["--dataset", "no_such_dataset_xyz"], "dataset 'no_such_dataset_xyz' could not be loaded"),
+    (["--batch-size", "100000"], "batch_size must not exceed the number of images"),
+])
+def test_bad_values_give_one_line_naming_the_value_and_exit_2(argv, message, capsys, tmp_path):
+    assert train.main([*argv, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.startswith("train.py: error: ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--d-update", "alternate"], "invalid choice: 'alternate'"),
+    (["--epochs", "ten"], "invalid int value: 'ten'"),
+    (["--channels", "2"], "invalid choice: 2"),
+    (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+])
+def test_unparsable_flags_exit_2_with_one_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_out_folder_holding_a_run_is_refused(tmp_path, capsys):
+    (tmp_path / "config.json").write_text("{}")
+    assert train.main(["--out", str(tmp_path)]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert (tmp_path / "config.json").read_text() == "{}"
+
+
+def test_dry_run_prints_the_config(capsys):
+    assert train.main(["--dry-run", "--epochs", "3", "--d-update", "joint"]) == 0
+    config = json.loads(capsys.readouterr().out)
+    assert config["epochs"] == 3 and config["d_update"] == "joint" and config["batch_size"] == 128
+
+
+def test_help_ends_with_examples():
+    result = _run("--help")
+    assert result.returncode == 0
+    assert "python train.py --epochs 20" in result.stdout.split("examples:")[-1]

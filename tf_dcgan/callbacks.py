@@ -1,0 +1,252 @@
+"""Keras callbacks that let a user watch a DCGAN learn: sample grids, the training GIF, loss curves.
+
+Each works with any `fit` of a `DCGAN` (or, for `LossHistory`, of any Keras model), so a user's own
+training code gets the same outputs as `train.py`. Every file is written to a temporary name and
+renamed into place.
+"""
+
+import csv
+import math
+from pathlib import Path
+
+import imageio.v3 as iio
+import keras
+import numpy as np
+
+from tf_dcgan.data import to_uint8
+from tf_dcgan.files import atomic_output
+from tf_dcgan.gan import latent_noise
+
+
+def image_grid(images, columns=None, padding=2):
+    """Tiles images in [-1, 1] of shape (N, H, W, C) into one uint8 grid image.
+
+    Args:
+        images: array-like of shape (N, H, W, C), values in [-1, 1].
+        columns: images per row; default the ceiling of sqrt(N).
+        padding: pixels of black between images and around the grid.
+
+    Returns:
+        A uint8 array of shape (rows*(H+p)+p, columns*(W+p)+p) for C == 1, else with C channels.
+    """
+    images = to_uint8(images)
+    count, height, width, channels = images.shape
+    columns = columns or math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    grid = np.zeros(
+        (rows * (height + padding) + padding, columns * (width + padding) + padding, channels),
+        dtype=np.uint8,
+    )
+    for index, image in enumerate(images):
+        top = padding + (index // columns) * (height + padding)
+        left = padding + (index % columns) * (width + padding)
+        grid[top:top + height, left:left + width] = image
+    return grid[..., 0] if channels == 1 else grid
+
+
+def _upscale(grid, factor):
+    return np.repeat(np.repeat(grid, factor, axis=0), factor, axis=1) if factor > 1 else grid
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Saves a grid of images generated from the same fixed noise at the end of every epoch.
+
+    Fixed noise makes the grids comparable: each cell follows one z through training. The noise is
+    `latent_noise(num_images, latent_dim, seed)`, the same as `DCGAN.generate(num_images, seed)`.
+    Files are `<directory>/epoch_001.png`, `epoch_002.png`, ... (epoch numbers continue from
+    `initial_epoch` when training resumes).
+
+    Args:
+        directory: folder for the PNG files (created if missing).
+        num_images: images in the grid (64 gives 8x8).
+        seed: seed of the fixed noise.
+        scale: integer upscaling of the saved grid (nearest neighbour), for small images.
+
+    Example:
+        >>> gan.fit(dataset, epochs=5, callbacks=[SampleGrid("run/samples")])
+    """
+
+    def __init__(self, directory, num_images=64, seed=0, scale=1):
+        super().__init__()
+        self.directory = Path(directory)
+        self.num_images = num_images
+        self.seed = seed
+        self.scale = scale
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.directory.mkdir(parents=True, exist_ok=True)
+        noise = latent_noise(self.num_images, self.model.latent_dim, self.seed)
+        images = self.model.generator(noise, training=False)
+        grid = _upscale(image_grid(np.asarray(images)), self.scale)
+        with atomic_output(self.directory / f"epoch_{epoch + 1:03d}.png") as tmp:
+            iio.imwrite(tmp, grid)
+
+
+class TrainingGif(keras.callbacks.Callback):
+    """Assembles the sample grids of a folder, in epoch order, into an animated GIF.
+
+    The GIF is rewritten at the end of every epoch, so a run that stops early still has one; it
+    holds every `epoch_*.png` in `sample_dir`, including those of earlier, resumed runs. Put it
+    after `SampleGrid` in the callback list.
+
+    Args:
+        sample_dir: folder of `epoch_NNN.png` grids (as written by `SampleGrid`).
+        path: the GIF to write.
+        frame_seconds: how long each epoch's frame shows; the last frame shows three times longer.
+    """
+
+    def __init__(self, sample_dir, path, frame_seconds=0.5):
+        super().__init__()
+        self.sample_dir = Path(sample_dir)
+        self.path = Path(path)
+        self.frame_seconds = frame_seconds
+
+    def on_epoch_end(self, epoch, logs=None):
+        write_gif(sorted(self.sample_dir.glob("epoch_*.png")), self.path, self.frame_seconds)
+
+
+def write_gif(frame_paths, path, frame_seconds=0.5):
+    """Writes PNG frames (same size) into an animated, looping GIF, atomically."""
+    if not frame_paths:
+        return
+    frames = np.stack([iio.imread(p) for p in frame_paths])
+    durations = [frame_seconds * 1000] * len(frames)
+    durations[-1] *= 3
+    # Pillow takes a list of durations only for several frames.
+    duration = durations if len(durations) > 1 else durations[0]
+    with atomic_output(path) as tmp:
+        iio.imwrite(tmp, frames, extension=".gif", duration=duration, loop=0)
+
+
+class LossHistory(keras.callbacks.Callback):
+    """Records every logged metric at every training step into a CSV file and plots the losses.
+
+    Keras logs the running mean of each metric since the start of the epoch; this callback turns
+    those back into each step's own value (n * mean_n - (n - 1) * mean_{n-1}), so the CSV holds one
+    row per step with the values of that step. The CSV and the plot are rewritten at the end of
+    every epoch; with `append=True` earlier rows of the CSV are kept (for resumed runs).
+
+    Args:
+        csv_path: the CSV file: a `step` column, an `epoch` column, then one column per metric.
+        plot_path: the PNG of the D and G losses per step with a smoothed line; None for no plot.
+        smoothing: weight of the exponential moving average drawn over the raw curves.
+        append: keep the rows already in `csv_path`.
+
+    Example:
+        >>> gan.fit(dataset, epochs=5, callbacks=[LossHistory("run/losses.csv", "run/losses.png")])
+    """
+
+    def __init__(self, csv_path, plot_path=None, smoothing=0.98, append=False):
+        super().__init__()
+        self.csv_path = Path(csv_path)
+        self.plot_path = None if plot_path is None else Path(plot_path)
+        self.smoothing = smoothing
+        self.append = append
+        self.rows = []
+        self._epoch = 0
+        self._previous_means = None
+        self._previous_batch = -1
+
+    def on_train_begin(self, logs=None):
+        self.rows = self._read_existing() if self.append else []
+
+    def _read_existing(self):
+        if not self.csv_path.is_file():
+            return []
+        with open(self.csv_path, newline="") as f:
+            return [
+                {k: (int(v) if k in ("step", "epoch") else float(v)) for k, v in row.items()}
+                for row in csv.DictReader(f)
+            ]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch + 1
+        self._previous_means = None
+        self._previous_batch = -1
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        means = {k: float(v) for k, v in logs.items() if np.ndim(v) == 0}
+        steps_now = batch + 1
+        steps_before = self._previous_batch + 1
+        values = {}
+        for name, mean in means.items():
+            before = self._previous_means.get(name, 0.0) if self._previous_means else 0.0
+            # The mean of the steps since the last log (one step unless steps_per_execution > 1).
+            values[name] = (steps_now * mean - steps_before * before) / (steps_now - steps_before)
+        step = (self.rows[-1]["step"] if self.rows else 0) + steps_now - steps_before
+        self.rows.append({"step": step, "epoch": self._epoch, **values})
+        self._previous_means = means
+        self._previous_batch = batch
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.save()
+
+    def save(self):
+        """Writes the CSV (and the plot) now."""
+        if not self.rows:
+            return
+        self.csv_path.parent.mkdir(parents=True, exist_ok=True)
+        fields = list(dict.fromkeys(k for row in self.rows for k in row))
+        with atomic_output(self.csv_path) as tmp:
+            with open(tmp, "w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=fields)
+                writer.writeheader()
+                writer.writerows(self.rows)
+        if self.plot_path is not None:
+            plot_losses(self.rows, self.plot_path, self.smoothing)
+
+
+def _smooth(values, weight):
+    """Exponential moving average, debiased as TensorBoard does, so early steps do not lag."""
+    smoothed, last = [], 0.0
+    for count, value in enumerate(values, start=1):
+        last = weight * last + (1 - weight) * value
+        smoothed.append(last / (1 - weight**count))
+    return smoothed
+
+
+def plot_losses(rows, path, smoothing=0.98):
+    """Plots D's and G's loss per step (thin) with a moving average (bold), and D(x), D(G(z)).
+
+    Args:
+        rows: dicts with a `step` key and `d_loss`/`g_loss` (and optionally `d_real`/`d_fake`).
+        path: the PNG to write (atomically).
+        smoothing: weight of the exponential moving average.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [row["step"] for row in rows]
+    has_probabilities = all("d_real" in row and "d_fake" in row for row in rows)
+    figure, axes = plt.subplots(
+        2 if has_probabilities else 1, 1, figsize=(10, 7 if has_probabilities else 4.5),
+        sharex=True, squeeze=False,
+    )
+    top = axes[0][0]
+    for name, label, color in (("d_loss", "D loss", "tab:blue"), ("g_loss", "G loss", "tab:orange")):
+        if all(name in row for row in rows):
+            values = [row[name] for row in rows]
+            top.plot(steps, values, color=color, alpha=0.25, linewidth=0.6)
+            top.plot(steps, _smooth(values, smoothing), color=color, linewidth=1.8, label=label)
+    top.set_ylabel("loss")
+    top.set_title("Discriminator and generator loss during training")
+    top.legend()
+    top.grid(alpha=0.3)
+    if has_probabilities:
+        bottom = axes[1][0]
+        for name, label, color in (("d_real", "D(x)", "tab:green"), ("d_fake", "D(G(z))", "tab:red")):
+            values = [row[name] for row in rows]
+            bottom.plot(steps, values, color=color, alpha=0.25, linewidth=0.6)
+            bottom.plot(steps, _smooth(values, smoothing), color=color, linewidth=1.8, label=label)
+        bottom.set_ylabel("mean probability")
+        bottom.set_ylim(0, 1)
+        bottom.legend()
+        bottom.grid(alpha=0.3)
+    axes[-1][0].set_xlabel("training step")
+    figure.tight_layout()
+    with atomic_output(path) as tmp:
+        figure.savefig(tmp, dpi=100)
+    plt.close(figure)

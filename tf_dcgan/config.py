@@ -1,0 +1,81 @@
+"""One run's settings: a flat, typed dataclass, written into the run folder as config.json."""
+
+import dataclasses
+import json
+
+from tf_dcgan.gan import D_UPDATES
+from tf_dcgan.models import supported_image_sizes
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything `train.py` needs; the defaults are the paper's recipe on Fashion-MNIST."""
+
+    dataset: str = "fashion_mnist"  # TFDS name, optionally with a split ("mnist:test")
+    data_dir: str | None = None  # where TensorFlow Datasets keeps data; None: TFDS's default
+    epochs: int = 20  # passes over the training set (the design notes' 20)
+    batch_size: int = 128  # the paper's minibatch size
+    image_size: int | None = None  # None: the dataset's own size if supported (28), else 64
+    channels: int | None = None  # None: the dataset's own (1 for Fashion-MNIST)
+    latent_dim: int = 100  # length of z, as in the paper
+    base_filters: int = 64  # G's last and D's first filter count (the paper's ngf = ndf = 64)
+    learning_rate: float = 2e-4  # Adam, both networks (paper: 0.001 was too high)
+    beta1: float = 0.5  # Adam beta_1 (paper: 0.9 oscillated and was unstable)
+    d_update: str = "separate"  # "separate": a D step on real, then on fake; "joint": one summed step
+    seed: int | None = None  # None: drawn at random and recorded here, so the run can be repeated
+    out: str | None = None  # the run folder; None: runs/<date>-<time>-<dataset>
+    steps_per_epoch: int | None = None  # cap on batches per epoch, for quick tries
+    jit: bool = True  # XLA where Keras finds it faster (GPUs); never on CPU, where it is slower
+    num_samples: int = 64  # images in each epoch's sample grid
+
+    def validate(self):
+        """Raises ValueError naming the first bad setting, the value received and the fix."""
+        _positive_int("epochs", self.epochs, "Train for at least one epoch, e.g. --epochs 20.")
+        _positive_int("batch_size", self.batch_size, "The paper uses --batch-size 128.")
+        _positive_int("latent_dim", self.latent_dim, "The paper uses --latent-dim 100.")
+        _positive_int("base_filters", self.base_filters, "The paper uses --base-filters 64.")
+        _positive_int("num_samples", self.num_samples, "Use e.g. 64 for an 8x8 grid.")
+        if self.steps_per_epoch is not None:
+            _positive_int("steps_per_epoch", self.steps_per_epoch,
+                          "Leave it out to use the whole dataset each epoch.")
+        if self.image_size is not None and self.image_size not in supported_image_sizes():
+            sizes = ", ".join(str(s) for s in supported_image_sizes())
+            raise ValueError(
+                f"image_size must be one of {sizes}; received image_size={self.image_size}. "
+                "Pick 64 (the paper's size) or 28 (MNIST-style), or leave it out for the dataset's own."
+            )
+        if self.channels is not None and self.channels not in (1, 3):
+            raise ValueError(
+                f"channels must be 1 or 3; received channels={self.channels}. "
+                "Use 1 for grayscale or 3 for RGB."
+            )
+        if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < 1):
+            raise ValueError(
+                f"learning_rate must be between 0 and 1; received learning_rate={self.learning_rate}. "
+                "The paper uses 0.0002."
+            )
+        if not (isinstance(self.beta1, (int, float)) and 0 <= self.beta1 < 1):
+            raise ValueError(
+                f"beta1 must be in [0, 1); received beta1={self.beta1}. The paper uses 0.5."
+            )
+        if self.d_update not in D_UPDATES:
+            raise ValueError(
+                f"d_update must be one of {', '.join(D_UPDATES)}; received d_update={self.d_update!r}. "
+                "Use 'separate' (the default) or 'joint'."
+            )
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)
+                                      or not 0 <= self.seed < 2**31):
+            raise ValueError(
+                f"seed must be an integer in [0, 2**31); received seed={self.seed!r}. Use e.g. --seed 0."
+            )
+        if not self.dataset:
+            raise ValueError("dataset must not be empty; received dataset=''. Use e.g. fashion_mnist.")
+        return self
+
+    def to_json(self):
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+
+def _positive_int(name, value, fix):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; received {name}={value!r}. {fix}")

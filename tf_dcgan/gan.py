@@ -1,0 +1,259 @@
+"""The DCGAN `keras.Model`: one `train_step` with separate tapes for D-real, D-fake and G."""
+
+import keras
+import tensorflow as tf
+
+from tf_dcgan import losses
+
+D_UPDATES = ("separate", "joint")
+
+
+def latent_noise(num_images, latent_dim, seed):
+    """Standard normal noise of shape `(num_images, latent_dim)`, the same for the same `seed`.
+
+    Stateless (`tf.random.stateless_normal` with seed `[seed, 0]`), so the sample grids, `generate`
+    and the exported SavedModel's `generate` signature all agree for one seed.
+    """
+    seed = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+    return tf.random.stateless_normal(tf.stack([num_images, latent_dim]), seed=seed)
+
+
+@keras.saving.register_keras_serializable(package="tf_dcgan")
+class DCGAN(keras.Model):
+    """Trains a generator against a discriminator as in Radford, Metz and Chintala (2015).
+
+    Each `train_step` follows the PyTorch DCGAN recipe: the discriminator first takes a step on a
+    real batch and then on a generated batch (detached from G), each with its own gradient tape,
+    and then the generator takes a step with the non-saturating loss (maximise log D(G(z))) through
+    the discriminator as just updated. The generated batch is computed once and reused for the
+    generator's step. With `compile(d_update="joint")` the discriminator instead takes a single
+    step on the sum of the real and generated gradients (the pytorch/examples variant).
+
+    The progress bar shows `d_loss` (= `d_real_loss` + `d_fake_loss`), `g_loss`, and the mean
+    probabilities `d_real` = D(x) and `d_fake` = D(G(z)) (before D's update on that batch).
+
+    Noise comes from a seeded `keras.random.SeedGenerator`; under a `tf.distribute` strategy the
+    replica id is folded into the seed so replicas draw different noise.
+
+    Args:
+        generator: a `keras.Model` from noise `(latent_dim,)` to images in [-1, 1], such as
+            `build_generator()`.
+        discriminator: a `keras.Model` from images to one logit per image, such as
+            `build_discriminator()`.
+        latent_dim: length of the noise vector; must match the generator's input.
+        seed: optional integer seed for the training noise.
+
+    Example:
+        >>> gan = DCGAN(build_generator(28, 1), build_discriminator(28, 1), latent_dim=100)
+        >>> gan.compile()
+        >>> history = gan.fit(images, epochs=1)  # a tf.data.Dataset of batches in [-1, 1]
+        >>> gan.generate(16, seed=0).shape
+        TensorShape([16, 28, 28, 1])
+    """
+
+    def __init__(self, generator, discriminator, latent_dim=100, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        generator_latent = generator.input_shape[-1]
+        if generator_latent != latent_dim:
+            raise ValueError(
+                f"latent_dim must match the generator's input; received latent_dim={latent_dim} "
+                f"for a generator that takes noise of length {generator_latent}. "
+                f"Pass latent_dim={generator_latent}."
+            )
+        if tuple(generator.output_shape[1:]) != tuple(discriminator.input_shape[1:]):
+            raise ValueError(
+                "the discriminator must take the generator's images; received a generator that "
+                f"makes {generator.output_shape[1:]} and a discriminator that takes "
+                f"{discriminator.input_shape[1:]}. Build both with the same image_size and channels."
+            )
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = latent_dim
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.d_real_loss_tracker = keras.metrics.Mean(name="d_real_loss")
+        self.d_fake_loss_tracker = keras.metrics.Mean(name="d_fake_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_real_tracker = keras.metrics.Mean(name="d_real")
+        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        # Both networks are built models, so the GAN is too; this lets it save before any fit.
+        self.built = True
+
+    @property
+    def image_shape(self):
+        """(height, width, channels) of the generated images."""
+        return tuple(self.generator.output_shape[1:])
+
+    @property
+    def metrics(self):
+        return [
+            self.d_loss_tracker,
+            self.d_real_loss_tracker,
+            self.d_fake_loss_tracker,
+            self.g_loss_tracker,
+            self.d_real_tracker,
+            self.d_fake_tracker,
+        ]
+
+    def compile(self, d_optimizer=None, g_optimizer=None, loss_fn=None, d_update="separate",
+                **kwargs):
+        """Sets the optimizers and the loss; defaults are the paper's.
+
+        Args:
+            d_optimizer: the discriminator's optimizer; default `Adam(2e-4, beta_1=0.5)`.
+            g_optimizer: the generator's optimizer; default `Adam(2e-4, beta_1=0.5)`.
+            loss_fn: a Keras loss on `(targets, logits)`; default binary cross-entropy on logits.
+            d_update: "separate" (an optimizer step on the real batch, then one on the generated
+                batch) or "joint" (one step on the sum of both gradients).
+            **kwargs: passed to `keras.Model.compile`, e.g. `jit_compile`, `steps_per_execution`.
+        """
+        if d_update not in D_UPDATES:
+            raise ValueError(
+                f"d_update must be one of {', '.join(D_UPDATES)}; received d_update={d_update!r}. "
+                "Use 'separate' (the default) or 'joint'."
+            )
+        # optimizer=None: the two optimizers below are ours; Keras would otherwise build an unused
+        # third one with slots for every weight.
+        super().compile(optimizer=None, **kwargs)
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        if self.d_optimizer is self.g_optimizer:
+            raise ValueError(
+                "d_optimizer and g_optimizer must be two optimizer objects; received the same one "
+                "twice. Create one optimizer for each network."
+            )
+        self.loss_fn = loss_fn or losses.default_loss()
+        self.d_update = d_update
+        # Built here, not lazily on the first step, so BackupAndRestore and .keras loading find
+        # the Adam moments to restore.
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self._jit_compile_arg = kwargs.get("jit_compile", "auto")
+
+    def call(self, noise, training=False):
+        """Generates images from noise; the GAN as a model is its generator."""
+        return self.generator(noise, training=training)
+
+    def _training_noise(self, batch_size):
+        seed = tf.cast(self.seed_generator.next(), tf.int64)
+        replica = tf.distribute.get_replica_context()
+        if replica is not None and replica.num_replicas_in_sync > 1:
+            # Every replica sees the same generator state; fold the replica id in so that each
+            # draws its own noise.
+            seed = tf.random.experimental.stateless_fold_in(
+                seed, replica.replica_id_in_sync_group
+            )
+        return tf.random.stateless_normal(tf.stack([batch_size, self.latent_dim]), seed=seed)
+
+    def train_step(self, data):
+        # fit() hands over image batches, (images, labels) pairs, or train_on_batch's 1-tuples.
+        real_images = data[0] if isinstance(data, (tuple, list)) else data
+        real_images = tf.convert_to_tensor(real_images)
+        noise = self._training_noise(tf.shape(real_images)[0])
+        d_vars = self.discriminator.trainable_variables
+        g_vars = self.generator.trainable_variables
+
+        # G's forward pass runs once, under the tape that later gives G's gradients; the D updates
+        # in between are kept off that tape.
+        with tf.GradientTape() as g_tape:
+            fake_images = self.generator(noise, training=True)
+            with g_tape.stop_recording():
+                with tf.GradientTape() as real_tape:
+                    real_logits = self.discriminator(real_images, training=True)
+                    d_real_loss = losses.discriminator_real_loss(self.loss_fn, real_logits)
+                real_grads = real_tape.gradient(d_real_loss, d_vars)
+                if self.d_update == "separate":
+                    self.d_optimizer.apply_gradients(zip(real_grads, d_vars))
+
+                with tf.GradientTape() as fake_tape:
+                    # Detached from G: this step trains D only.
+                    fake_logits = self.discriminator(
+                        tf.stop_gradient(fake_images), training=True
+                    )
+                    d_fake_loss = losses.discriminator_fake_loss(self.loss_fn, fake_logits)
+                fake_grads = fake_tape.gradient(d_fake_loss, d_vars)
+                if self.d_update == "separate":
+                    self.d_optimizer.apply_gradients(zip(fake_grads, d_vars))
+                else:
+                    summed = [r + f for r, f in zip(real_grads, fake_grads)]
+                    self.d_optimizer.apply_gradients(zip(summed, d_vars))
+
+            # Through the discriminator as just updated.
+            g_logits = self.discriminator(fake_images, training=True)
+            g_loss = losses.generator_loss(self.loss_fn, g_logits)
+        g_grads = g_tape.gradient(g_loss, g_vars)
+        self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
+
+        self.d_loss_tracker.update_state(d_real_loss + d_fake_loss)
+        self.d_real_loss_tracker.update_state(d_real_loss)
+        self.d_fake_loss_tracker.update_state(d_fake_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
+        self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        raise NotImplementedError(
+            "DCGAN has no validation loss; call fit() without validation_data, and measure "
+            "sample quality with the callbacks or an evaluation script."
+        )
+
+    def generate(self, num_images, seed=None):
+        """Generates `num_images` images in [-1, 1] with BatchNorm in inference mode.
+
+        Args:
+            num_images: how many images, at least 1.
+            seed: an integer for reproducible images (the same seed gives the same images, here
+                and in the exported SavedModel), or None to draw from the model's seed generator.
+
+        Returns:
+            A float32 tensor of shape `(num_images, height, width, channels)`.
+        """
+        if isinstance(num_images, bool) or not isinstance(num_images, int) or num_images < 1:
+            raise ValueError(
+                f"num_images must be a positive integer; received num_images={num_images!r}. "
+                "Pass for example num_images=64."
+            )
+        if seed is None:
+            seed = tf.cast(self.seed_generator.next(), tf.int64)
+            noise = tf.random.stateless_normal([num_images, self.latent_dim], seed=seed)
+        else:
+            noise = latent_noise(num_images, self.latent_dim, seed)
+        return self.generator(noise, training=False)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "generator": keras.saving.serialize_keras_object(self.generator),
+                "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+                "latent_dim": self.latent_dim,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
+        config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
+        return cls(**config)
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return None
+        return {
+            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
+            "loss_fn": keras.saving.serialize_keras_object(self.loss_fn),
+            "d_update": self.d_update,
+            "jit_compile": self._jit_compile_arg,
+        }
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key in ("d_optimizer", "g_optimizer", "loss_fn"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        self.compile(**config)

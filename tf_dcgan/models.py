@@ -1,0 +1,186 @@
+"""Generator and discriminator builders, as in Radford, Metz and Chintala (2015).
+
+Both networks are all-convolutional: the generator projects the noise to a small spatial map and
+doubles it with one fractional-strided (transposed) convolution per step; the discriminator halves
+the image with one strided convolution per step and ends in a single logit. There is no pooling and
+no hidden fully connected layer. BatchNorm sits everywhere except at the generator's output and the
+discriminator's input; the generator uses ReLU and a tanh output, the discriminator LeakyReLU(0.2).
+Weights start from N(0, 0.02) and BatchNorm's gamma from N(1, 0.02).
+"""
+
+import keras
+from keras import layers
+
+# Spatial sizes the noise can be projected to; every supported image size is one of these doubled
+# at least once. 4 gives the paper's 32/64/128 networks, 7 gives MNIST-style 28x28 images.
+_BASE_SIZES = (4, 7)
+_MAX_IMAGE_SIZE = 1024
+
+
+def supported_image_sizes():
+    """Image sizes the builders accept, in increasing order (8, 14, 16, 28, 32, 56, 64, ...)."""
+    sizes = set()
+    for base in _BASE_SIZES:
+        size = base * 2
+        while size <= _MAX_IMAGE_SIZE:
+            sizes.add(size)
+            size *= 2
+    return sorted(sizes)
+
+
+def _num_doublings(image_size):
+    """How many stride-2 layers lead from the base map to `image_size` (and the base map's size)."""
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or (
+        image_size not in supported_image_sizes()
+    ):
+        sizes = ", ".join(str(s) for s in supported_image_sizes())
+        raise ValueError(
+            f"image_size must be one of {sizes}; received image_size={image_size!r}. "
+            "Resize your images or pick 64 (the paper's size) or 28 (MNIST-style)."
+        )
+    for base in _BASE_SIZES:
+        doublings = 0
+        size = image_size
+        while size % 2 == 0 and size > base:
+            size //= 2
+            doublings += 1
+        if size == base:
+            return doublings, base
+    raise AssertionError("unreachable: size was checked above")  # pragma: no cover
+
+
+def _check_positive_int(name, value, fix):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; received {name}={value!r}. {fix}")
+
+
+def _check_channels(channels):
+    if channels not in (1, 3) or isinstance(channels, bool):
+        raise ValueError(
+            f"channels must be 1 (grayscale) or 3 (RGB); received channels={channels!r}. "
+            "Convert RGBA or other images to RGB first."
+        )
+
+
+def _weight_init(seed):
+    return keras.initializers.RandomNormal(mean=0.0, stddev=0.02, seed=seed)
+
+
+def _gamma_init(seed):
+    return keras.initializers.RandomNormal(mean=1.0, stddev=0.02, seed=seed)
+
+
+def _batch_norm(name, seed):
+    # momentum 0.9 and epsilon 1e-5 are PyTorch's BatchNorm2d defaults, which the reference DCGANs use.
+    return layers.BatchNormalization(
+        momentum=0.9, epsilon=1e-5, gamma_initializer=_gamma_init(seed), name=name
+    )
+
+
+def _seeds(seed):
+    """A distinct initializer seed per layer, or None everywhere for Keras' global seeding."""
+    counter = [0]
+
+    def next_seed():
+        if seed is None:
+            return None
+        counter[0] += 1
+        return seed * 1000 + counter[0]
+
+    return next_seed
+
+
+def build_generator(image_size=64, channels=3, latent_dim=100, base_filters=64, seed=None):
+    """Builds the DCGAN generator: noise of shape `(latent_dim,)` to images in [-1, 1].
+
+    The noise is projected (a matrix multiplication reshaped to a 4x4 or 7x7 map, the paper's
+    "project and reshape") to `base_filters * 2**(n-1)` feature maps, then each of n transposed
+    convolutions (kernel 4, stride 2) doubles the size and halves the filters; the last one gives
+    `channels` maps through tanh. With the defaults this is the pytorch/examples 64x64 generator
+    (4x4x512 -> 8x8x256 -> 16x16x128 -> 32x32x64 -> 64x64x3).
+
+    Args:
+        image_size: output height and width; see `supported_image_sizes()` (28, 32, 64, 128, ...).
+        channels: 1 for grayscale, 3 for RGB.
+        latent_dim: length of the noise vector z (the paper uses 100).
+        base_filters: filters of the last hidden layer (the paper's ngf, 64).
+        seed: optional integer that makes the initial weights reproducible.
+
+    Example:
+        >>> g = build_generator(image_size=28, channels=1)
+        >>> g(keras.random.normal((2, 100))).shape
+        TensorShape([2, 28, 28, 1])
+    """
+    doublings, base = _num_doublings(image_size)
+    _check_channels(channels)
+    _check_positive_int("latent_dim", latent_dim, "The paper uses latent_dim=100.")
+    _check_positive_int("base_filters", base_filters, "The paper uses base_filters=64.")
+    next_seed = _seeds(seed)
+
+    noise = keras.Input(shape=(latent_dim,), name="noise")
+    filters = base_filters * 2 ** (doublings - 1)
+    x = layers.Dense(
+        base * base * filters, use_bias=False, kernel_initializer=_weight_init(next_seed()),
+        name="project",
+    )(noise)
+    x = layers.Reshape((base, base, filters), name="reshape")(x)
+    x = _batch_norm("project_bn", next_seed())(x)
+    x = layers.ReLU(name="project_relu")(x)
+    for i in range(1, doublings):
+        filters //= 2
+        x = layers.Conv2DTranspose(
+            filters, 4, strides=2, padding="same", use_bias=False,
+            kernel_initializer=_weight_init(next_seed()), name=f"up{i}",
+        )(x)
+        x = _batch_norm(f"up{i}_bn", next_seed())(x)
+        x = layers.ReLU(name=f"up{i}_relu")(x)
+    x = layers.Conv2DTranspose(
+        channels, 4, strides=2, padding="same", kernel_initializer=_weight_init(next_seed()),
+        name=f"up{doublings}",
+    )(x)
+    # float32 output keeps tanh's range exact under a mixed-precision policy.
+    images = layers.Activation("tanh", dtype="float32", name="images")(x)
+    return keras.Model(noise, images, name="generator")
+
+
+def build_discriminator(image_size=64, channels=3, base_filters=64, seed=None):
+    """Builds the DCGAN discriminator: images in [-1, 1] to one real-vs-fake logit per image.
+
+    Each of n strided convolutions (kernel 4, stride 2) halves the size and doubles the filters,
+    starting at `base_filters` with no BatchNorm on the first (the paper's rule for D's input), down
+    to a 4x4 or 7x7 map that is flattened into a single linear output. The output is a logit (no
+    sigmoid), so losses use `from_logits=True`. With the defaults this is the pytorch/examples 64x64
+    discriminator (64x64x3 -> 32x32x64 -> 16x16x128 -> 8x8x256 -> 4x4x512 -> 1).
+
+    Args:
+        image_size: input height and width; see `supported_image_sizes()`.
+        channels: 1 for grayscale, 3 for RGB.
+        base_filters: filters of the first layer (the paper's ndf, 64).
+        seed: optional integer that makes the initial weights reproducible.
+
+    Example:
+        >>> d = build_discriminator(image_size=28, channels=1)
+        >>> d(keras.random.normal((2, 28, 28, 1))).shape
+        TensorShape([2, 1])
+    """
+    doublings, _ = _num_doublings(image_size)
+    _check_channels(channels)
+    _check_positive_int("base_filters", base_filters, "The paper uses base_filters=64.")
+    next_seed = _seeds(seed)
+
+    images = keras.Input(shape=(image_size, image_size, channels), name="images")
+    x = images
+    filters = base_filters
+    for i in range(1, doublings + 1):
+        x = layers.Conv2D(
+            filters, 4, strides=2, padding="same", use_bias=False,
+            kernel_initializer=_weight_init(next_seed()), name=f"down{i}",
+        )(x)
+        if i > 1:
+            x = _batch_norm(f"down{i}_bn", next_seed())(x)
+        x = layers.LeakyReLU(negative_slope=0.2, name=f"down{i}_lrelu")(x)
+        filters *= 2
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(1, kernel_initializer=_weight_init(next_seed()), name="logit")(x)
+    logits = layers.Activation("linear", dtype="float32", name="logits")(x)
+    return keras.Model(images, logits, name="discriminator")

@@ -1,0 +1,111 @@
+"""Train a DCGAN: `python train.py --epochs 20` trains on Fashion-MNIST with the paper's recipe."""
+
+import argparse
+import dataclasses
+import os
+import sys
+
+# TensorFlow's C++ start-up notes would bury our one-line errors; warnings and errors still show.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+EXAMPLES = """examples:
+  python train.py --epochs 20                     # Fashion-MNIST, 28x28, the paper's recipe
+  python train.py --epochs 1 --steps-per-epoch 20  # a quick try
+  python train.py --image-size 64 --batch-size 64  # the paper's 64x64 networks
+  python train.py --d-update joint --seed 0 --out runs/joint
+"""
+
+
+def _import_tensorflow_quietly():
+    """Imports TensorFlow with its C++ start-up notes (oneDNN, absl) kept off stderr.
+
+    Those notes are written by native code, below Python's sys.stderr, and ignore
+    TF_CPP_MIN_LOG_LEVEL; a failed import still raises, and its traceback is shown.
+    """
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        # One line and exit code 2, as for every other bad input.
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def parse_args(argv=None):
+    _import_tensorflow_quietly()
+    from tf_dcgan.config import TrainConfig
+
+    defaults = TrainConfig()
+    parser = _Parser(
+        description="Train the DCGAN of Radford, Metz and Chintala (2015) and write a run folder "
+        "with sample grids, a training GIF, loss curves and the saved models.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--dataset", default=defaults.dataset,
+                        help="TensorFlow Datasets name, optionally with a split (default: %(default)s)")
+    parser.add_argument("--data-dir", default=None, help="where TensorFlow Datasets keeps its data")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="default: %(default)s")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                        help="default: %(default)s (the paper's)")
+    parser.add_argument("--image-size", type=int, default=None,
+                        help="default: the dataset's own size (28 for Fashion-MNIST), else 64")
+    parser.add_argument("--channels", type=int, default=None, choices=(1, 3),
+                        help="default: the dataset's own")
+    parser.add_argument("--latent-dim", type=int, default=defaults.latent_dim,
+                        help="length of the noise vector z (default: %(default)s)")
+    parser.add_argument("--base-filters", type=int, default=defaults.base_filters,
+                        help="G's last and D's first filter count (default: %(default)s)")
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate,
+                        help="Adam learning rate for both networks (default: %(default)s)")
+    parser.add_argument("--beta1", type=float, default=defaults.beta1,
+                        help="Adam beta_1 (default: %(default)s)")
+    parser.add_argument("--d-update", default=defaults.d_update, choices=("separate", "joint"),
+                        help="separate: a D step on real then on fake; joint: one step on the sum "
+                        "(default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="random seed (default: drawn and recorded in config.json)")
+    parser.add_argument("--out", default=None,
+                        help="run folder (default: runs/<date>-<time>-<dataset>)")
+    parser.add_argument("--steps-per-epoch", type=int, default=None,
+                        help="cap on batches per epoch, for quick tries")
+    parser.add_argument("--num-samples", type=int, default=defaults.num_samples,
+                        help="images in each epoch's sample grid (default: %(default)s)")
+    parser.add_argument("--no-jit", action="store_true",
+                        help="never use XLA (it is only used where faster: GPUs, not CPUs)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the settings and check the data, then stop")
+    args = parser.parse_args(argv)
+    settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
+                if hasattr(args, f.name)}
+    settings["jit"] = not args.no_jit
+    return TrainConfig(**settings), args.dry_run
+
+
+def main(argv=None):
+    config, dry_run = parse_args(argv)
+    from tf_dcgan import training
+
+    try:
+        if dry_run:
+            print(config.validate().to_json())
+            return 0
+        run = training.prepare_run(config)
+    except ValueError as error:
+        print(f"train.py: error: {error}", file=sys.stderr)
+        return 2
+    print(f"run folder: {run.run_dir}", flush=True)
+    training.train(run)
+    print(f"run folder: {run.run_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
