@@ -1,12 +1,9 @@
 """Train a DCGAN: `python train.py --epochs 20` trains on Fashion-MNIST with the paper's recipe."""
 
-import argparse
 import dataclasses
-import os
 import sys
 
-# TensorFlow's C++ start-up notes would bury our one-line errors; warnings and errors still show.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from cli_common import Parser, import_tensorflow_quietly
 
 EXAMPLES = """examples:
   python train.py --epochs 20                     # Fashion-MNIST, 28x28, the paper's recipe
@@ -16,38 +13,15 @@ EXAMPLES = """examples:
 """
 
 
-def _import_tensorflow_quietly():
-    """Imports TensorFlow with its C++ start-up notes (oneDNN, absl) kept off stderr.
-
-    Those notes are written by native code, below Python's sys.stderr, and ignore
-    TF_CPP_MIN_LOG_LEVEL; a failed import still raises, and its traceback is shown.
-    """
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        # One line and exit code 2, as for every other bad input.
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def parse_args(argv=None):
-    _import_tensorflow_quietly()
+    import_tensorflow_quietly()
     from tf_dcgan.config import TrainConfig
 
     defaults = TrainConfig()
-    parser = _Parser(
+    parser = Parser(
         description="Train the DCGAN of Radford, Metz and Chintala (2015) and write a run folder "
         "with sample grids, a training GIF, loss curves and the saved models.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
     parser.add_argument("--dataset", default=defaults.dataset,
                         help="TensorFlow Datasets name, optionally with a split (default: %(default)s)")

@@ -1,0 +1,284 @@
+"""Shipping the generator: a SavedModel for TF Serving and a TFLite (LiteRT) model for phones.
+
+The SavedModel has three signatures, all with BatchNorm in inference mode:
+
+- `serving_default`: `noise` float32 [batch, latent_dim] -> `images` float32 [batch, H, W, C] in
+  [-1, 1];
+- `generate`: `num_images` int32 and `seed` int64 scalars -> `images` uint8 [num_images, H, W, C],
+  the same images for the same seed (and the same as `DCGAN.generate(num_images, seed)`);
+- `generate_png`: the same inputs -> `png_bytes`, one PNG-encoded image per string (TF Serving's
+  REST API returns string outputs whose name ends in `_bytes` base64-encoded).
+
+`num_images` outside [1, max_images] fails in the graph with an InvalidArgument error, so one
+request cannot make a server allocate without bound.
+
+The TFLite model takes `noise` [1, latent_dim] and returns the image as float32 in [-1, 1]; random
+ops do not convert to TFLite, so phones draw the noise themselves. It uses builtin ops only.
+"""
+
+import contextlib
+import io
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_dcgan.files import atomic_output
+from tf_dcgan.gan import latent_noise
+
+QUANTIZATIONS = ("none", "float16", "int8")
+
+
+def _check_generator(generator):
+    if not isinstance(generator, keras.Model) or len(generator.inputs) != 1 or (
+        len(generator.input_shape) != 2 or len(generator.output_shape) != 4
+    ):
+        raise ValueError(
+            "generator must be a Keras model from noise [batch, latent_dim] to images "
+            f"[batch, H, W, C]; received {type(generator).__name__} with input "
+            f"{getattr(generator, 'input_shape', None)} and output "
+            f"{getattr(generator, 'output_shape', None)}. Pass a run's generator.keras."
+        )
+
+
+def load_generator(run_dir=None, path=None):
+    """Loads a generator from a run folder (its generator.keras) or a `.keras` file.
+
+    A whole-DCGAN file (dcgan.keras) works too: its generator is taken.
+
+    Raises:
+        ValueError: the file is missing, is not a Keras file, or holds no generator.
+    """
+    from tf_dcgan.gan import DCGAN
+
+    if run_dir is not None:
+        path = Path(run_dir) / "generator.keras"
+        if not Path(run_dir).is_dir():
+            raise ValueError(
+                f"run must be a run folder written by train.py; received run={str(run_dir)!r}, "
+                "which does not exist. Pass the folder train.py printed."
+            )
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(
+            f"generator file not found: {str(path)!r}. Pass a run folder that finished an epoch "
+            "(--run) or a generator .keras file (--generator)."
+        )
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many types for a bad file
+        raise ValueError(
+            f"could not load {str(path)!r} as a Keras model ({type(error).__name__}: "
+            f"{str(error).splitlines()[0][:200] if str(error) else ''}). "
+            "Pass a generator.keras written by train.py or model.save()."
+        ) from None
+    if isinstance(model, DCGAN):
+        model = model.generator
+    _check_generator(model)
+    return model
+
+
+def next_version(model_dir):
+    """The next free integer version under `model_dir` (1 when there is none)."""
+    model_dir = Path(model_dir)
+    versions = [int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit()] \
+        if model_dir.is_dir() else []
+    return max(versions, default=0) + 1
+
+
+def build_archive(generator, max_images=256):
+    """The `keras.export.ExportArchive` with the three serving signatures."""
+    _check_generator(generator)
+    if isinstance(max_images, bool) or not isinstance(max_images, int) or max_images < 1:
+        raise ValueError(
+            f"max_images must be a positive integer; received max_images={max_images!r}. "
+            "The default is 256."
+        )
+    latent_dim = generator.input_shape[-1]
+
+    def images_float(noise):
+        return generator(noise, training=False)
+
+    def images_uint8(num_images, seed):
+        in_range = tf.logical_and(num_images >= 1, num_images <= max_images)
+        check = tf.debugging.Assert(
+            in_range, [f"num_images must be between 1 and {max_images}; received num_images=",
+                       num_images])
+        with tf.control_dependencies([check]):
+            noise = latent_noise(num_images, latent_dim, seed)
+        images = images_float(noise)
+        return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0, 255), tf.uint8)
+
+    def serving_default(noise):
+        return {"images": images_float(noise)}
+
+    def generate(num_images, seed):
+        return {"images": images_uint8(num_images, seed)}
+
+    def generate_png(num_images, seed):
+        images = images_uint8(num_images, seed)
+        png = tf.map_fn(tf.io.encode_png, images, fn_output_signature=tf.string)
+        return {"png_bytes": png}
+
+    count_spec = [tf.TensorSpec([], tf.int32, name="num_images"),
+                  tf.TensorSpec([], tf.int64, name="seed")]
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    archive.add_endpoint(
+        "serving_default", serving_default,
+        input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="noise")],
+    )
+    archive.add_endpoint("generate", generate, input_signature=count_spec)
+    archive.add_endpoint("generate_png", generate_png, input_signature=count_spec)
+    return archive
+
+
+def export_saved_model(generator, base_dir, model_name="dcgan", version=None, max_images=256,
+                       overwrite=False):
+    """Writes the generator as a TF Serving SavedModel at `base_dir/model_name/version/`.
+
+    The version folder appears whole or not at all: it is written under a temporary name beside
+    it and renamed, because TF Serving loads any version folder that shows up in the base folder.
+
+    Args:
+        generator: a Keras generator (noise -> images in [-1, 1]), e.g. from `generator.keras`.
+        base_dir: TF Serving's model base folder (the one given to `--model_base_path`'s parent).
+        model_name: the model's folder and serving name.
+        version: integer version; default the next free one.
+        max_images: the largest `num_images` the `generate` signatures accept.
+        overwrite: replace an existing version folder.
+
+    Returns:
+        The version folder's path.
+
+    Example:
+        >>> export_saved_model(keras.models.load_model("runs/x/generator.keras"), "exports")
+        PosixPath('exports/dcgan/1')
+    """
+    base_dir = Path(base_dir)
+    if base_dir.exists() and not base_dir.is_dir():
+        raise ValueError(
+            f"out must be a folder; received out={str(base_dir)!r}, which is a file. "
+            "Pick a folder for the exports."
+        )
+    if not model_name or "/" in model_name or model_name.startswith("."):
+        raise ValueError(
+            f"model_name must be a plain folder name; received model_name={model_name!r}. "
+            "Use e.g. dcgan."
+        )
+    model_dir = base_dir / model_name
+    if version is None:
+        version = next_version(model_dir)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(
+            f"version must be a positive integer; received version={version!r}. "
+            "TF Serving only loads integer version folders; leave it out for the next free one."
+        )
+    target = model_dir / str(version)
+    if target.exists() and not overwrite:
+        raise ValueError(
+            f"version {version} already exists at {target}; pass overwrite=True (--overwrite) to "
+            "replace it, or leave the version out to write the next one."
+        )
+    archive = build_archive(generator, max_images)
+    try:
+        model_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_dir))
+        staging.chmod(0o755)  # mkdtemp makes it private; a serving user must be able to read it
+    except OSError as error:
+        raise ValueError(
+            f"out must be a writable folder; could not write in {str(model_dir)!r} "
+            f"({error.strerror}). Pick a folder you can write to."
+        ) from None
+    try:
+        archive.write_out(str(staging), verbose=False)
+        if target.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".old-{version}-", dir=model_dir))
+            os.replace(target, retired / "model")
+            os.replace(staging, target)
+            shutil.rmtree(retired)
+        else:
+            os.replace(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return target
+
+
+def export_tflite(generator, path, quantize="none", representative_samples=200, seed=0):
+    """Converts the generator to a TFLite (LiteRT) model with builtin ops only.
+
+    The model takes `noise` float32 [1, latent_dim] and returns the image float32
+    [1, H, W, C] in [-1, 1], with BatchNorm folded in inference mode.
+
+    Args:
+        generator: a Keras generator.
+        path: the `.tflite` file to write (atomically).
+        quantize: "none" (float32), "float16" (float16 weights, half the size), or "int8"
+            (full-integer weights and activations, calibrated on `representative_samples` noise
+            vectors; float32 input and output).
+        representative_samples: noise vectors for int8 calibration.
+        seed: seed of the calibration noise.
+
+    Returns:
+        The path written.
+    """
+    _check_generator(generator)
+    if quantize not in QUANTIZATIONS:
+        raise ValueError(
+            f"quantize must be one of {', '.join(QUANTIZATIONS)}; received quantize={quantize!r}. "
+            "Use float16 for phones unless you need int8."
+        )
+    path = Path(path)
+    if path.suffix != ".tflite":
+        raise ValueError(
+            f"path must end in .tflite; received path={str(path)!r}. Use e.g. dcgan.tflite."
+        )
+    latent_dim = generator.input_shape[-1]
+
+    # A batch-1 functional wrapper that calls the generator in inference mode; the converter
+    # freezes its weights and folds BatchNorm's moving statistics into the graph.
+    noise = keras.Input((latent_dim,), batch_size=1, name="noise")
+    wrapper = keras.Model(noise, generator(noise, training=False), name="generator_batch1")
+    converter = tf.lite.TFLiteConverter.from_keras_model(wrapper)
+    # Builtin ops only: a model that needs the Flex (Select TF ops) delegate fails to convert here
+    # instead of failing on the phone.
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantize == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantize == "int8":
+        calibration = latent_noise(representative_samples, latent_dim, seed).numpy()
+
+        def representative_dataset():
+            for row in calibration:
+                yield [row[np.newaxis]]
+
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative_dataset
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    # The converter's Keras export prints its endpoints on stdout; keep the CLI's output short.
+    with contextlib.redirect_stdout(io.StringIO()):
+        model = converter.convert()
+    flex_ops = _non_builtin_ops(model)
+    if flex_ops:
+        raise ValueError(
+            f"the converted model needs ops that are not TFLite builtins: {', '.join(flex_ops)}. "
+            "This generator cannot run on the stock LiteRT runtime; report it with the model."
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(model)
+    return path
+
+
+def _non_builtin_ops(model_bytes):
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=model_bytes)
+    names = {op["op_name"] for op in interpreter._get_ops_details()}
+    return sorted(n for n in names if n.startswith("Flex") or n == "CUSTOM")
