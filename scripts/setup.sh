@@ -19,3 +19,6 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -r requirements-dev.txt
 .venv/bin/python -m pip install -q --no-deps -e .
+# The gRPC client example's protos. --no-deps: the package asks for the full `tensorflow`, which
+# would install a second TensorFlow next to tensorflow-cpu; grpcio and protobuf come with it already.
+.venv/bin/python -m pip install -q --no-deps tensorflow-serving-api==2.21.0

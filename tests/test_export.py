@@ -11,7 +11,7 @@ import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
 import export
-from tests.conftest import ROOT
+from tests.serving_stub import rest_predict
 from tf_dcgan import build_discriminator, build_generator, latent_noise
 from tf_dcgan import export as export_lib
 from tf_dcgan.data import to_uint8
@@ -92,40 +92,16 @@ def test_num_images_outside_the_bound_is_refused_by_the_graph(exported, num_imag
         generate(num_images=tf.constant(num_images), seed=tf.constant(1, tf.int64))
 
 
-def _rest_predict(signatures, body):
-    """What TF Serving's REST predict API does with a JSON body: row ("instances") or columnar
-    ("inputs") format, the signature by name, and base64 for string outputs named *_bytes."""
-    request = json.loads(body)
-    signature = signatures[request.get("signature_name", "serving_default")]
-    specs = signature.structured_input_signature[1]
-    if "instances" in request:
-        rows = request["instances"]
-        name = next(iter(specs))
-        inputs = {name: tf.constant(rows, dtype=specs[name].dtype)}
-    else:
-        inputs = {k: tf.constant(v, dtype=specs[k].dtype) for k, v in request["inputs"].items()}
-    outputs = signature(**inputs)
-    response = {}
-    for name, tensor in outputs.items():
-        value = tensor.numpy()
-        if name.endswith("_bytes"):
-            response[name] = [{"b64": base64.b64encode(v).decode()} for v in value]
-        else:
-            response[name] = value.tolist()
-    key = "predictions" if "instances" in request else "outputs"
-    return json.loads(json.dumps({key: response}))
-
-
 def test_tf_serving_rest_bodies_map_onto_the_signatures(exported):
     signatures = _loaded(exported[1])
     noise = np.random.default_rng(2).normal(size=(2, LATENT)).round(4).tolist()
-    reply = _rest_predict(signatures, json.dumps({"instances": noise}))
+    reply = rest_predict(signatures, json.dumps({"instances": noise}))
     assert np.asarray(reply["predictions"]["images"]).shape == (2, 16, 16, 3)
-    reply = _rest_predict(signatures, json.dumps(
+    reply = rest_predict(signatures, json.dumps(
         {"signature_name": "generate", "inputs": {"num_images": 3, "seed": 42}}))
     images = np.asarray(reply["outputs"]["images"])
     assert images.shape == (3, 16, 16, 3) and images.max() <= 255 and images.min() >= 0
-    reply = _rest_predict(signatures, json.dumps(
+    reply = rest_predict(signatures, json.dumps(
         {"signature_name": "generate_png", "inputs": {"num_images": 3, "seed": 42}}))
     decoded = [iio.imread(base64.b64decode(p["b64"])) for p in reply["outputs"]["png_bytes"]]
     np.testing.assert_array_equal(np.stack(decoded), images)

@@ -1,0 +1,51 @@
+"""Ask a TF Serving REST endpoint for generated images and save them as PNG files.
+
+Serve an export first (see the README):
+    docker run -p 8501:8501 -v "$PWD/exports/dcgan:/models/dcgan" -e MODEL_NAME=dcgan tensorflow/serving
+Then:
+    python examples/rest_client.py --num-images 8 --seed 42 --out generated/
+"""
+
+import argparse
+import base64
+from pathlib import Path
+
+import requests
+
+
+def generate_png_body(num_images, seed):
+    """The REST body for the `generate_png` signature (columnar "inputs": scalars stay scalars)."""
+    return {"signature_name": "generate_png", "inputs": {"num_images": num_images, "seed": seed}}
+
+
+def noise_body(noise):
+    """The REST body for `serving_default`: one row of `latent_dim` floats per image."""
+    return {"instances": [list(map(float, row)) for row in noise]}
+
+
+def generate_pngs(url, model="dcgan", num_images=4, seed=0, timeout=30):
+    """Returns `num_images` PNG files (bytes) from the server at `url`, the same for one seed."""
+    reply = requests.post(f"{url}/v1/models/{model}:predict",
+                          json=generate_png_body(num_images, seed), timeout=timeout)
+    reply.raise_for_status()
+    # TF Serving base64-encodes string outputs whose name ends in `_bytes`.
+    return [base64.b64decode(item["b64"]) for item in reply.json()["outputs"]["png_bytes"]]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--url", default="http://localhost:8501")
+    parser.add_argument("--model", default="dcgan")
+    parser.add_argument("--num-images", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="generated")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for index, png in enumerate(generate_pngs(args.url, args.model, args.num_images, args.seed)):
+        (out / f"seed{args.seed}_{index:03d}.png").write_bytes(png)
+    print(f"wrote {args.num_images} images to {out}")
+
+
+if __name__ == "__main__":
+    main()
