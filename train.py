@@ -10,6 +10,9 @@ EXAMPLES = """examples:
   python train.py --epochs 1 --steps-per-epoch 20  # a quick try
   python train.py --image-size 64 --batch-size 64  # the paper's 64x64 networks
   python train.py --d-update joint --seed 0 --out runs/joint
+  python train.py --dataset ~/faces --image-size 64 --epochs 5   # your own folder of images
+  python train.py --dataset cifar10 --data-dir ~/tensorflow_datasets
+  python train.py --dataset images.npz --channels 3
 """
 
 
@@ -24,8 +27,16 @@ def parse_args(argv=None):
         examples=EXAMPLES,
     )
     parser.add_argument("--dataset", default=defaults.dataset,
-                        help="TensorFlow Datasets name, optionally with a split (default: %(default)s)")
+                        help="a folder of images (searched recursively), a .npy/.npz file of "
+                        "uint8 images, or a TensorFlow Datasets name with an optional split, "
+                        "e.g. cifar10:train (default: %(default)s)")
     parser.add_argument("--data-dir", default=None, help="where TensorFlow Datasets keeps its data")
+    parser.add_argument("--resize", default=defaults.resize, choices=("crop", "stretch"),
+                        help="images of another size: crop (scale the short side, keep the "
+                        "center square) or stretch (default: %(default)s)")
+    parser.add_argument("--cache", default=defaults.cache,
+                        help="decoded images: memory, none, a file path, or auto (memory when "
+                        "they fit in 2 GiB) (default: %(default)s)")
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help="default: %(default)s")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
                         help="default: %(default)s (the paper's)")
@@ -76,6 +87,9 @@ def main(argv=None):
         print(f"train.py: error: {error}", file=sys.stderr)
         return 2
     print(f"run folder: {run.run_dir}", flush=True)
+    print(run.source.summary(), flush=True)
+    if run.source.skipped:
+        print(f"skipped files are listed in {run.run_dir / 'skipped_files.txt'}", flush=True)
     training.train(run)
     print(f"run folder: {run.run_dir}")
     return 0

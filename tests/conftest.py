@@ -8,6 +8,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
 
 
 @pytest.fixture
@@ -30,3 +31,37 @@ def tiny_gan():
         return gan
 
     return make
+
+
+def save_image(path, array, fmt=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path, format=fmt)
+
+
+@pytest.fixture
+def image_tree(tmp_path):
+    """A nested folder: every format, gray/RGB/RGBA, tiny and large, and broken files."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "images"
+    rgb = lambda h, w: rng.integers(0, 256, (h, w, 3), dtype=np.uint8)  # noqa: E731
+    save_image(root / "cats" / "a.jpg", rgb(40, 30))
+    save_image(root / "cats" / "b.JPEG", rgb(64, 64))
+    save_image(root / "cats" / "deep" / "nested" / "c.png", rgb(20, 50))
+    save_image(root / "cats" / "d.bmp", rgb(16, 16))
+    save_image(root / "dogs" / "e.gif", rgb(33, 33))
+    save_image(root / "dogs" / "f.webp", rgb(30, 60))
+    save_image(root / "dogs" / "gray.png", rng.integers(0, 256, (25, 25), dtype=np.uint8))
+    save_image(root / "dogs" / "rgba.png", rng.integers(0, 256, (25, 25, 4), dtype=np.uint8))
+    save_image(root / "dogs" / "tiny.png", rgb(3, 5))
+    save_image(root / "dogs" / "large.jpg", rgb(600, 900))
+    save_image(root / "dogs" / "png_named.jpg", rgb(20, 20), fmt="PNG")  # wrong extension, decodes
+    # Broken: a truncated JPEG, a zero-byte PNG, text named .jpg.
+    full = root / "dogs" / "full.jpg"
+    save_image(full, rgb(64, 64))
+    (root / "dogs" / "truncated.jpg").write_bytes(full.read_bytes()[:300])
+    full.unlink()
+    (root / "cats" / "empty.png").write_bytes(b"")
+    (root / "cats" / "notes.jpg").write_text("not an image")
+    (root / "cats" / "readme.txt").write_text("ignored")
+    save_image(root / "top.png", rgb(12, 12))  # directly in the root: no label
+    return root

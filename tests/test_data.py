@@ -2,15 +2,17 @@ import gzip
 
 import numpy as np
 import pytest
+from PIL import Image
+
+from tests.conftest import save_image as _save
 
 from tf_dcgan import data
 
 
 def _write_idx(path, array, magic):
-    header = (magic.to_bytes(4, "big"))
     dims = b"".join(int(d).to_bytes(4, "big") for d in array.shape)
     with gzip.open(path, "wb") as f:
-        f.write(header + dims + array.astype(np.uint8).tobytes())
+        f.write(magic.to_bytes(4, "big") + dims + array.astype(np.uint8).tobytes())
 
 
 def test_idx_reader_reads_images_and_labels(tmp_path):
@@ -31,8 +33,8 @@ def test_default_dataset_is_fashion_mnist_offline():
     source = data.read_images("fashion_mnist")
     assert source.images.shape == (60000, 28, 28, 1)
     assert source.images.dtype == np.uint8
-    assert sorted(np.unique(source.labels)) == list(range(10))
     assert np.bincount(source.labels).tolist() == [6000] * 10
+    assert source.class_names[0] == "T-shirt/top"
     test = data.read_images("fashion_mnist:test")
     assert test.images.shape == (10000, 28, 28, 1)
 
@@ -42,21 +44,27 @@ def _source(count=10, size=28, channels=1):
     images = rng.integers(0, 256, (count, size, size, channels), dtype=np.uint8)
     images[0] = 0
     images[1] = 255
-    return data.ImageSource("test", images, np.arange(count, dtype=np.int64))
+    return data.ImageSource.from_arrays("test", images, np.arange(count))
 
 
-def test_pipeline_batches_scale_to_unit_range_and_keep_labels():
-    dataset = data.make_dataset(_source(), 28, 1, batch_size=4, seed=0)
-    batches = list(dataset)
+@pytest.mark.parametrize("cache", ["memory", "none", "file"])
+def test_pipeline_batches_scale_to_unit_range_and_keep_labels(cache, tmp_path):
+    cache = str(tmp_path / "cache") if cache == "file" else cache
+    batches = list(data.make_dataset(_source(), 28, 1, batch_size=4, seed=0, cache=cache))
     assert len(batches) == 2  # 10 images, batches of 4: the partial batch is dropped
     images, labels = batches[0]
     assert images.shape == (4, 28, 28, 1) and images.dtype.name == "float32"
-    everything = np.concatenate([b[0].numpy() for b in data.make_dataset(_source(), 28, 1, 10)])
-    assert everything.min() == -1.0 and everything.max() == 1.0
-    assert set(labels.numpy()) <= set(range(10))
+    whole = data.make_dataset(_source(), 28, 1, 10, cache=cache)
+    everything, labels = next(iter(whole))
+    assert float(everything.numpy().min()) == -1.0 and float(everything.numpy().max()) == 1.0
+    assert sorted(labels.numpy()) == list(range(10))
+    # Each label still belongs to its image.
+    source = _source()
+    for image, label in zip(everything.numpy(), labels.numpy()):
+        np.testing.assert_array_equal(data.to_uint8(image), source.images[label])
 
 
-def test_pipeline_reshuffles_every_epoch():
+def test_pipeline_reshuffles_every_epoch_with_a_full_shuffle():
     dataset = data.make_dataset(_source(count=64), 28, 1, batch_size=64, seed=0)
     first, second = [batch[1].numpy().tolist() for batch in (next(iter(dataset)),
                                                                next(iter(dataset)))]
@@ -65,8 +73,7 @@ def test_pipeline_reshuffles_every_epoch():
 
 
 def test_pipeline_resizes_and_converts_channels():
-    dataset = data.make_dataset(_source(), 32, 3, batch_size=2)
-    images, _ = next(iter(dataset))
+    images, _ = next(iter(data.make_dataset(_source(), 32, 3, batch_size=2)))
     assert images.shape == (2, 32, 32, 3)
     np.testing.assert_array_equal(images[..., 0], images[..., 2])
     dataset = data.make_dataset(_source(channels=3), 64, 1, batch_size=2, steps_per_epoch=3)
@@ -79,13 +86,116 @@ def test_pipeline_refuses_bad_arguments():
         data.make_dataset(_source(count=10), 28, 1, batch_size=11)
     with pytest.raises(ValueError, match="image_size must be one of"):
         data.make_dataset(_source(), 48, 1, batch_size=2)
+    with pytest.raises(ValueError, match="resize must be one of crop, stretch"):
+        data.make_dataset(_source(), 28, 1, batch_size=2, resize="fit")
 
 
-def test_unknown_dataset_name_says_how_to_provide_it():
-    with pytest.raises(ValueError, match="could not be loaded.*--data-dir"):
+def test_unknown_dataset_name_says_what_works():
+    with pytest.raises(ValueError, match="neither a folder, a .npy/.npz file nor a TensorFlow"):
         data.read_images("no_such_dataset_xyz")
+
+
+def test_a_tfds_dataset_that_cannot_be_downloaded_says_how_to_provide_it(tmp_path, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    def offline(self, *args, **kwargs):
+        raise ConnectionError("Failed to resolve host")
+
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", offline)
+    with pytest.raises(ValueError, match="dataset 'mnist' could not be fetched .ConnectionError: "
+                       "Failed to resolve host.*manual_dir.*folder of images"):
+        data.read_images("mnist", data_dir=str(tmp_path))
 
 
 def test_uint8_round_trip():
     images = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1)
     np.testing.assert_array_equal(data.to_uint8(data.to_unit_range(images).numpy()), images)
+
+
+# ---------------------------------------------------------------- folders
+
+
+def test_folder_counts_used_skipped_and_ignored_files_exactly(image_tree):
+    source = data.read_images(str(image_tree))
+    assert source.num_images == 12
+    assert sorted(p.split("/")[-1] for p, _ in source.skipped) == [
+        "empty.png", "notes.jpg", "truncated.jpg"]
+    assert source.ignored == 1
+    assert source.class_names == ["cats", "dogs"]
+    by_name = dict(zip((p.split("/")[-1] for p in source.paths), source.labels.tolist()))
+    assert by_name["c.png"] == 0 and by_name["f.webp"] == 1 and by_name["top.png"] == -1
+    assert source.channels == 3  # most images are RGB
+    assert source.image_size is None  # mixed sizes
+    assert "12 images, 3 files skipped (do not decode), 1 non-image files ignored" in \
+        source.summary()
+
+
+@pytest.mark.parametrize("cache", ["memory", "none"])
+def test_folder_pipeline_brings_every_image_to_the_training_shape(image_tree, cache):
+    source = data.read_images(str(image_tree))
+    images, labels = next(iter(data.make_dataset(source, 32, 3, batch_size=12, cache=cache)))
+    assert images.shape == (12, 32, 32, 3)
+    assert sorted(labels.numpy().tolist()) == sorted(source.labels.tolist())
+    gray, _ = next(iter(data.make_dataset(source, 16, 1, batch_size=12, cache=cache)))
+    assert gray.shape == (12, 16, 16, 1)
+
+
+def test_center_crop_keeps_the_middle_of_a_non_square_image(tmp_path):
+    # 40 wide, 20 high: black, with a white 20x20 square in the middle.
+    image = np.zeros((20, 40, 3), np.uint8)
+    image[:, 10:30] = 255
+    _save(tmp_path / "wide" / "x.png", image)
+    source = data.read_images(str(tmp_path / "wide"))
+    cropped, _ = next(iter(data.make_dataset(source, 16, 3, batch_size=1, resize="crop")))
+    assert float(cropped.numpy().min()) == 1.0  # all white: the center square
+    stretched, _ = next(iter(data.make_dataset(source, 16, 3, batch_size=1, resize="stretch")))
+    row = stretched.numpy()[0, 8, :, 0]
+    assert row[0] == -1.0 and row[8] == 1.0 and row[-1] == -1.0  # black sides kept
+
+
+def test_rgba_is_composited_over_white_and_gray_is_repeated(tmp_path):
+    rgba = np.zeros((16, 16, 4), np.uint8)  # fully transparent
+    _save(tmp_path / "f" / "a.png", rgba)
+    _save(tmp_path / "f" / "b.png", np.full((16, 16), 100, np.uint8))
+    source = data.read_images(str(tmp_path / "f"))
+    assert source.image_size == 16
+    images, _ = next(iter(data.make_dataset(source, 16, 3, batch_size=2, cache="none", seed=0)))
+    values = sorted(np.unique(data.to_uint8(images.numpy())).tolist())
+    assert values == [100, 255]
+
+
+def test_folder_errors_name_the_problem(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        data.read_images(str(tmp_path / "missing"))
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "broken.png").write_bytes(b"\x89PNG")
+    with pytest.raises(ValueError, match="has no image that decodes .1 image files, 1 skipped"):
+        data.read_images(str(tmp_path / "empty"))
+
+
+# ---------------------------------------------------------------- array files
+
+
+def test_npz_round_trip(tmp_path):
+    images = np.random.default_rng(1).integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)
+    np.savez(tmp_path / "d.npz", images=images, labels=np.arange(6))
+    source = data.read_images(str(tmp_path / "d.npz"))
+    np.testing.assert_array_equal(source.images, images)
+    assert source.labels.tolist() == list(range(6)) and source.image_size == 16
+    batch, labels = next(iter(data.make_dataset(source, 16, 3, batch_size=6)))
+    for image, label in zip(batch.numpy(), labels.numpy()):
+        np.testing.assert_array_equal(data.to_uint8(image), images[label])
+    np.save(tmp_path / "g.npy", images[..., 0])
+    source = data.read_images(str(tmp_path / "g.npy"))
+    assert source.images.shape == (6, 16, 16, 1) and source.labels.tolist() == [-1] * 6
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.zeros((4, 16, 16, 3), np.float32), "dtype float32"),
+    (np.zeros((4, 16), np.uint8), r"shape \(4, 16\)"),
+    (np.zeros((4, 16, 16, 2), np.uint8), r"shape \(4, 16, 16, 2\)"),
+])
+def test_bad_arrays_are_refused_with_the_fix(tmp_path, array, message):
+    np.save(tmp_path / "bad.npy", array)
+    with pytest.raises(ValueError, match=f"must hold uint8 images.*{message}"):
+        data.read_images(str(tmp_path / "bad.npy"))

@@ -4,6 +4,7 @@ import sys
 
 import imageio.v3 as iio
 import keras
+import numpy as np
 import pytest
 
 import tf_dcgan  # noqa: F401  (registers DCGAN for load_model)
@@ -47,6 +48,38 @@ def test_tiny_run_on_fashion_mnist_writes_every_output(tmp_path):
     assert not list(out.rglob(".*tmp*"))
 
 
+@pytest.mark.slow
+def test_folder_with_broken_files_trains_and_reports_what_it_skipped(image_tree, tmp_path):
+    out = tmp_path / "run"
+    result = _run("--dataset", str(image_tree), "--image-size", "16", "--epochs", "1",
+                  "--batch-size", "4", "--base-filters", "4", "--num-samples", "4",
+                  "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "12 images, 3 files skipped (do not decode), 1 non-image files ignored" in result.stdout
+    skipped = (out / "skipped_files.txt").read_text().splitlines()
+    assert sorted(line.split("\t")[0].rsplit("/", 1)[-1] for line in skipped) == [
+        "empty.png", "notes.jpg", "truncated.jpg"]
+    config = json.loads((out / "config.json").read_text())
+    assert config["channels"] == 3 and config["image_size"] == 16
+    assert (out / "generator.keras").is_file()
+
+
+def test_bad_data_sources_exit_2_before_any_model_is_built(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    np.save(tmp_path / "floats.npy", np.zeros((4, 16, 16, 3), np.float32))
+    cases = [
+        ([str(tmp_path / "missing")], "does not exist"),
+        ([str(tmp_path / "empty")], "has no image that decodes"),
+        ([str(tmp_path / "floats.npy")], "must hold uint8 images"),
+        ([str(tmp_path / "missing.npz")], "does not exist"),
+    ]
+    for dataset, message in cases:
+        assert train.main(["--dataset", *dataset, "--out", str(tmp_path / "run")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "run").exists()
+
+
 def test_bad_flag_exits_2_with_one_line_and_no_traceback(tmp_path):
     result = _run("--epochs", "0", "--out", str(tmp_path / "x"))
     assert result.returncode == 2
@@ -62,7 +95,7 @@ def test_bad_flag_exits_2_with_one_line_and_no_traceback(tmp_path):
     (["--learning-rate", "5"], "learning_rate must be between 0 and 1; received learning_rate=5"),
     (["--beta1", "1.5"], "beta1 must be in [0, 1); received beta1=1.5"),
     (["--steps-per-epoch", "0"], "steps_per_epoch must be a positive integer"),
-    (["--dataset", "no_such_dataset_xyz"], "dataset 'no_such_dataset_xyz' could not be loaded"),
+    (["--dataset", "no_such_dataset_xyz"], "dataset 'no_such_dataset_xyz' is neither a folder"),
     (["--batch-size", "100000"], "batch_size must not exceed the number of images"),
 ])
 def test_bad_values_give_one_line_naming_the_value_and_exit_2(argv, message, capsys, tmp_path):

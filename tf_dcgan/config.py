@@ -11,8 +11,10 @@ from tf_dcgan.models import supported_image_sizes
 class TrainConfig:
     """Everything `train.py` needs; the defaults are the paper's recipe on Fashion-MNIST."""
 
-    dataset: str = "fashion_mnist"  # TFDS name, optionally with a split ("mnist:test")
+    dataset: str = "fashion_mnist"  # TFDS name (with optional split), image folder, or .npy/.npz
     data_dir: str | None = None  # where TensorFlow Datasets keeps data; None: TFDS's default
+    resize: str = "crop"  # other sizes: "crop" (short side scaled, center square) or "stretch"
+    cache: str = "auto"  # "memory", "none", a file path, or "auto" (memory when under 2 GiB)
     epochs: int = 20  # passes over the training set (the design notes' 20)
     batch_size: int = 128  # the paper's minibatch size
     image_size: int | None = None  # None: the dataset's own size if supported (28), else 64
@@ -67,6 +69,16 @@ class TrainConfig:
                                       or not 0 <= self.seed < 2**31):
             raise ValueError(
                 f"seed must be an integer in [0, 2**31); received seed={self.seed!r}. Use e.g. --seed 0."
+            )
+        if self.resize not in ("crop", "stretch"):
+            raise ValueError(
+                f"resize must be crop or stretch; received resize={self.resize!r}. "
+                "crop keeps the aspect ratio (center square), stretch does not."
+            )
+        if not self.cache:
+            raise ValueError(
+                "cache must be auto, memory, none or a file path; received cache=''. "
+                "Leave it out for auto."
             )
         if not self.dataset:
             raise ValueError("dataset must not be empty; received dataset=''. Use e.g. fashion_mnist.")

@@ -28,6 +28,7 @@ class PreparedRun:
     run_dir: Path
     dataset: object
     num_images: int
+    source: object = None
 
 
 def _new_run_dir(config):
@@ -69,17 +70,20 @@ def prepare_run(config):
     image_size = config.image_size
     if image_size is None:
         image_size = source.image_size if source.image_size in supported_image_sizes() else 64
-    channels = config.channels or (source.channels if source.channels in (1, 3) else 3)
+    channels = config.channels or source.channels
     seed = config.seed if config.seed is not None else random.randrange(2**31)
     config = dataclasses.replace(config, image_size=image_size, channels=channels, seed=seed,
                                  out=str(run_dir))
     dataset = data.make_dataset(
         source, image_size, channels, config.batch_size, seed=seed,
-        steps_per_epoch=config.steps_per_epoch,
+        steps_per_epoch=config.steps_per_epoch, cache=config.cache, resize=config.resize,
     )
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / "config.json", dataclasses.asdict(config))
-    return PreparedRun(config, run_dir, dataset, len(source.images))
+    if source.paths is not None:
+        with atomic_output(run_dir / "skipped_files.txt") as tmp:
+            tmp.write_text("".join(f"{path}\t{reason}\n" for path, reason in source.skipped))
+    return PreparedRun(config, run_dir, dataset, source.num_images, source)
 
 
 def build_gan(config):
