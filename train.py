@@ -66,7 +66,7 @@ def parse_args(argv=None):
     parser.add_argument("--no-jit", action="store_true",
                         help="never use XLA (it is only used where faster: GPUs, not CPUs)")
     parser.add_argument("--dry-run", action="store_true",
-                        help="print the settings and check the data, then stop")
+                        help="check the settings, print them, and stop")
     args = parser.parse_args(argv)
     settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
                 if hasattr(args, f.name)}

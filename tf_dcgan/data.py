@@ -299,6 +299,19 @@ def _tfds_builder(name, data_dir):
         ) from None
 
 
+def _tfds_prepared(name, data_dir):
+    import logging
+
+    # TFDS logs a warning for a dataset folder that does not exist; here that is the usual answer.
+    absl_log = logging.getLogger("absl")
+    saved_level = absl_log.level
+    absl_log.setLevel(logging.ERROR)
+    try:
+        return _tfds_builder(name, data_dir).is_prepared()
+    finally:
+        absl_log.setLevel(saved_level)
+
+
 def read_tfds(name, split="train", data_dir=None):
     """Opens a TensorFlow Datasets image dataset, downloading it when it is not prepared yet."""
     builder = _tfds_builder(name, data_dir)
@@ -385,7 +398,7 @@ def read_images(source="fashion_mnist", data_dir=None):
     split = split or "train"
     if name == "fashion_mnist" and split in _IDX_FILES:
         files = [DEBIAN_FASHION_MNIST_DIR / f for f in _IDX_FILES[split]]
-        if all(f.is_file() for f in files) and not _tfds_builder(name, data_dir).is_prepared():
+        if all(f.is_file() for f in files) and not _tfds_prepared(name, data_dir):
             return read_fashion_mnist_idx(DEBIAN_FASHION_MNIST_DIR, split)
     return read_tfds(name, split, data_dir)
 
