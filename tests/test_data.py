@@ -107,6 +107,23 @@ def test_a_tfds_dataset_that_cannot_be_downloaded_says_how_to_provide_it(tmp_pat
         data.read_images("mnist", data_dir=str(tmp_path))
 
 
+def test_a_tfds_name_with_a_split_gives_images_and_labels(tmp_path):
+    import tensorflow_datasets as tfds
+
+    # TFDS's own mock: the real builder, features and pipeline, with generated examples.
+    with tfds.testing.mock_data(num_examples=12):
+        source = data.read_images("cifar10:test", data_dir=str(tmp_path))
+        assert (source.num_images, source.channels, source.image_size) == (12, 3, 32)
+        images, labels = next(iter(data.make_dataset(source, 16, 1, batch_size=12, seed=0)))
+    assert images.shape == (12, 16, 16, 1)
+    assert set(labels.numpy().tolist()) <= set(range(10))
+
+
+def test_a_tfds_dataset_without_images_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="has no `image` feature"):
+        data.read_images("imdb_reviews", data_dir=str(tmp_path))
+
+
 def test_uint8_round_trip():
     images = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1)
     np.testing.assert_array_equal(data.to_uint8(data.to_unit_range(images).numpy()), images)

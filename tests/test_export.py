@@ -187,6 +187,20 @@ def test_tflite_matches_the_keras_generator(generator, tmp_path, quantize, toler
     assert [p.name for p in tmp_path.iterdir()] == ["g.tflite"]
 
 
+def test_a_failed_conversion_leaves_no_file(generator, tmp_path, monkeypatch):
+    def failing_convert(self):
+        raise RuntimeError("converter crashed")
+
+    probe = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    converter_class = type(tf.lite.TFLiteConverter.from_keras_model(probe))
+    monkeypatch.setattr(converter_class, "convert", failing_convert)
+    (tmp_path / "g.tflite").write_bytes(b"the previous good model")
+    with pytest.raises(RuntimeError, match="converter crashed"):
+        export_lib.export_tflite(generator, tmp_path / "g.tflite")
+    assert [p.name for p in tmp_path.iterdir()] == ["g.tflite"]
+    assert (tmp_path / "g.tflite").read_bytes() == b"the previous good model"
+
+
 def test_tflite_sizes_shrink_with_quantization(generator, tmp_path):
     sizes = {q: export_lib.export_tflite(generator, tmp_path / f"{q}.tflite", quantize=q)
              .stat().st_size for q in ("none", "float16", "int8")}

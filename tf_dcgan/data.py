@@ -332,11 +332,14 @@ def read_tfds(name, split="train", data_dir=None):
                 "Download it where there is a network and pass --data-dir, follow TFDS's manual "
                 "download instructions for it (its manual_dir), or pass a folder of images."
             ) from None
-    if split not in builder.info.splits:
+    try:
+        # Takes TFDS's slicing syntax too ("train[:10%]").
+        num_images = builder.info.splits[split].num_examples if builder.info.splits else None
+    except (KeyError, ValueError):
         raise ValueError(
             f"split {split!r} is not in dataset {name!r}; it has {', '.join(builder.info.splits)}. "
             f"Use e.g. {name}:train."
-        )
+        ) from None
     has_label = "label" in features
     dataset = builder.as_dataset(split=split, shuffle_files=False).map(
         lambda example: (example["image"],
@@ -344,9 +347,11 @@ def read_tfds(name, split="train", data_dir=None):
                          else tf.constant(-1, tf.int64)),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
+    if num_images is None:  # a dataset without split metadata: count it once
+        num_images = int(dataset.reduce(0, lambda count, _: count + 1))
     height, width, channels = features["image"].shape
     return ImageSource(
-        name=f"{name}:{split}", num_images=builder.info.splits[split].num_examples,
+        name=f"{name}:{split}", num_images=num_images,
         channels=channels if channels in (1, 3) else 3,
         image_size=height if height is not None and height == width else None,
         tfds_dataset=dataset,

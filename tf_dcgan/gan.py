@@ -185,6 +185,12 @@ class DCGAN(keras.Model):
         g_grads = g_tape.gradient(g_loss, g_vars)
         self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
 
+        # Under a tf.distribute strategy Keras losses come divided by the replica count (so the
+        # summed gradients are right); the logged losses are the undivided ones.
+        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+        d_real_loss, d_fake_loss, g_loss = (
+            loss * replicas for loss in (d_real_loss, d_fake_loss, g_loss)
+        )
         self.d_loss_tracker.update_state(d_real_loss + d_fake_loss)
         self.d_real_loss_tracker.update_state(d_real_loss)
         self.d_fake_loss_tracker.update_state(d_fake_loss)
