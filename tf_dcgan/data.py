@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import gzip
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -213,7 +214,24 @@ def _probe(path):
         return channels, height, width
     except (tf.errors.OpError, ValueError) as error:
         message = getattr(error, "message", str(error)) or type(error).__name__
-        return message.strip().splitlines()[0][:200]
+        # "{{function_node ...}} Input is empty. [Op:DecodeImage] name:" -> "Input is empty."
+        message = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", message.strip().splitlines()[0])
+        return re.sub(r"\s*\[Op:.*$", "", message)[:200]
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Keeps native decoders' own messages (libjpeg's "Improper call to JPEG library") off the
+    terminal while every file is probed; each failure is reported, with its reason, anyway."""
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def read_folder(folder, workers=None):
@@ -235,7 +253,7 @@ def read_folder(folder, workers=None):
     class_names = sorted({Path(p).relative_to(folder).parts[0] for p in candidates
                           if len(Path(p).relative_to(folder).parts) > 1}) or None
     workers = workers or min(8, 2 * (os.cpu_count() or 1))
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+    with _native_stderr_silenced(), concurrent.futures.ThreadPoolExecutor(workers) as pool:
         probes = list(pool.map(_probe, candidates))
     paths, labels, skipped, shapes = [], [], [], []
     for path, probe in zip(candidates, probes):
