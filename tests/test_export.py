@@ -11,6 +11,7 @@ import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
 import export
+from tests.conftest import ROOT
 from tests.serving_stub import rest_predict
 from tf_dcgan import build_discriminator, build_generator, latent_noise
 from tf_dcgan import export as export_lib
@@ -159,12 +160,12 @@ def test_a_failed_export_leaves_no_version_folder(generator, tmp_path, monkeypat
     assert list((tmp_path / "dcgan").iterdir()) == []
 
 
-def _tflite_run(path, noise):
+def _tflite_run(path, noise, latent=LATENT):
     interpreter = Interpreter(model_path=str(path))
     interpreter.allocate_tensors()
     (input_detail,), (output_detail,) = (interpreter.get_input_details(),
                                          interpreter.get_output_details())
-    assert input_detail["shape"].tolist() == [1, LATENT]
+    assert input_detail["shape"].tolist() == [1, latent]
     assert input_detail["dtype"] == np.float32 and output_detail["dtype"] == np.float32
     outputs = []
     for row in noise:
@@ -246,3 +247,19 @@ def test_export_cli_bad_inputs_exit_2_with_one_line(generator, tmp_path, capsys)
         export.main(["--generator", str(tmp_path / "g.keras"), *out, "--quantize", "int4"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'int4'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_tflite_on_the_trained_fashion_mnist_generator(tmp_path):
+    """The README run's generator: float16 stays exact to 1e-2; int8 is lossy but bounded."""
+    trained = keras.models.load_model(ROOT / "docs/fashion_mnist_run/generator.keras",
+                                      compile=False)
+    noise = np.random.default_rng(5).normal(size=(16, 100)).astype("float32")
+    expected = trained(noise, training=False).numpy()
+    half = _tflite_run(export_lib.export_tflite(trained, tmp_path / "f16.tflite", "float16"),
+                       noise, latent=100)
+    assert np.abs(half - expected).max() <= 1e-2
+    quantized = _tflite_run(export_lib.export_tflite(trained, tmp_path / "i8.tflite", "int8"),
+                            noise, latent=100)
+    error = np.abs(quantized - expected)
+    assert error.mean() <= 0.02 and error.max() <= 0.5, (error.mean(), error.max())
