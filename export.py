@@ -29,7 +29,8 @@ def parse_args(argv=None):
     parser.add_argument("--model-name", default="dcgan", help="default: %(default)s")
     parser.add_argument("--version", type=int, default=None,
                         help="SavedModel version (default: the next free integer)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing version")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing version (and .tflite file)")
     parser.add_argument("--max-images", type=int, default=256,
                         help="largest num_images the generate signatures accept (default: %(default)s)")
     parser.add_argument("--tflite", action="store_true", help="also write OUT/<model-name>.tflite")
@@ -43,7 +44,13 @@ def main(argv=None):
     import_tensorflow_quietly()
     from tf_dcgan import export as export_lib
 
+    tflite_path = os.path.join(args.out, f"{args.model_name}.tflite")
     try:
+        if args.tflite and os.path.exists(tflite_path) and not args.overwrite:
+            raise ValueError(
+                f"{tflite_path} already exists; pass --overwrite to replace it, or pick another "
+                "--model-name."
+            )
         generator = export_lib.load_generator(run_dir=args.run, path=args.generator)
         version_dir = export_lib.export_saved_model(
             generator, args.out, model_name=args.model_name, version=args.version,
@@ -51,9 +58,8 @@ def main(argv=None):
         )
         print(f"SavedModel: {version_dir}")
         if args.tflite:
-            path = os.path.join(args.out, f"{args.model_name}.tflite")
-            export_lib.export_tflite(generator, path, quantize=args.quantize)
-            print(f"TFLite ({args.quantize}): {path}")
+            export_lib.export_tflite(generator, tflite_path, quantize=args.quantize)
+            print(f"TFLite ({args.quantize}): {tflite_path}")
     except ValueError as error:
         print(f"export.py: error: {error}", file=sys.stderr)
         return 2

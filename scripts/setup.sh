@@ -9,7 +9,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 packages="dataset-fashion-mnist"
 # Debian's python3 needs python3-venv for `python3 -m venv` (with pip); pyenv builds have it.
-if ! python3 -c "import venv, ensurepip" 2>/dev/null; then packages="$packages python3-venv"; fi
+if ! command -v python3 >/dev/null; then packages="$packages python3 python3-venv"
+elif ! python3 -c "import venv, ensurepip" 2>/dev/null; then packages="$packages python3-venv"; fi
 if ! dpkg -s $packages >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $packages

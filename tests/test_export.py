@@ -217,6 +217,13 @@ def test_export_cli_writes_both_from_a_run_folder(generator, tmp_path, capsys):
     assert (tmp_path / "out" / "dcgan" / "1" / "saved_model.pb").is_file()
     assert (tmp_path / "out" / "dcgan.tflite").is_file()
     assert "SavedModel: " in capsys.readouterr().out
+    # A second export writes version 2, but refuses to replace the .tflite unless asked.
+    again = ["--run", str(run), "--out", str(tmp_path / "out"), "--tflite"]
+    assert export.main(again) == 2
+    assert "already exists; pass --overwrite" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "dcgan" / "2").exists()
+    assert export.main([*again, "--overwrite"]) == 0
+    assert (tmp_path / "out" / "dcgan" / "2" / "saved_model.pb").is_file()
 
 
 def _cli_error(argv, capsys):
