@@ -6,13 +6,12 @@ mixed-precision policy. Keras loss objects already divide by the number of repli
 `tf.distribute`, so these functions need no change there.
 """
 
+import keras
 from keras import ops
 
 
 def default_loss():
     """Binary cross-entropy on logits: the loss of Goodfellow et al. (2014) used by DCGAN."""
-    import keras
-
     return keras.losses.BinaryCrossentropy(from_logits=True)
 
 

@@ -8,6 +8,7 @@ Everything that can be wrong with the input (settings, dataset, run folder) is c
 import dataclasses
 import datetime
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -146,13 +147,18 @@ def run_callbacks(run_dir, config):
     ]
 
 
-def train(run, verbose="auto"):
+def train(run, verbose=None):
     """Trains the prepared run to the end and returns the `DCGAN` and the Keras history.
+
+    `verbose` defaults to Keras' progress bar on a terminal and one line per epoch otherwise
+    (a log file or CI), where a bar would write every step.
 
     Writes into the run folder: samples/epoch_NNN.png, training.gif, losses.csv, losses.png,
     generator.keras and dcgan.keras.
     """
     config = run.config
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
     keras.utils.set_random_seed(config.seed)
     gan = build_gan(config)
     timer = EpochTimer()
