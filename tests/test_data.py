@@ -2,7 +2,6 @@ import gzip
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from tests.conftest import save_image as _save
 

@@ -3,8 +3,9 @@
 import dataclasses
 import json
 
+from tf_dcgan.data import RESIZE_MODES
 from tf_dcgan.gan import D_UPDATES
-from tf_dcgan.models import supported_image_sizes
+from tf_dcgan.models import check_channels, check_image_size, check_positive_int
 
 
 @dataclasses.dataclass
@@ -32,25 +33,18 @@ class TrainConfig:
 
     def validate(self):
         """Raises ValueError naming the first bad setting, the value received and the fix."""
-        _positive_int("epochs", self.epochs, "Train for at least one epoch, e.g. --epochs 20.")
-        _positive_int("batch_size", self.batch_size, "The paper uses --batch-size 128.")
-        _positive_int("latent_dim", self.latent_dim, "The paper uses --latent-dim 100.")
-        _positive_int("base_filters", self.base_filters, "The paper uses --base-filters 64.")
-        _positive_int("num_samples", self.num_samples, "Use e.g. 64 for an 8x8 grid.")
+        check_positive_int("epochs", self.epochs, "Train for at least one epoch, e.g. --epochs 20.")
+        check_positive_int("batch_size", self.batch_size, "The paper uses --batch-size 128.")
+        check_positive_int("latent_dim", self.latent_dim, "The paper uses --latent-dim 100.")
+        check_positive_int("base_filters", self.base_filters, "The paper uses --base-filters 64.")
+        check_positive_int("num_samples", self.num_samples, "Use e.g. 64 for an 8x8 grid.")
         if self.steps_per_epoch is not None:
-            _positive_int("steps_per_epoch", self.steps_per_epoch,
+            check_positive_int("steps_per_epoch", self.steps_per_epoch,
                           "Leave it out to use the whole dataset each epoch.")
-        if self.image_size is not None and self.image_size not in supported_image_sizes():
-            sizes = ", ".join(str(s) for s in supported_image_sizes())
-            raise ValueError(
-                f"image_size must be one of {sizes}; received image_size={self.image_size}. "
-                "Pick 64 (the paper's size) or 28 (MNIST-style), or leave it out for the dataset's own."
-            )
-        if self.channels is not None and self.channels not in (1, 3):
-            raise ValueError(
-                f"channels must be 1 or 3; received channels={self.channels}. "
-                "Use 1 for grayscale or 3 for RGB."
-            )
+        if self.image_size is not None:
+            check_image_size(self.image_size)
+        if self.channels is not None:
+            check_channels(self.channels)
         if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < 1):
             raise ValueError(
                 f"learning_rate must be between 0 and 1; received learning_rate={self.learning_rate}. "
@@ -70,9 +64,9 @@ class TrainConfig:
             raise ValueError(
                 f"seed must be an integer in [0, 2**31); received seed={self.seed!r}. Use e.g. --seed 0."
             )
-        if self.resize not in ("crop", "stretch"):
+        if self.resize not in RESIZE_MODES:
             raise ValueError(
-                f"resize must be crop or stretch; received resize={self.resize!r}. "
+                f"resize must be one of {', '.join(RESIZE_MODES)}; received resize={self.resize!r}. "
                 "crop keeps the aspect ratio (center square), stretch does not."
             )
         if not self.cache:
@@ -87,7 +81,3 @@ class TrainConfig:
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
-
-def _positive_int(name, value, fix):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; received {name}={value!r}. {fix}")

@@ -18,6 +18,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import gzip
+import logging
 import os
 import re
 from pathlib import Path
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from tf_dcgan.models import supported_image_sizes
+from tf_dcgan.models import check_channels, check_image_size, check_positive_int
 
 # Debian's package `dataset-fashion-mnist` installs the original IDX files here.
 DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -250,20 +251,19 @@ def read_folder(folder, workers=None):
                 candidates.append(os.path.join(root, name))
             elif not name.startswith("."):
                 ignored += 1
-    class_names = sorted({Path(p).relative_to(folder).parts[0] for p in candidates
-                          if len(Path(p).relative_to(folder).parts) > 1}) or None
+    parts = [Path(p).relative_to(folder).parts for p in candidates]
+    class_names = sorted({part[0] for part in parts if len(part) > 1}) or None
     workers = workers or min(8, 2 * (os.cpu_count() or 1))
     with _native_stderr_silenced(), concurrent.futures.ThreadPoolExecutor(workers) as pool:
         probes = list(pool.map(_probe, candidates))
     paths, labels, skipped, shapes = [], [], [], []
-    for path, probe in zip(candidates, probes):
+    for path, part, probe in zip(candidates, parts, probes):
         if isinstance(probe, str):
             skipped.append((path, probe))
             continue
         paths.append(path)
         shapes.append(probe)
-        parts = Path(path).relative_to(folder).parts
-        labels.append(class_names.index(parts[0]) if class_names and len(parts) > 1 else -1)
+        labels.append(class_names.index(part[0]) if len(part) > 1 else -1)
     if not paths:
         raise ValueError(
             f"dataset folder {str(folder)!r} has no image that decodes ({len(candidates)} image "
@@ -285,23 +285,31 @@ def read_folder(folder, workers=None):
 
 
 @contextlib.contextmanager
-def _few_download_retries():
-    # TFDS retries a failed download 10 times with exponential backoff: offline, that is 3.5
-    # minutes before the error. Two tries tell a missing network in seconds.
-    import logging
-
-    from tensorflow_datasets.core.download import downloader
-
-    saved = downloader.MAX_RETRIES
-    retry_log = logging.getLogger("urllib3.connectionpool")
-    saved_level = retry_log.level
-    downloader.MAX_RETRIES = 2
-    retry_log.setLevel(logging.ERROR)  # one warning per retry and file; the error says it all
+def _logger_quieted(name):
+    """Raises the Python logger `name` to ERROR for the duration."""
+    logger = logging.getLogger(name)
+    saved_level = logger.level
+    logger.setLevel(logging.ERROR)
     try:
         yield
     finally:
+        logger.setLevel(saved_level)
+
+
+@contextlib.contextmanager
+def _few_download_retries():
+    # TFDS retries a failed download 10 times with exponential backoff: offline, that is 3.5
+    # minutes before the error. Two tries tell a missing network in seconds.
+    from tensorflow_datasets.core.download import downloader
+
+    saved = downloader.MAX_RETRIES
+    downloader.MAX_RETRIES = 2
+    try:
+        # One warning per retry and file; the error says it all.
+        with _logger_quieted("urllib3.connectionpool"):
+            yield
+    finally:
         downloader.MAX_RETRIES = saved
-        retry_log.setLevel(saved_level)
 
 
 def _tfds_builder(name, data_dir):
@@ -318,16 +326,9 @@ def _tfds_builder(name, data_dir):
 
 
 def _tfds_prepared(name, data_dir):
-    import logging
-
     # TFDS logs a warning for a dataset folder that does not exist; here that is the usual answer.
-    absl_log = logging.getLogger("absl")
-    saved_level = absl_log.level
-    absl_log.setLevel(logging.ERROR)
-    try:
+    with _logger_quieted("absl"):
         return _tfds_builder(name, data_dir).is_prepared()
-    finally:
-        absl_log.setLevel(saved_level)
 
 
 def read_tfds(name, split="train", data_dir=None):
@@ -430,26 +431,14 @@ def read_images(source="fashion_mnist", data_dir=None):
 
 
 def _check_pipeline_args(image_size, channels, batch_size, num_images, resize):
-    if image_size not in supported_image_sizes():
-        sizes = ", ".join(str(s) for s in supported_image_sizes())
-        raise ValueError(
-            f"image_size must be one of {sizes}; received image_size={image_size!r}. "
-            "Pick 64 (the paper's size) or 28 (MNIST-style)."
-        )
-    if channels not in (1, 3):
-        raise ValueError(
-            f"channels must be 1 or 3; received channels={channels!r}. Use 1 for grayscale, 3 for RGB."
-        )
+    check_image_size(image_size)
+    check_channels(channels)
     if resize not in RESIZE_MODES:
         raise ValueError(
             f"resize must be one of {', '.join(RESIZE_MODES)}; received resize={resize!r}. "
             "crop keeps the aspect ratio (center square), stretch does not."
         )
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(
-            f"batch_size must be a positive integer; received batch_size={batch_size!r}. "
-            "The paper uses 128."
-        )
+    check_positive_int("batch_size", batch_size, "The paper uses 128.")
     if batch_size > num_images:
         raise ValueError(
             f"batch_size must not exceed the number of images; received batch_size={batch_size} "

@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from tf_dcgan.files import atomic_output
 from tf_dcgan.gan import latent_noise
+from tf_dcgan.models import check_positive_int
 
 QUANTIZATIONS = ("none", "float16", "int8")
 
@@ -93,11 +94,7 @@ def next_version(model_dir):
 def build_archive(generator, max_images=256):
     """The `keras.export.ExportArchive` with the three serving signatures."""
     _check_generator(generator)
-    if isinstance(max_images, bool) or not isinstance(max_images, int) or max_images < 1:
-        raise ValueError(
-            f"max_images must be a positive integer; received max_images={max_images!r}. "
-            "The default is 256."
-        )
+    check_positive_int("max_images", max_images, "The default is 256.")
     latent_dim = generator.input_shape[-1]
 
     def images_float(noise):

@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from tf_dcgan import losses
+from tf_dcgan.models import check_positive_int
 
 D_UPDATES = ("separate", "joint")
 
@@ -216,11 +217,7 @@ class DCGAN(keras.Model):
         Returns:
             A float32 tensor of shape `(num_images, height, width, channels)`.
         """
-        if isinstance(num_images, bool) or not isinstance(num_images, int) or num_images < 1:
-            raise ValueError(
-                f"num_images must be a positive integer; received num_images={num_images!r}. "
-                "Pass for example num_images=64."
-            )
+        check_positive_int("num_images", num_images, "Pass for example num_images=64.")
         if seed is None:
             seed = tf.cast(self.seed_generator.next(), tf.int64)
             noise = tf.random.stateless_normal([num_images, self.latent_dim], seed=seed)

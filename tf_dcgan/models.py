@@ -28,8 +28,8 @@ def supported_image_sizes():
     return sorted(sizes)
 
 
-def _num_doublings(image_size):
-    """How many stride-2 layers lead from the base map to `image_size` (and the base map's size)."""
+def check_image_size(image_size):
+    """Raises ValueError unless the builders support `image_size`; the message lists what works."""
     if isinstance(image_size, bool) or not isinstance(image_size, int) or (
         image_size not in supported_image_sizes()
     ):
@@ -38,6 +38,26 @@ def _num_doublings(image_size):
             f"image_size must be one of {sizes}; received image_size={image_size!r}. "
             "Resize your images or pick 64 (the paper's size) or 28 (MNIST-style)."
         )
+
+
+def check_positive_int(name, value, fix):
+    """Raises ValueError naming `name` and `value`, with `fix`, unless value is an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; received {name}={value!r}. {fix}")
+
+
+def check_channels(channels):
+    """Raises ValueError unless `channels` is 1 or 3."""
+    if channels not in (1, 3) or isinstance(channels, bool):
+        raise ValueError(
+            f"channels must be 1 (grayscale) or 3 (RGB); received channels={channels!r}. "
+            "Convert RGBA or other images to RGB first."
+        )
+
+
+def _num_doublings(image_size):
+    """How many stride-2 layers lead from the base map to `image_size` (and the base map's size)."""
+    check_image_size(image_size)
     for base in _BASE_SIZES:
         doublings = 0
         size = image_size
@@ -47,19 +67,6 @@ def _num_doublings(image_size):
         if size == base:
             return doublings, base
     raise AssertionError("unreachable: size was checked above")  # pragma: no cover
-
-
-def _check_positive_int(name, value, fix):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; received {name}={value!r}. {fix}")
-
-
-def _check_channels(channels):
-    if channels not in (1, 3) or isinstance(channels, bool):
-        raise ValueError(
-            f"channels must be 1 (grayscale) or 3 (RGB); received channels={channels!r}. "
-            "Convert RGBA or other images to RGB first."
-        )
 
 
 def _weight_init(seed):
@@ -112,9 +119,9 @@ def build_generator(image_size=64, channels=3, latent_dim=100, base_filters=64, 
         TensorShape([2, 28, 28, 1])
     """
     doublings, base = _num_doublings(image_size)
-    _check_channels(channels)
-    _check_positive_int("latent_dim", latent_dim, "The paper uses latent_dim=100.")
-    _check_positive_int("base_filters", base_filters, "The paper uses base_filters=64.")
+    check_channels(channels)
+    check_positive_int("latent_dim", latent_dim, "The paper uses latent_dim=100.")
+    check_positive_int("base_filters", base_filters, "The paper uses base_filters=64.")
     next_seed = _seeds(seed)
 
     noise = keras.Input(shape=(latent_dim,), name="noise")
@@ -164,8 +171,8 @@ def build_discriminator(image_size=64, channels=3, base_filters=64, seed=None):
         TensorShape([2, 1])
     """
     doublings, _ = _num_doublings(image_size)
-    _check_channels(channels)
-    _check_positive_int("base_filters", base_filters, "The paper uses base_filters=64.")
+    check_channels(channels)
+    check_positive_int("base_filters", base_filters, "The paper uses base_filters=64.")
     next_seed = _seeds(seed)
 
     images = keras.Input(shape=(image_size, image_size, channels), name="images")

@@ -28,8 +28,7 @@ class PreparedRun:
     config: object
     run_dir: Path
     dataset: object
-    num_images: int
-    source: object = None
+    source: object
 
 
 def _new_run_dir(config):
@@ -84,7 +83,7 @@ def prepare_run(config):
     if source.paths is not None:
         with atomic_output(run_dir / "skipped_files.txt") as tmp:
             tmp.write_text("".join(f"{path}\t{reason}\n" for path, reason in source.skipped))
-    return PreparedRun(config, run_dir, dataset, source.num_images, source)
+    return PreparedRun(config, run_dir, dataset, source)
 
 
 def build_gan(config):
@@ -166,8 +165,8 @@ def train(run, verbose=None):
         run.dataset, epochs=config.epochs, shuffle=False, verbose=verbose,
         callbacks=run_callbacks(run.run_dir, config) + [timer],
     )
-    steps = config.steps_per_epoch or run.num_images // config.batch_size
-    steps = min(steps, run.num_images // config.batch_size)
+    full_epoch = run.source.num_images // config.batch_size
+    steps = min(config.steps_per_epoch or full_epoch, full_epoch)
     later = timer.seconds[1:] or timer.seconds
     per_epoch = sorted(later)[len(later) // 2]
     print(
