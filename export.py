@@ -3,7 +3,8 @@
 import os
 import sys
 
-from cli_common import Parser, import_tensorflow_quietly
+from tf_dcgan.checks import QUANTIZATIONS
+from tf_dcgan.cli import Parser, fail, import_tensorflow_quietly
 
 EXAMPLES = """examples:
   python export.py --run runs/20261125-202956-fashion_mnist --out exports
@@ -17,6 +18,7 @@ then serve it:
 
 
 def parse_args(argv=None):
+    """Parses the flags; a usage error is one line and exit code 2."""
     parser = Parser(
         description="Write a trained DCGAN generator as a TF Serving SavedModel "
         "(OUT/<model-name>/<version>/) and, with --tflite, as OUT/<model-name>.tflite.",
@@ -34,7 +36,7 @@ def parse_args(argv=None):
     parser.add_argument("--max-images", type=int, default=256,
                         help="largest num_images the generate signatures accept (default: %(default)s)")
     parser.add_argument("--tflite", action="store_true", help="also write OUT/<model-name>.tflite")
-    parser.add_argument("--quantize", default="none", choices=("none", "float16", "int8"),
+    parser.add_argument("--quantize", default="none", choices=QUANTIZATIONS,
                         help="TFLite weights: none (float32), float16, or full int8 (default: %(default)s)")
     return parser.parse_args(argv)
 
@@ -61,8 +63,7 @@ def main(argv=None):
             export_lib.export_tflite(generator, tflite_path, quantize=args.quantize)
             print(f"TFLite ({args.quantize}): {tflite_path}")
     except ValueError as error:
-        print(f"export.py: error: {error}", file=sys.stderr)
-        return 2
+        return fail("export.py", error)
     return 0
 
 

@@ -3,7 +3,9 @@
 import dataclasses
 import sys
 
-from cli_common import Parser, import_tensorflow_quietly
+from tf_dcgan.checks import D_UPDATES, RESIZE_MODES
+from tf_dcgan.cli import Parser, fail, import_tensorflow_quietly
+from tf_dcgan.config import TrainConfig
 
 EXAMPLES = """examples:
   python train.py --epochs 20                     # Fashion-MNIST, 28x28, the paper's recipe
@@ -17,9 +19,7 @@ EXAMPLES = """examples:
 
 
 def parse_args(argv=None):
-    import_tensorflow_quietly()
-    from tf_dcgan.config import TrainConfig
-
+    """Parses the flags into a `TrainConfig` (not yet validated) and the dry-run switch."""
     defaults = TrainConfig()
     parser = Parser(
         description="Train the DCGAN of Radford, Metz and Chintala (2015) and write a run folder "
@@ -31,7 +31,7 @@ def parse_args(argv=None):
                         "uint8 images, or a TensorFlow Datasets name with an optional split, "
                         "e.g. cifar10:train (default: %(default)s)")
     parser.add_argument("--data-dir", default=None, help="where TensorFlow Datasets keeps its data")
-    parser.add_argument("--resize", default=defaults.resize, choices=("crop", "stretch"),
+    parser.add_argument("--resize", default=defaults.resize, choices=RESIZE_MODES,
                         help="images of another size: crop (scale the short side, keep the "
                         "center square) or stretch (default: %(default)s)")
     parser.add_argument("--cache", default=defaults.cache,
@@ -52,7 +52,7 @@ def parse_args(argv=None):
                         help="Adam learning rate for both networks (default: %(default)s)")
     parser.add_argument("--beta1", type=float, default=defaults.beta1,
                         help="Adam beta_1 (default: %(default)s)")
-    parser.add_argument("--d-update", default=defaults.d_update, choices=("separate", "joint"),
+    parser.add_argument("--d-update", default=defaults.d_update, choices=D_UPDATES,
                         help="separate: a D step on real then on fake; joint: one step on the sum "
                         "(default: %(default)s)")
     parser.add_argument("--seed", type=int, default=None,
@@ -76,21 +76,29 @@ def parse_args(argv=None):
 
 def main(argv=None):
     config, dry_run = parse_args(argv)
-    from tf_dcgan import training
-
     try:
+        # Every setting is checked before TensorFlow is imported (~3 s).
+        config.validate()
         if dry_run:
-            print(config.validate().to_json())
+            print(config.to_json())
             return 0
+        import_tensorflow_quietly()
+        from tf_dcgan import training
+
         run = training.prepare_run(config)
     except ValueError as error:
-        print(f"train.py: error: {error}", file=sys.stderr)
-        return 2
+        return fail("train.py", error)
     print(f"run folder: {run.run_dir}", flush=True)
     print(run.source.summary(), flush=True)
     if run.source.skipped:
-        print(f"skipped files are listed in {run.run_dir / 'skipped_files.txt'}", flush=True)
-    training.train(run)
+        print(f"skipped files are listed in {run.folder.skipped_files_path}", flush=True)
+    result = training.train(run)
+    print(
+        f"{len(result.epoch_seconds)} epochs of {result.steps_per_epoch} steps; median epoch "
+        f"{result.median_epoch_seconds:.1f} s, {result.images_per_second:.0f} images/s"
+        + (" (after the first epoch, which includes tracing)"
+           if len(result.epoch_seconds) > 1 else "")
+    )
     print(f"run folder: {run.run_dir}")
     return 0
 

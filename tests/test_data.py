@@ -5,7 +5,7 @@ import pytest
 
 from tests.conftest import save_image as _save
 
-from tf_dcgan import data
+from tf_dcgan import data, sources, transforms
 
 
 def _write_idx(path, array, magic):
@@ -19,13 +19,13 @@ def test_idx_reader_reads_images_and_labels(tmp_path):
     labels = np.array([3, 1, 4, 1, 5], np.uint8)
     _write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images, 2051)
     _write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels, 2049)
-    source = data.read_fashion_mnist_idx(tmp_path, "test")
+    source = sources.read_fashion_mnist_idx(tmp_path, "test")
     np.testing.assert_array_equal(source.images[..., 0], images)
     np.testing.assert_array_equal(source.labels, labels)
     assert source.image_size == 28 and source.channels == 1
     _write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels, 2051)
     with pytest.raises(ValueError, match="not an IDX file of the expected kind"):
-        data.read_fashion_mnist_idx(tmp_path, "test")
+        sources.read_fashion_mnist_idx(tmp_path, "test")
 
 
 def test_default_dataset_is_fashion_mnist_offline():
@@ -60,7 +60,7 @@ def test_pipeline_batches_scale_to_unit_range_and_keep_labels(cache, tmp_path):
     # Each label still belongs to its image.
     source = _source()
     for image, label in zip(everything.numpy(), labels.numpy()):
-        np.testing.assert_array_equal(data.to_uint8(image), source.images[label])
+        np.testing.assert_array_equal(transforms.to_uint8(image), source.images[label])
 
 
 def test_pipeline_reshuffles_every_epoch_with_a_full_shuffle():
@@ -125,7 +125,7 @@ def test_a_tfds_dataset_without_images_is_refused(tmp_path):
 
 def test_uint8_round_trip():
     images = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1)
-    np.testing.assert_array_equal(data.to_uint8(data.to_unit_range(images).numpy()), images)
+    np.testing.assert_array_equal(transforms.to_uint8(transforms.to_unit_range(images).numpy()), images)
 
 
 # ---------------------------------------------------------------- folders
@@ -176,7 +176,7 @@ def test_rgba_is_composited_over_white_and_gray_is_repeated(tmp_path):
     source = data.read_images(str(tmp_path / "f"))
     assert source.image_size == 16
     images, _ = next(iter(data.make_dataset(source, 16, 3, batch_size=2, cache="none", seed=0)))
-    values = sorted(np.unique(data.to_uint8(images.numpy())).tolist())
+    values = sorted(np.unique(transforms.to_uint8(images.numpy())).tolist())
     assert values == [100, 255]
 
 
@@ -200,7 +200,7 @@ def test_npz_round_trip(tmp_path):
     assert source.labels.tolist() == list(range(6)) and source.image_size == 16
     batch, labels = next(iter(data.make_dataset(source, 16, 3, batch_size=6)))
     for image, label in zip(batch.numpy(), labels.numpy()):
-        np.testing.assert_array_equal(data.to_uint8(image), images[label])
+        np.testing.assert_array_equal(transforms.to_uint8(image), images[label])
     np.save(tmp_path / "g.npy", images[..., 0])
     source = data.read_images(str(tmp_path / "g.npy"))
     assert source.images.shape == (6, 16, 16, 1) and source.labels.tolist() == [-1] * 6

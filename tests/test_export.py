@@ -15,7 +15,9 @@ from tests.conftest import ROOT
 from tests.serving_stub import rest_predict
 from tf_dcgan import build_discriminator, build_generator, latent_noise
 from tf_dcgan import export as export_lib
-from tf_dcgan.data import to_uint8
+from tf_dcgan.config import TrainConfig
+from tf_dcgan.run_folder import RunFolder
+from tf_dcgan.transforms import to_uint8
 
 LATENT = 8
 
@@ -69,7 +71,7 @@ def test_generate_gives_the_same_uint8_images_for_the_same_seed(generator, expor
     assert images.dtype == tf.uint8 and images.shape == (3, 16, 16, 3)
     again = generate(num_images=tf.constant(3), seed=tf.constant(42, tf.int64))["images"]
     np.testing.assert_array_equal(images.numpy(), again.numpy())
-    expected = to_uint8(generator(latent_noise(3, LATENT, 42), training=False).numpy())
+    expected = to_uint8(generator(latent_noise(3, LATENT, 42), training=False)).numpy()
     assert np.abs(images.numpy().astype(int) - expected.astype(int)).max() <= 1
     other = generate(num_images=tf.constant(3), seed=tf.constant(43, tf.int64))["images"]
     assert not np.array_equal(images.numpy(), other.numpy())
@@ -209,9 +211,10 @@ def test_tflite_sizes_shrink_with_quantization(generator, tmp_path):
 
 
 def test_export_cli_writes_both_from_a_run_folder(generator, tmp_path, capsys):
-    run = tmp_path / "run"
-    run.mkdir()
-    generator.save(run / "generator.keras")
+    folder = RunFolder(tmp_path / "run")
+    folder.write_config(TrainConfig(image_size=16, channels=3, latent_dim=LATENT, seed=0))
+    generator.save(folder.generator_path)
+    run = folder.path
     assert export.main(["--run", str(run), "--out", str(tmp_path / "out"), "--tflite",
                         "--quantize", "float16"]) == 0
     assert (tmp_path / "out" / "dcgan" / "1" / "saved_model.pb").is_file()

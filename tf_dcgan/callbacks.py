@@ -1,21 +1,22 @@
-"""Keras callbacks that let a user watch a DCGAN learn: sample grids, the training GIF, loss curves.
+"""Keras callbacks for a DCGAN run: sample grids, the training GIF, loss curves, saving, timing.
 
-Each works with any `fit` of a `DCGAN` (or, for `LossHistory`, of any Keras model), so a user's own
-training code gets the same outputs as `train.py`. Every file is written to a temporary name and
-renamed into place.
+Each works with any `fit` of a `DCGAN` (or, for `LossHistory` and `EpochTimer`, of any Keras
+model), so a user's own training code gets the same outputs as `train.py`. Every file is written
+to a temporary name and renamed into place.
 """
 
 import csv
 import math
+import time
 from pathlib import Path
 
 import imageio.v3 as iio
 import keras
 import numpy as np
 
-from tf_dcgan.data import to_uint8
 from tf_dcgan.files import atomic_output
-from tf_dcgan.gan import latent_noise
+from tf_dcgan.run_folder import RunFolder
+from tf_dcgan.transforms import to_uint8
 
 
 def image_grid(images, columns=None, padding=2):
@@ -29,7 +30,7 @@ def image_grid(images, columns=None, padding=2):
     Returns:
         A uint8 array of shape (rows*(H+p)+p, columns*(W+p)+p) for C == 1, else with C channels.
     """
-    images = to_uint8(images)
+    images = np.asarray(to_uint8(images))
     count, height, width, channels = images.shape
     columns = columns or math.ceil(math.sqrt(count))
     rows = math.ceil(count / columns)
@@ -52,7 +53,7 @@ class SampleGrid(keras.callbacks.Callback):
     """Saves a grid of images generated from the same fixed noise at the end of every epoch.
 
     Fixed noise makes the grids comparable: each cell follows one z through training. The noise is
-    `latent_noise(num_images, latent_dim, seed)`, the same as `DCGAN.generate(num_images, seed)`.
+    `model.latent.sample(num_images, seed)`, the same as `DCGAN.generate(num_images, seed)`.
     Files are `<directory>/epoch_001.png`, `epoch_002.png`, ... (epoch numbers continue from
     `initial_epoch` when training resumes).
 
@@ -75,8 +76,8 @@ class SampleGrid(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.directory.mkdir(parents=True, exist_ok=True)
-        noise = latent_noise(self.num_images, self.model.latent_dim, self.seed)
-        images = self.model.generator(noise, training=False)
+        inputs = self.model.latent.sample(self.num_images, self.seed)
+        images = self.model.generator(inputs, training=False)
         grid = _upscale(image_grid(np.asarray(images)), self.scale)
         with atomic_output(self.directory / f"epoch_{epoch + 1:03d}.png") as tmp:
             iio.imwrite(tmp, grid)
@@ -250,3 +251,45 @@ def plot_losses(rows, path, smoothing=0.98):
     with atomic_output(path) as tmp:
         figure.savefig(tmp, dpi=100)
     plt.close(figure)
+
+
+class SaveModels(keras.callbacks.Callback):
+    """Saves the run folder's `generator.keras` and `dcgan.keras` together after every epoch.
+
+    Both files come from the same epoch (see `RunFolder.save_models`).
+
+    Args:
+        run_dir: the run folder.
+
+    Example:
+        >>> gan.fit(dataset, epochs=5, callbacks=[SaveModels("runs/mine")])
+    """
+
+    def __init__(self, run_dir):
+        super().__init__()
+        self.run_folder = RunFolder(run_dir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.run_folder.save_models(self.model)
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Records the wall time of each epoch in `seconds` (the first includes graph tracing).
+
+    Example:
+        >>> timer = EpochTimer()
+        >>> gan.fit(dataset, epochs=3, callbacks=[timer])
+        >>> timer.seconds
+        [71.2, 62.8, 62.9]
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = []
+        self._start = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)

@@ -1,16 +1,35 @@
-"""One run's settings: a flat, typed dataclass, written into the run folder as config.json."""
+"""One run's settings: a flat, typed dataclass, written into the run folder as config.json.
+
+TensorFlow-free: `train.py --help`, `--dry-run` and a bad flag are answered without importing it.
+"""
 
 import dataclasses
 import json
 
-from tf_dcgan.data import RESIZE_MODES
-from tf_dcgan.gan import D_UPDATES
-from tf_dcgan.models import check_channels, check_image_size, check_positive_int
+from tf_dcgan.checks import (
+    check_channels,
+    check_d_update,
+    check_image_size,
+    check_positive_int,
+    check_resize,
+    check_seed,
+)
 
 
 @dataclasses.dataclass
 class TrainConfig:
-    """Everything `train.py` needs; the defaults are the paper's recipe on Fashion-MNIST."""
+    """Everything `train.py` needs for one run; the defaults are the paper's recipe on Fashion-MNIST.
+
+    Flat and typed on purpose: `train.py` builds its flags from these fields, `validate` checks
+    them all before any data is read, and `to_json`/`from_json` write and read them back as the
+    run folder's `config.json`, so a run can be repeated or resumed from its own record.
+    `prepare_run` resolves the `None`s (image size, channels, seed, out) before writing it.
+
+    Example:
+        >>> config = TrainConfig(epochs=5, seed=0).validate()
+        >>> TrainConfig.from_json(config.to_json()) == config
+        True
+    """
 
     dataset: str = "fashion_mnist"  # TFDS name (with optional split), image folder, or .npy/.npz
     data_dir: str | None = None  # where TensorFlow Datasets keeps data; None: TFDS's default
@@ -32,7 +51,11 @@ class TrainConfig:
     num_samples: int = 64  # images in each epoch's sample grid
 
     def validate(self):
-        """Raises ValueError naming the first bad setting, the value received and the fix."""
+        """Raises ValueError naming the first bad setting, the value received and the fix.
+
+        Returns:
+            The config itself, so `TrainConfig(...).validate()` reads as one expression.
+        """
         check_positive_int("epochs", self.epochs, "Train for at least one epoch, e.g. --epochs 20.")
         check_positive_int("batch_size", self.batch_size, "The paper uses --batch-size 128.")
         check_positive_int("latent_dim", self.latent_dim, "The paper uses --latent-dim 100.")
@@ -40,7 +63,7 @@ class TrainConfig:
         check_positive_int("num_samples", self.num_samples, "Use e.g. 64 for an 8x8 grid.")
         if self.steps_per_epoch is not None:
             check_positive_int("steps_per_epoch", self.steps_per_epoch,
-                          "Leave it out to use the whole dataset each epoch.")
+                               "Leave it out to use the whole dataset each epoch.")
         if self.image_size is not None:
             check_image_size(self.image_size)
         if self.channels is not None:
@@ -54,21 +77,9 @@ class TrainConfig:
             raise ValueError(
                 f"beta1 must be in [0, 1); received beta1={self.beta1}. The paper uses 0.5."
             )
-        if self.d_update not in D_UPDATES:
-            raise ValueError(
-                f"d_update must be one of {', '.join(D_UPDATES)}; received d_update={self.d_update!r}. "
-                "Use 'separate' (the default) or 'joint'."
-            )
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)
-                                      or not 0 <= self.seed < 2**31):
-            raise ValueError(
-                f"seed must be an integer in [0, 2**31); received seed={self.seed!r}. Use e.g. --seed 0."
-            )
-        if self.resize not in RESIZE_MODES:
-            raise ValueError(
-                f"resize must be one of {', '.join(RESIZE_MODES)}; received resize={self.resize!r}. "
-                "crop keeps the aspect ratio (center square), stretch does not."
-            )
+        check_d_update(self.d_update)
+        check_seed(self.seed)
+        check_resize(self.resize)
         if not self.cache:
             raise ValueError(
                 "cache must be auto, memory, none or a file path; received cache=''. "
@@ -79,5 +90,38 @@ class TrainConfig:
         return self
 
     def to_json(self):
+        """The settings as indented JSON with sorted keys, as written to config.json."""
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
+    @classmethod
+    def from_json(cls, text, source="config.json"):
+        """Reads settings written by `to_json`; fields missing from older files take the defaults.
+
+        Args:
+            text: the JSON text.
+            source: what to call it in error messages (usually the file's path).
+
+        Raises:
+            ValueError: the text is not a JSON object, or names a setting this version does not
+                know (the message names it).
+        """
+        try:
+            settings = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"{source} is not valid JSON ({error.msg} at line {error.lineno}). Restore it from "
+                "a backup, or start a new run."
+            ) from None
+        if not isinstance(settings, dict):
+            raise ValueError(
+                f"{source} must hold a JSON object of settings; received {type(settings).__name__}. "
+                "Restore it from a backup, or start a new run."
+            )
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ValueError(
+                f"{source} has settings this version of tf-dcgan does not know: "
+                f"{', '.join(unknown)}. Remove them, or use the tf-dcgan version that wrote it."
+            )
+        return cls(**settings)

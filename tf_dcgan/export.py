@@ -27,11 +27,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tf_dcgan.checks import check_positive_int, check_quantize
 from tf_dcgan.files import atomic_output
-from tf_dcgan.gan import latent_noise
-from tf_dcgan.models import check_positive_int
-
-QUANTIZATIONS = ("none", "float16", "int8")
+from tf_dcgan.latent import LatentSpace
+from tf_dcgan.run_folder import RunFolder
+from tf_dcgan.transforms import to_uint8
 
 
 def _check_generator(generator):
@@ -49,20 +49,26 @@ def _check_generator(generator):
 def load_generator(run_dir=None, path=None):
     """Loads a generator from a run folder (its generator.keras) or a `.keras` file.
 
-    A whole-DCGAN file (dcgan.keras) works too: its generator is taken.
+    A whole-DCGAN file (dcgan.keras) works too: its generator is taken. The file is loaded in
+    Keras' safe mode (no arbitrary code) and without compiling.
+
+    Args:
+        run_dir: a run folder written by `train.py`; or
+        path: a `.keras` file of a generator or a whole `DCGAN`.
+
+    Returns:
+        The generator, a `keras.Model` from noise to images in [-1, 1].
 
     Raises:
-        ValueError: the file is missing, is not a Keras file, or holds no generator.
+        ValueError: the folder or file is missing, is not a Keras file, or holds no generator.
+
+    Example:
+        >>> generator = load_generator(path="docs/fashion_mnist_run/generator.keras")
     """
     from tf_dcgan.gan import DCGAN
 
     if run_dir is not None:
-        path = Path(run_dir) / "generator.keras"
-        if not Path(run_dir).is_dir():
-            raise ValueError(
-                f"run must be a run folder written by train.py; received run={str(run_dir)!r}, "
-                "which does not exist. Pass the folder train.py printed."
-            )
+        path = RunFolder.open(run_dir).generator_path
     path = Path(path)
     if not path.is_file():
         raise ValueError(
@@ -92,10 +98,21 @@ def next_version(model_dir):
 
 
 def build_archive(generator, max_images=256):
-    """The `keras.export.ExportArchive` with the three serving signatures."""
+    """The `keras.export.ExportArchive` with the three serving signatures (see the module).
+
+    Args:
+        generator: a Keras generator (noise -> images in [-1, 1]).
+        max_images: the largest `num_images` the `generate` signatures accept.
+
+    Returns:
+        A `keras.export.ExportArchive`; `write_out(path)` writes it as a SavedModel.
+
+    Example:
+        >>> build_archive(generator).write_out("exports/dcgan/1")
+    """
     _check_generator(generator)
     check_positive_int("max_images", max_images, "The default is 256.")
-    latent_dim = generator.input_shape[-1]
+    latent = LatentSpace.of(generator)
 
     def images_float(noise):
         return generator(noise, training=False)
@@ -106,9 +123,8 @@ def build_archive(generator, max_images=256):
             in_range, [f"num_images must be between 1 and {max_images}; received num_images=",
                        num_images])
         with tf.control_dependencies([check]):
-            noise = latent_noise(num_images, latent_dim, seed)
-        images = images_float(noise)
-        return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0, 255), tf.uint8)
+            noise = latent.sample(num_images, seed)
+        return to_uint8(images_float(noise))
 
     def serving_default(noise):
         return {"images": images_float(noise)}
@@ -127,7 +143,7 @@ def build_archive(generator, max_images=256):
     archive.track(generator)
     archive.add_endpoint(
         "serving_default", serving_default,
-        input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="noise")],
+        input_signature=[tf.TensorSpec([None, latent.latent_dim], tf.float32, name="noise")],
     )
     archive.add_endpoint("generate", generate, input_signature=count_spec)
     archive.add_endpoint("generate_png", generate_png, input_signature=count_spec)
@@ -223,23 +239,22 @@ def export_tflite(generator, path, quantize="none", representative_samples=200, 
 
     Returns:
         The path written.
+
+    Example:
+        >>> export_tflite(generator, "exports/dcgan.tflite", quantize="float16")
     """
     _check_generator(generator)
-    if quantize not in QUANTIZATIONS:
-        raise ValueError(
-            f"quantize must be one of {', '.join(QUANTIZATIONS)}; received quantize={quantize!r}. "
-            "Use float16 for phones unless you need int8."
-        )
+    check_quantize(quantize)
     path = Path(path)
     if path.suffix != ".tflite":
         raise ValueError(
             f"path must end in .tflite; received path={str(path)!r}. Use e.g. dcgan.tflite."
         )
-    latent_dim = generator.input_shape[-1]
+    latent = LatentSpace.of(generator)
 
     # A batch-1 functional wrapper that calls the generator in inference mode; the converter
     # freezes its weights and folds BatchNorm's moving statistics into the graph.
-    noise = keras.Input((latent_dim,), batch_size=1, name="noise")
+    noise = keras.Input((latent.latent_dim,), batch_size=1, name="noise")
     if quantize == "int8" and _ends_in_tanh(generator):
         # A trained generator's pre-tanh values reach -150 and beyond for a flat background, so
         # one int8 scale over that range is ~0.6 wide where tanh is steepest. Clipping them to
@@ -257,7 +272,7 @@ def export_tflite(generator, path, quantize="none", representative_samples=200, 
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
     elif quantize == "int8":
-        calibration = latent_noise(representative_samples, latent_dim, seed).numpy()
+        calibration = latent.sample(representative_samples, seed).numpy()
 
         def representative_dataset():
             for row in calibration:

@@ -4,19 +4,8 @@ import keras
 import tensorflow as tf
 
 from tf_dcgan import losses
-from tf_dcgan.models import check_positive_int
-
-D_UPDATES = ("separate", "joint")
-
-
-def latent_noise(num_images, latent_dim, seed):
-    """Standard normal noise of shape `(num_images, latent_dim)`, the same for the same `seed`.
-
-    Stateless (`tf.random.stateless_normal` with seed `[seed, 0]`), so the sample grids, `generate`
-    and the exported SavedModel's `generate` signature all agree for one seed.
-    """
-    seed = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
-    return tf.random.stateless_normal(tf.stack([num_images, latent_dim]), seed=seed)
+from tf_dcgan.checks import check_d_update, check_positive_int
+from tf_dcgan.latent import LatentSpace, replica_seed
 
 
 @keras.saving.register_keras_serializable(package="tf_dcgan")
@@ -33,8 +22,9 @@ class DCGAN(keras.Model):
     The progress bar shows `d_loss` (= `d_real_loss` + `d_fake_loss`), `g_loss`, and the mean
     probabilities `d_real` = D(x) and `d_fake` = D(G(z)) (before D's update on that batch).
 
-    Noise comes from a seeded `keras.random.SeedGenerator`; under a `tf.distribute` strategy the
-    replica id is folded into the seed so replicas draw different noise.
+    Training noise comes from a seeded `keras.random.SeedGenerator`; under a `tf.distribute`
+    strategy the replica id is folded into the seed so replicas draw different noise. `generate`
+    draws from a second generator of its own, so sampling between steps never changes training.
 
     Args:
         generator: a `keras.Model` from noise `(latent_dim,)` to images in [-1, 1], such as
@@ -71,7 +61,10 @@ class DCGAN(keras.Model):
         self.discriminator = discriminator
         self.latent_dim = latent_dim
         self.seed = seed
+        self.latent = LatentSpace(latent_dim)
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # generate(seed=None) draws here, never from the training stream above.
+        self.sample_seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.d_real_loss_tracker = keras.metrics.Mean(name="d_real_loss")
         self.d_fake_loss_tracker = keras.metrics.Mean(name="d_fake_loss")
@@ -80,11 +73,6 @@ class DCGAN(keras.Model):
         self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
         # Both networks are built models, so the GAN is too; this lets it save before any fit.
         self.built = True
-
-    @property
-    def image_shape(self):
-        """(height, width, channels) of the generated images."""
-        return tuple(self.generator.output_shape[1:])
 
     @property
     def metrics(self):
@@ -109,11 +97,7 @@ class DCGAN(keras.Model):
                 batch) or "joint" (one step on the sum of both gradients).
             **kwargs: passed to `keras.Model.compile`, e.g. `jit_compile`, `steps_per_execution`.
         """
-        if d_update not in D_UPDATES:
-            raise ValueError(
-                f"d_update must be one of {', '.join(D_UPDATES)}; received d_update={d_update!r}. "
-                "Use 'separate' (the default) or 'joint'."
-            )
+        check_d_update(d_update)
         # optimizer=None: the two optimizers below are ours; Keras would otherwise build an unused
         # third one with slots for every weight.
         super().compile(optimizer=None, **kwargs)
@@ -137,15 +121,8 @@ class DCGAN(keras.Model):
         return self.generator(noise, training=training)
 
     def _training_noise(self, batch_size):
-        seed = tf.cast(self.seed_generator.next(), tf.int64)
-        replica = tf.distribute.get_replica_context()
-        if replica is not None and replica.num_replicas_in_sync > 1:
-            # Every replica sees the same generator state; fold the replica id in so that each
-            # draws its own noise.
-            seed = tf.random.experimental.stateless_fold_in(
-                seed, replica.replica_id_in_sync_group
-            )
-        return tf.random.stateless_normal(tf.stack([batch_size, self.latent_dim]), seed=seed)
+        seed = replica_seed(self.seed_generator.next())
+        return self.latent.sample_from_seed_tensor(batch_size, seed)
 
     def train_step(self, data):
         # fit() hands over image batches, (images, labels) pairs, or train_on_batch's 1-tuples.
@@ -212,18 +189,22 @@ class DCGAN(keras.Model):
         Args:
             num_images: how many images, at least 1.
             seed: an integer for reproducible images (the same seed gives the same images, here
-                and in the exported SavedModel), or None to draw from the model's seed generator.
+                and in the exported SavedModel), or None for new images each call, drawn from a
+                random stream of their own (the training noise is left as it was).
 
         Returns:
             A float32 tensor of shape `(num_images, height, width, channels)`.
         """
         check_positive_int("num_images", num_images, "Pass for example num_images=64.")
         if seed is None:
-            seed = tf.cast(self.seed_generator.next(), tf.int64)
-            noise = tf.random.stateless_normal([num_images, self.latent_dim], seed=seed)
+            # Folded with 1 so that, for one model seed, this stream never repeats the training
+            # noise either.
+            seed_tensor = tf.random.experimental.stateless_fold_in(
+                tf.cast(self.sample_seed_generator.next(), tf.int64), 1)
+            inputs = self.latent.sample_from_seed_tensor(num_images, seed_tensor)
         else:
-            noise = latent_noise(num_images, self.latent_dim, seed)
-        return self.generator(noise, training=False)
+            inputs = self.latent.sample(num_images, seed)
+        return self.generator(inputs, training=False)
 
     def get_config(self):
         config = super().get_config()

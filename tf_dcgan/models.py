@@ -11,54 +11,21 @@ Weights start from N(0, 0.02) and BatchNorm's gamma from N(1, 0.02).
 import keras
 from keras import layers
 
-# Spatial sizes the noise can be projected to; every supported image size is one of these doubled
-# at least once. 4 gives the paper's 32/64/128 networks, 7 gives MNIST-style 28x28 images.
-_BASE_SIZES = (4, 7)
-_MAX_IMAGE_SIZE = 1024
+from tf_dcgan.checks import (
+    BASE_SIZES,
+    check_channels,
+    check_image_size,
+    check_positive_int,
+    supported_image_sizes,
+)
 
-
-def supported_image_sizes():
-    """Image sizes the builders accept, in increasing order (8, 14, 16, 28, 32, 56, 64, ...)."""
-    sizes = set()
-    for base in _BASE_SIZES:
-        size = base * 2
-        while size <= _MAX_IMAGE_SIZE:
-            sizes.add(size)
-            size *= 2
-    return sorted(sizes)
-
-
-def check_image_size(image_size):
-    """Raises ValueError unless the builders support `image_size`; the message lists what works."""
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or (
-        image_size not in supported_image_sizes()
-    ):
-        sizes = ", ".join(str(s) for s in supported_image_sizes())
-        raise ValueError(
-            f"image_size must be one of {sizes}; received image_size={image_size!r}. "
-            "Resize your images or pick 64 (the paper's size) or 28 (MNIST-style)."
-        )
-
-
-def check_positive_int(name, value, fix):
-    """Raises ValueError naming `name` and `value`, with `fix`, unless value is an int >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; received {name}={value!r}. {fix}")
-
-
-def check_channels(channels):
-    """Raises ValueError unless `channels` is 1 or 3."""
-    if channels not in (1, 3) or isinstance(channels, bool):
-        raise ValueError(
-            f"channels must be 1 (grayscale) or 3 (RGB); received channels={channels!r}. "
-            "Convert RGBA or other images to RGB first."
-        )
+__all__ = ["build_discriminator", "build_generator", "supported_image_sizes"]
 
 
 def _num_doublings(image_size):
     """How many stride-2 layers lead from the base map to `image_size` (and the base map's size)."""
     check_image_size(image_size)
-    for base in _BASE_SIZES:
+    for base in BASE_SIZES:
         doublings = 0
         size = image_size
         while size % 2 == 0 and size > base:

@@ -1,0 +1,113 @@
+"""Input checks and the allowed values of every setting, in one TensorFlow-free module.
+
+Everything a user can pass is checked here once, early, with a `ValueError` that names the
+argument, the value received, what was expected and the fix. The config, the command lines, the
+input pipeline, the models and the exporters all import their checks and choices from here, so a
+bad flag is answered before TensorFlow is imported (about 3 s on the project's machine).
+"""
+
+# How images of another size are brought to the training size (see `tf_dcgan.transforms`).
+RESIZE_MODES = ("crop", "stretch")
+# How the discriminator is updated per batch (see `DCGAN.compile`).
+D_UPDATES = ("separate", "joint")
+# TFLite weight formats (see `tf_dcgan.export.export_tflite`).
+QUANTIZATIONS = ("none", "float16", "int8")
+# Named cache policies; any other non-empty value is a file path (see `tf_dcgan.data`).
+CACHE_MODES = ("auto", "memory", "none")
+
+# Spatial sizes the generator's noise can be projected to; every supported image size is one of
+# these doubled at least once. 4 gives the paper's 32/64/128 networks, 7 gives 28x28 images.
+BASE_SIZES = (4, 7)
+MAX_IMAGE_SIZE = 1024
+
+
+def supported_image_sizes():
+    """Image sizes the model builders accept, in increasing order (8, 14, 16, 28, 32, 56, 64, ...).
+
+    Every size is 4 or 7 doubled one or more times, up to 1024.
+
+    Example:
+        >>> 28 in supported_image_sizes() and 64 in supported_image_sizes()
+        True
+    """
+    sizes = set()
+    for base in BASE_SIZES:
+        size = base * 2
+        while size <= MAX_IMAGE_SIZE:
+            sizes.add(size)
+            size *= 2
+    return sorted(sizes)
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_image_size(image_size):
+    """Raises ValueError unless the model builders support `image_size`; the message lists them.
+
+    Example:
+        >>> check_image_size(64)
+    """
+    if not _is_int(image_size) or image_size not in supported_image_sizes():
+        sizes = ", ".join(str(s) for s in supported_image_sizes())
+        raise ValueError(
+            f"image_size must be one of {sizes}; received image_size={image_size!r}. "
+            "Resize your images or pick 64 (the paper's size) or 28 (MNIST-style)."
+        )
+
+
+def check_positive_int(name, value, fix):
+    """Raises ValueError naming `name` and `value`, with `fix`, unless value is an int >= 1.
+
+    Example:
+        >>> check_positive_int("epochs", 20, "Use e.g. --epochs 20.")
+    """
+    if not _is_int(value) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; received {name}={value!r}. {fix}")
+
+
+def check_channels(channels):
+    """Raises ValueError unless `channels` is 1 (grayscale) or 3 (RGB)."""
+    if not _is_int(channels) or channels not in (1, 3):
+        raise ValueError(
+            f"channels must be 1 (grayscale) or 3 (RGB); received channels={channels!r}. "
+            "Convert RGBA or other images to RGB first."
+        )
+
+
+def check_choice(name, value, choices, fix):
+    """Raises ValueError unless `value` is one of `choices`; the message lists them, with `fix`.
+
+    Example:
+        >>> check_choice("resize", "crop", RESIZE_MODES, "crop keeps the aspect ratio.")
+    """
+    if value not in choices:
+        raise ValueError(
+            f"{name} must be one of {', '.join(choices)}; received {name}={value!r}. {fix}"
+        )
+
+
+def check_seed(seed):
+    """Raises ValueError unless `seed` is None or an integer in [0, 2**31)."""
+    if seed is not None and (not _is_int(seed) or not 0 <= seed < 2**31):
+        raise ValueError(
+            f"seed must be an integer in [0, 2**31); received seed={seed!r}. Use e.g. --seed 0."
+        )
+
+
+def check_resize(resize):
+    """Raises ValueError unless `resize` is one of `RESIZE_MODES`."""
+    check_choice("resize", resize, RESIZE_MODES,
+                 "crop keeps the aspect ratio (center square), stretch does not.")
+
+
+def check_d_update(d_update):
+    """Raises ValueError unless `d_update` is one of `D_UPDATES`."""
+    check_choice("d_update", d_update, D_UPDATES, "Use 'separate' (the default) or 'joint'.")
+
+
+def check_quantize(quantize):
+    """Raises ValueError unless `quantize` is one of `QUANTIZATIONS`."""
+    check_choice("quantize", quantize, QUANTIZATIONS,
+                 "Use float16 for phones unless you need int8.")

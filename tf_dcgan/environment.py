@@ -1,0 +1,78 @@
+"""Workarounds for the environment, kept apart from the code they serve.
+
+TensorFlow's native start-up notes, native image decoders' messages, chatty Python loggers and
+TensorFlow Datasets' long download retries are all handled here, so the reading and training code
+reads as what it does. TensorFlow-free at import time.
+"""
+
+import contextlib
+import logging
+import os
+
+# TensorFlow's C++ log below warnings would bury our one-line errors; warnings and errors still show.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Sends file descriptor 2 to /dev/null for the duration, then restores it.
+
+    Native code (TensorFlow's oneDNN/absl start-up notes, libjpeg's "Improper call to JPEG
+    library") writes below Python's `sys.stderr` and ignores TF_CPP_MIN_LOG_LEVEL, so only the
+    descriptor itself can be redirected. Python exceptions still propagate.
+
+    Example:
+        >>> with native_stderr_silenced():
+        ...     import tensorflow
+    """
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_tensorflow_quietly():
+    """Imports TensorFlow with its C++ start-up notes (oneDNN, absl) kept off stderr.
+
+    A failed import still raises, and its traceback is shown.
+    """
+    with native_stderr_silenced():
+        import tensorflow  # noqa: F401
+
+
+@contextlib.contextmanager
+def logger_quieted(*names):
+    """Raises the Python loggers `names` to ERROR for the duration."""
+    loggers = [logging.getLogger(name) for name in names]
+    saved = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, saved):
+            logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def few_download_retries():
+    """Makes TensorFlow Datasets give up a failed download after 2 tries instead of 10.
+
+    TFDS retries with exponential backoff: offline, that is 3.5 minutes before the error; two
+    tries tell a missing network in seconds. urllib3's one warning per retry and file is muted:
+    the error says it all.
+    """
+    from tensorflow_datasets.core.download import downloader
+
+    saved = downloader.MAX_RETRIES
+    downloader.MAX_RETRIES = 2
+    try:
+        with logger_quieted("urllib3.connectionpool"):
+            yield
+    finally:
+        downloader.MAX_RETRIES = saved

@@ -1,0 +1,403 @@
+"""Where images come from: Debian's Fashion-MNIST files, `.npy`/`.npz` files, folders, TFDS.
+
+One loader, `read_images`, takes any of them and returns an `ImageSource`: decoded uint8 images
+in memory, the paths of image files that were checked to decode, or a TensorFlow Datasets
+pipeline, with labels where the source has them. What is done to the pixels afterwards lives in
+`tf_dcgan.transforms`, and the `tf.data` pipelines that batch them in `tf_dcgan.data`.
+
+- a TensorFlow Datasets name, optionally with a split (`cifar10:train`); `fashion_mnist` works
+  offline from Debian's `dataset-fashion-mnist` files;
+- a folder of images, searched recursively (JPEG, PNG, BMP, GIF first frame, WebP; gray, RGB,
+  RGBA, any size); files that do not decode are skipped, counted and named, never fatal;
+- a `.npy` or `.npz` file of uint8 images (N, H, W, C) or (N, H, W).
+"""
+
+import concurrent.futures
+import dataclasses
+import gzip
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from tf_dcgan.environment import few_download_retries, logger_quieted, native_stderr_silenced
+from tf_dcgan.transforms import composite_alpha
+
+# Debian's package `dataset-fashion-mnist` installs the original IDX files here.
+DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+_IDX_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                         "Sneaker", "Bag", "Ankle boot"]
+
+
+@dataclasses.dataclass
+class ImageSource:
+    """Images of one source, before resizing and batching.
+
+    Exactly one of `images` (decoded, in memory), `paths` (image files) or `tfds_dataset` is set.
+
+    Attributes:
+        name: where they came from, for messages and config.json.
+        num_images: how many images training will use.
+        channels: the source's own channel count (1 or 3; for folders, what most images have).
+        image_size: the source's own size when every image is that same square size, else None.
+        images: uint8 array (N, H, W, C), for in-memory sources.
+        paths: image files that decode, for folders.
+        tfds_dataset: an unbatched `tf.data.Dataset` of (uint8 image, int64 label).
+        labels: int64 array (N,) for `images`/`paths`, -1 where the source has no labels.
+        class_names: label names (sub-folder or TFDS class names), or None.
+        skipped: (path, reason) for each file that did not decode.
+        ignored: files without an image extension, not counted as images.
+    """
+
+    name: str
+    num_images: int
+    channels: int
+    image_size: int = None
+    images: np.ndarray = None
+    paths: list = None
+    tfds_dataset: object = None
+    labels: np.ndarray = None
+    class_names: list = None
+    skipped: list = dataclasses.field(default_factory=list)
+    ignored: int = 0
+
+    @classmethod
+    def from_arrays(cls, name, images, labels=None, class_names=None):
+        """An in-memory source from uint8 images (N, H, W, C) and optional labels (N,)."""
+        height, width = images.shape[1:3]
+        return cls(
+            name=name, num_images=len(images), channels=images.shape[-1],
+            image_size=height if height == width else None, images=images,
+            labels=(np.full(len(images), -1, np.int64) if labels is None
+                    else np.asarray(labels, np.int64)),
+            class_names=class_names,
+        )
+
+    def summary(self):
+        """One line: what was found, and what was skipped."""
+        line = f"{self.name}: {self.num_images} images"
+        if self.paths is not None:
+            line += f", {len(self.skipped)} files skipped (do not decode)"
+            if self.ignored:
+                line += f", {self.ignored} non-image files ignored"
+        return line
+
+
+# ---------------------------------------------------------------- in-memory sources
+
+
+def _read_idx(path, expected_magic):
+    """Reads one IDX file (the MNIST family's format): big-endian header, then uint8 data."""
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    magic = int.from_bytes(data[0:4], "big")
+    if magic != expected_magic:
+        raise ValueError(
+            f"{path} is not an IDX file of the expected kind (magic {magic}, expected "
+            f"{expected_magic}). Reinstall it with `apt-get install --reinstall dataset-fashion-mnist`."
+        )
+    num_dims = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(num_dims)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * num_dims).reshape(shape)
+
+
+def read_fashion_mnist_idx(directory=DEBIAN_FASHION_MNIST_DIR, split="train"):
+    """Reads Fashion-MNIST from its original IDX `.gz` files (as Debian's package installs them).
+
+    Returns:
+        An `ImageSource` with uint8 images of shape (N, 28, 28, 1) and int64 labels.
+    """
+    image_file, label_file = _IDX_FILES[split]
+    images = _read_idx(Path(directory) / image_file, 2051)[..., np.newaxis]
+    labels = _read_idx(Path(directory) / label_file, 2049)
+    return ImageSource.from_arrays(f"fashion_mnist:{split}", images, labels,
+                                   FASHION_MNIST_CLASSES)
+
+
+def read_array_file(path):
+    """Reads uint8 images from a `.npy` file or a `.npz` file.
+
+    A `.npz` file's images are its `images` (or `x`) array, or its only array; labels are its
+    `labels` (or `y`) array when present. Shapes (N, H, W, C) with C in 1, 3, 4 or (N, H, W).
+    """
+    path = Path(path)
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except Exception as error:
+        raise ValueError(
+            f"dataset {str(path)!r} is not a readable NumPy file ({type(error).__name__}). "
+            "Save images with np.save or np.savez."
+        ) from None
+    labels = None
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        keys = list(loaded.keys())
+        key = next((k for k in ("images", "x") if k in keys), keys[0] if len(keys) == 1 else None)
+        if key is None:
+            raise ValueError(
+                f"dataset {str(path)!r} holds arrays {keys} and none is named images or x. "
+                "Save with np.savez(path, images=images, labels=labels)."
+            )
+        images = loaded[key]
+        label_key = next((k for k in ("labels", "y") if k in keys), None)
+        labels = None if label_key is None else loaded[label_key]
+    else:
+        images = loaded
+    if images.ndim == 3:
+        images = images[..., np.newaxis]
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or (
+        len(images) == 0
+    ):
+        raise ValueError(
+            f"dataset {str(path)!r} must hold uint8 images of shape (N, H, W, C) with C 1, 3 or "
+            f"4; received shape {images.shape} and dtype {images.dtype}. Convert with "
+            "np.clip(x * 255, 0, 255).astype(np.uint8) for [0, 1] floats."
+        )
+    if images.shape[-1] == 4:
+        images = np.asarray(composite_alpha(tf.constant(images)))
+    if labels is not None and len(labels) != len(images):
+        raise ValueError(
+            f"dataset {str(path)!r} has {len(images)} images but {len(labels)} labels. "
+            "Save one label per image, or none."
+        )
+    return ImageSource.from_arrays(str(path), np.ascontiguousarray(images), labels)
+
+
+# ---------------------------------------------------------------- folders
+
+
+def decode_image(contents):
+    """Decodes JPEG/PNG/BMP/GIF (first frame)/WebP bytes to uint8 with 1, 2, 3 or 4 channels."""
+    return tf.io.decode_image(contents, expand_animations=False)
+
+
+def decode_rgb(contents):
+    """Decodes any supported file to uint8 RGB (gray is repeated, alpha composited over white)."""
+    image = decode_image(contents)
+    branches = [
+        lambda: tf.tile(image[..., :1], [1, 1, 3]),
+        lambda: tf.tile(composite_alpha(tf.ensure_shape(image, (None, None, 2))), [1, 1, 3]),
+        lambda: tf.ensure_shape(image, (None, None, 3)),
+        lambda: composite_alpha(tf.ensure_shape(image, (None, None, 4))),
+    ]
+    rgb = tf.switch_case(tf.shape(image)[-1] - 1, branches)
+    return tf.ensure_shape(rgb, (None, None, 3))
+
+
+def _probe(path):
+    """Decodes one file; returns (channels, height, width) or the reason it does not decode."""
+    try:
+        image = decode_image(tf.io.read_file(path))
+        height, width, channels = image.shape
+        if height == 0 or width == 0:
+            return "empty image"
+        return channels, height, width
+    except (tf.errors.OpError, ValueError) as error:
+        message = getattr(error, "message", str(error)) or type(error).__name__
+        # "{{function_node ...}} Input is empty. [Op:DecodeImage] name:" -> "Input is empty."
+        message = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", message.strip().splitlines()[0])
+        return re.sub(r"\s*\[Op:.*$", "", message)[:200]
+
+
+def read_folder(folder, workers=None):
+    """Finds the images under `folder` (recursively) and checks that each one decodes.
+
+    Every file with an image extension is decoded once here, in parallel; those that fail
+    (corrupt, truncated, empty, not really an image) are listed in `skipped` with the reason, so
+    a bad file never stops a run mid-epoch. Labels are the first-level sub-folder names (sorted),
+    -1 for files directly in `folder`.
+
+    Args:
+        folder: the folder to search (sub-folders included, links followed).
+        workers: decoding threads; default twice the cores, at most 8.
+
+    Returns:
+        An `ImageSource` with `paths`, `labels`, `class_names`, `skipped` and `ignored` set.
+
+    Raises:
+        ValueError: no file under `folder` decodes as an image.
+
+    Example:
+        >>> source = read_folder("path/to/faces")
+        >>> print(source.summary())
+    """
+    folder = Path(folder)
+    candidates, ignored = [], 0
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        dirs.sort()
+        for name in sorted(files):
+            if name.lower().endswith(IMAGE_EXTENSIONS):
+                candidates.append(os.path.join(root, name))
+            elif not name.startswith("."):
+                ignored += 1
+    parts = [Path(p).relative_to(folder).parts for p in candidates]
+    class_names = sorted({part[0] for part in parts if len(part) > 1}) or None
+    workers = workers or min(8, 2 * (os.cpu_count() or 1))
+    with native_stderr_silenced(), concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        probes = list(pool.map(_probe, candidates))
+    paths, labels, skipped, shapes = [], [], [], []
+    for path, part, probe in zip(candidates, parts, probes):
+        if isinstance(probe, str):
+            skipped.append((path, probe))
+            continue
+        paths.append(path)
+        shapes.append(probe)
+        labels.append(class_names.index(part[0]) if len(part) > 1 else -1)
+    if not paths:
+        raise ValueError(
+            f"dataset folder {str(folder)!r} has no image that decodes ({len(candidates)} image "
+            f"files, {len(skipped)} skipped, {ignored} other files). Put JPEG, PNG, BMP, GIF or "
+            "WebP files in it (sub-folders are searched)."
+        )
+    color = sum(1 for channels, _, _ in shapes if channels >= 3)
+    sizes = {(height, width) for _, height, width in shapes}
+    (height, width), = sizes if len(sizes) == 1 else {(None, None)}
+    return ImageSource(
+        name=str(folder), num_images=len(paths), channels=3 if color * 2 >= len(shapes) else 1,
+        image_size=height if height == width else None, paths=paths,
+        labels=np.asarray(labels, np.int64), class_names=class_names, skipped=skipped,
+        ignored=ignored,
+    )
+
+
+# ---------------------------------------------------------------- TensorFlow Datasets
+
+
+def _tfds_builder(name, data_dir):
+    import tensorflow_datasets as tfds
+
+    try:
+        return tfds.builder(name, data_dir=data_dir)
+    except Exception as error:  # TFDS raises its own types for unknown names
+        raise ValueError(
+            f"dataset {name!r} is neither a folder, a .npy/.npz file nor a TensorFlow Datasets "
+            f"name ({type(error).__name__}). Pass a folder of images, or a name from "
+            "`tfds.list_builders()` such as mnist, cifar10 or celeb_a."
+        ) from None
+
+
+def _tfds_prepared(name, data_dir):
+    # TFDS logs a warning for a dataset folder that does not exist; here that is the usual answer.
+    with logger_quieted("absl"):
+        return _tfds_builder(name, data_dir).is_prepared()
+
+
+def read_tfds(name, split="train", data_dir=None):
+    """Opens a TensorFlow Datasets image dataset, downloading it when it is not prepared yet.
+
+    The dataset must have an `image` feature; its `label` feature (when there is one) becomes the
+    labels and its class names are kept. A download that fails (no network) is tried twice, not
+    TFDS's ten times, and reported in one line with how to provide the data instead.
+
+    Args:
+        name: a TFDS name such as "cifar10" or "lsun/bedroom".
+        split: a split, with TFDS's slicing syntax ("train", "test", "train[:10%]").
+        data_dir: where TFDS keeps its data (TFDS's default when None).
+
+    Returns:
+        An `ImageSource` whose `tfds_dataset` yields (uint8 image, int64 label) pairs.
+
+    Raises:
+        ValueError: an unknown name or split, no image feature, or data that cannot be fetched.
+
+    Example:
+        >>> source = read_tfds("cifar10", "test", data_dir="~/tensorflow_datasets")
+    """
+    builder = _tfds_builder(name, data_dir)
+    features = builder.info.features
+    if "image" not in features:
+        raise ValueError(
+            f"dataset {name!r} has no `image` feature (features: {', '.join(features)}). "
+            "Pick an image dataset."
+        )
+    if not builder.is_prepared():
+        try:
+            with few_download_retries():
+                builder.download_and_prepare()
+        except Exception as error:
+            detail = str(error).strip().splitlines()[0][:160] if str(error).strip() else ""
+            raise ValueError(
+                f"dataset {name!r} could not be fetched ({type(error).__name__}: {detail}). "
+                "Download it where there is a network and pass --data-dir, follow TFDS's manual "
+                "download instructions for it (its manual_dir), or pass a folder of images."
+            ) from None
+    try:
+        # Takes TFDS's slicing syntax too ("train[:10%]").
+        num_images = builder.info.splits[split].num_examples if builder.info.splits else None
+    except (KeyError, ValueError):
+        raise ValueError(
+            f"split {split!r} is not in dataset {name!r}; it has {', '.join(builder.info.splits)}. "
+            f"Use e.g. {name}:train."
+        ) from None
+    has_label = "label" in features
+    dataset = builder.as_dataset(split=split, shuffle_files=False).map(
+        lambda example: (example["image"],
+                         tf.cast(example["label"], tf.int64) if has_label
+                         else tf.constant(-1, tf.int64)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    if num_images is None:  # a dataset without split metadata: count it once
+        num_images = int(dataset.reduce(0, lambda count, _: count + 1))
+    height, width, channels = features["image"].shape
+    return ImageSource(
+        name=f"{name}:{split}", num_images=num_images,
+        channels=channels if channels in (1, 3) else 3,
+        image_size=height if height is not None and height == width else None,
+        tfds_dataset=dataset,
+        class_names=features["label"].names if has_label and hasattr(features["label"], "names")
+        else None,
+    )
+
+
+def read_images(source="fashion_mnist", data_dir=None):
+    """Opens a dataset: a folder, a `.npy`/`.npz` file, or a TensorFlow Datasets name.
+
+    `fashion_mnist` (the default) comes from TensorFlow Datasets when it is already prepared in
+    `data_dir`, else from Debian's `dataset-fashion-mnist` files (offline; the same content as
+    TFDS's download), else TFDS downloads it.
+
+    Args:
+        source: a folder, a `.npy`/`.npz` file, or a TFDS name with an optional split
+            ("fashion_mnist", "cifar10:test", "lsun/bedroom").
+        data_dir: where TFDS keeps its data (TFDS's default when None).
+
+    Returns:
+        An `ImageSource`.
+
+    Raises:
+        ValueError: the path does not exist, holds no usable image, or the dataset cannot be had.
+
+    Example:
+        >>> source = read_images("path/to/faces")
+        >>> print(source.summary())
+    """
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return read_folder(path)
+    if path.suffix.lower() in (".npy", ".npz"):
+        if not path.is_file():
+            raise ValueError(f"dataset file {source!r} does not exist. Check the path.")
+        return read_array_file(path)
+    if path.is_file():
+        raise ValueError(
+            f"dataset {source!r} is a file, not a folder, .npy/.npz file or dataset name. "
+            "Pass the folder that holds your images."
+        )
+    if source.startswith(("/", "./", "../", "~")) or source.lower().endswith(IMAGE_EXTENSIONS):
+        raise ValueError(
+            f"dataset folder {source!r} does not exist. Check the path, or pass a TensorFlow "
+            "Datasets name such as fashion_mnist."
+        )
+    name, _, split = source.partition(":")
+    split = split or "train"
+    if name == "fashion_mnist" and split in _IDX_FILES:
+        files = [DEBIAN_FASHION_MNIST_DIR / f for f in _IDX_FILES[split]]
+        if all(f.is_file() for f in files) and not _tfds_prepared(name, data_dir):
+            return read_fashion_mnist_idx(DEBIAN_FASHION_MNIST_DIR, split)
+    return read_tfds(name, split, data_dir)
