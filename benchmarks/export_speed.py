@@ -25,9 +25,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from ai_edge_litert.interpreter import Interpreter  # noqa: E402
 
-import tf_dcgan  # noqa: E402,F401
 from tf_dcgan import build_generator  # noqa: E402
 from tf_dcgan import export as export_lib  # noqa: E402
+from tf_dcgan.checks import QUANTIZATIONS  # noqa: E402
 
 
 def median_seconds(fn, repeats):
@@ -71,7 +71,7 @@ def main():
         print(f"TFLite (LiteRT interpreter), batch 1; Keras generator: {keras_ms:.2f} ms/image")
         print(f"  {'quantize':8s} {'ms/image':>9s} {'size (KiB)':>11s} "
               f"{'abs error over 32 images: mean':>31s} {'max':>7s}")
-        for quantize in export_lib.QUANTIZATIONS:
+        for quantize in QUANTIZATIONS:
             path = export_lib.export_tflite(generator, Path(tmp) / f"{quantize}.tflite",
                                             quantize=quantize)
             interpreter = Interpreter(model_path=str(path))

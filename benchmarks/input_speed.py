@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from tf_dcgan import DCGAN, build_discriminator, build_generator, data  # noqa: E402
+from tf_dcgan import DCGAN, build_discriminator, build_generator, data, sources  # noqa: E402
 
 
 def make_jpegs(folder, count, size=64):
@@ -70,7 +70,7 @@ def main():
 
     make_jpegs(args.folder, args.count)
     start = time.perf_counter()
-    source = data.read_folder(args.folder)
+    source = sources.read_folder(args.folder)
     scan = source.num_images / (time.perf_counter() - start)
     batch = 64
     start = time.perf_counter()

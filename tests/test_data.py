@@ -80,6 +80,31 @@ def test_pipeline_resizes_and_converts_channels():
     assert len(list(dataset)) == 3
 
 
+@pytest.mark.parametrize("cache", ["memory", "none"])
+def test_evaluation_pipeline_gives_every_image_once_in_order(cache):
+    source = _source(count=10)
+    # A training pipeline over the same source must not disturb it.
+    next(iter(data.make_dataset(source, 28, 1, batch_size=4, seed=0, cache=cache)))
+    batches = list(data.make_eval_dataset(source, 28, 1, batch_size=4))
+    assert [len(labels) for _, labels in batches] == [4, 4, 2]  # the partial batch is kept
+    labels = np.concatenate([labels.numpy() for _, labels in batches])
+    assert labels.tolist() == list(range(10))
+    images = np.concatenate([transforms.to_uint8(images).numpy() for images, _ in batches])
+    np.testing.assert_array_equal(images, source.images)
+    again = np.concatenate([labels.numpy() for _, labels in
+                            data.make_eval_dataset(source, 28, 1, batch_size=4)])
+    assert again.tolist() == labels.tolist()
+
+
+def test_evaluation_pipeline_over_a_folder_resizes_like_training(image_tree):
+    source = data.read_images(str(image_tree))
+    batches = list(data.make_eval_dataset(source, 16, 3, batch_size=5))
+    assert [len(labels) for _, labels in batches] == [5, 5, 2]
+    assert batches[0][0].shape == (5, 16, 16, 3)
+    labels = np.concatenate([labels.numpy() for _, labels in batches])
+    assert labels.tolist() == source.labels.tolist()
+
+
 def test_pipeline_refuses_bad_arguments():
     with pytest.raises(ValueError, match="batch_size must not exceed the number of images"):
         data.make_dataset(_source(count=10), 28, 1, batch_size=11)

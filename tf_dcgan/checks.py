@@ -111,3 +111,14 @@ def check_quantize(quantize):
     """Raises ValueError unless `quantize` is one of `QUANTIZATIONS`."""
     check_choice("quantize", quantize, QUANTIZATIONS,
                  "Use float16 for phones unless you need int8.")
+
+
+def error_summary(error, limit=200):
+    """`TypeName: first line of the message`, cut to `limit` characters, for one-line errors.
+
+    Example:
+        >>> error_summary(OSError("disk full\nmore detail"))
+        'OSError: disk full'
+    """
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:limit]}" if lines else type(error).__name__

@@ -27,7 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_dcgan.checks import check_positive_int, check_quantize
+from tf_dcgan.checks import check_positive_int, check_quantize, error_summary
 from tf_dcgan.files import atomic_output
 from tf_dcgan.latent import LatentSpace
 from tf_dcgan.run_folder import RunFolder
@@ -79,8 +79,7 @@ def load_generator(run_dir=None, path=None):
         model = keras.models.load_model(path, compile=False)
     except Exception as error:  # Keras raises many types for a bad file
         raise ValueError(
-            f"could not load {str(path)!r} as a Keras model ({type(error).__name__}: "
-            f"{str(error).splitlines()[0][:200] if str(error) else ''}). "
+            f"could not load {str(path)!r} as a Keras model ({error_summary(error)}). "
             "Pass a generator.keras written by train.py or model.save()."
         ) from None
     if isinstance(model, DCGAN):

@@ -45,7 +45,9 @@ class RunFolder:
     the constructor itself only names the folder.
 
     Args:
-        path: the folder.
+        path: the folder. Each file's path is an attribute: `config_path`, `generator_path`,
+            `dcgan_path`, `samples_dir`, `gif_path`, `losses_csv_path`, `losses_plot_path`,
+            `skipped_files_path`.
 
     Example:
         >>> run = RunFolder.open("runs/20261125-202956-fashion_mnist")
@@ -55,43 +57,17 @@ class RunFolder:
 
     def __init__(self, path):
         self.path = Path(path)
+        self.config_path = self.path / CONFIG
+        self.generator_path = self.path / GENERATOR
+        self.dcgan_path = self.path / DCGAN_MODEL
+        self.samples_dir = self.path / SAMPLES
+        self.gif_path = self.path / GIF
+        self.losses_csv_path = self.path / LOSSES_CSV
+        self.losses_plot_path = self.path / LOSSES_PLOT
+        self.skipped_files_path = self.path / SKIPPED_FILES
 
     def __repr__(self):
         return f"RunFolder({str(self.path)!r})"
-
-    # ------------------------------------------------------------ file names
-
-    @property
-    def config_path(self):
-        return self.path / CONFIG
-
-    @property
-    def generator_path(self):
-        return self.path / GENERATOR
-
-    @property
-    def dcgan_path(self):
-        return self.path / DCGAN_MODEL
-
-    @property
-    def samples_dir(self):
-        return self.path / SAMPLES
-
-    @property
-    def gif_path(self):
-        return self.path / GIF
-
-    @property
-    def losses_csv_path(self):
-        return self.path / LOSSES_CSV
-
-    @property
-    def losses_plot_path(self):
-        return self.path / LOSSES_PLOT
-
-    @property
-    def skipped_files_path(self):
-        return self.path / SKIPPED_FILES
 
     # ------------------------------------------------------------ creating and opening
 

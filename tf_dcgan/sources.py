@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from tf_dcgan.checks import error_summary
 from tf_dcgan.environment import few_download_retries, logger_quieted, native_stderr_silenced
 from tf_dcgan.transforms import composite_alpha
 
@@ -321,9 +322,8 @@ def read_tfds(name, split="train", data_dir=None):
             with few_download_retries():
                 builder.download_and_prepare()
         except Exception as error:
-            detail = str(error).strip().splitlines()[0][:160] if str(error).strip() else ""
             raise ValueError(
-                f"dataset {name!r} could not be fetched ({type(error).__name__}: {detail}). "
+                f"dataset {name!r} could not be fetched ({error_summary(error, 160)}). "
                 "Download it where there is a network and pass --data-dir, follow TFDS's manual "
                 "download instructions for it (its manual_dir), or pass a folder of images."
             ) from None

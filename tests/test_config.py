@@ -1,0 +1,90 @@
+import dataclasses
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+from tf_dcgan.config import TrainConfig
+
+
+def test_config_round_trips_through_json():
+    config = TrainConfig(dataset="cifar10:test", epochs=3, image_size=32, channels=3, seed=7,
+                         d_update="joint", steps_per_epoch=5, jit=False, out="runs/x")
+    assert TrainConfig.from_json(config.to_json()) == config
+    assert TrainConfig.from_json(TrainConfig().to_json()) == TrainConfig()
+
+
+def test_the_readme_runs_config_reads_back_with_defaults_for_newer_settings():
+    text = (ROOT / "docs/fashion_mnist_run/config.json").read_text()
+    config = TrainConfig.from_json(text)
+    written = json.loads(text)
+    for name, value in written.items():
+        assert getattr(config, name) == value
+    # Settings added after that run take their defaults.
+    for field in dataclasses.fields(TrainConfig):
+        if field.name not in written:
+            assert getattr(config, field.name) == field.default
+    config.validate()
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"epochs": 3, "learning_rte": 0.1}', "does not know: learning_rte"),
+    ("[1, 2]", "must hold a JSON object"),
+    ('{"epochs": 3,', "is not valid JSON"),
+])
+def test_a_bad_config_file_names_the_problem(text, message):
+    with pytest.raises(ValueError, match=message) as error:
+        TrainConfig.from_json(text, source="runs/x/config.json")
+    assert "runs/x/config.json" in str(error.value)
+
+
+def _modules_after(code):
+    """Runs `code` in a fresh interpreter and returns whether TensorFlow and Keras were imported."""
+    probe = (f"import sys\n{code}\n"
+             "print('tensorflow' in sys.modules, 'keras' in sys.modules, file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120)
+    return result, result.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("argv, exit_code, shown", [
+    (["--help"], 0, "python train.py --epochs 20"),
+    (["--epochs", "0"], 2, "epochs must be a positive integer; received epochs=0"),
+    (["--epochs", "ten"], 2, "invalid int value: 'ten'"),
+    (["--resize", "fit"], 2, "invalid choice: 'fit'"),
+    (["--dry-run", "--seed", "3"], 0, '"seed": 3'),
+])
+def test_help_bad_flags_and_dry_run_answer_without_importing_tensorflow(argv, exit_code, shown):
+    code = ("import train\n"
+            f"try:\n    code = train.main({argv!r})\nexcept SystemExit as stop:\n"
+            "    code = stop.code\n"
+            "print('exit', code)")
+    result, modules = _modules_after(code)
+    assert modules == "False False", result.stderr[-2000:]
+    assert f"exit {exit_code}" in result.stdout
+    assert shown in result.stdout + result.stderr
+
+
+def test_export_help_answers_without_importing_tensorflow():
+    code = ("import export\ntry:\n    export.main(['--help'])\nexcept SystemExit:\n    pass")
+    result, modules = _modules_after(code)
+    assert modules == "False False", result.stderr[-2000:]
+    assert "--quantize {none,float16,int8}" in result.stdout
+
+
+def test_the_settings_layer_imports_without_tensorflow():
+    result, modules = _modules_after(
+        "import tf_dcgan, tf_dcgan.checks, tf_dcgan.config, tf_dcgan.run_folder, tf_dcgan.cli, "
+        "tf_dcgan.environment, tf_dcgan.files")
+    assert modules == "False False", result.stderr[-2000:]
+
+
+def test_abbreviated_flags_are_refused(capsys):
+    import train
+
+    with pytest.raises(SystemExit) as stop:
+        train.main(["--epoch", "3", "--dry-run"])
+    assert stop.value.code == 2
+    assert "unrecognized arguments: --epoch" in capsys.readouterr().err

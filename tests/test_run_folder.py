@@ -1,0 +1,99 @@
+import keras
+import numpy as np
+import pytest
+
+from tf_dcgan.config import TrainConfig
+from tf_dcgan.run_folder import RunFolder
+
+
+def test_a_new_folder_is_named_by_time_and_dataset_and_written_only_with_its_config(tmp_path):
+    run = RunFolder.create(None, "cifar10:test", runs_dir=tmp_path / "runs")
+    assert run.path.parent == tmp_path / "runs" and run.path.name.endswith("-cifar10_test")
+    assert not run.path.exists()
+    config = TrainConfig(seed=1, out=str(run.path))
+    run.write_config(config)
+    assert RunFolder.open(run.path).read_config() == config
+    second = RunFolder.create(None, "cifar10:test", runs_dir=tmp_path / "runs")
+    assert second.path != run.path
+
+
+def test_a_folder_holding_a_run_or_a_file_is_refused(tmp_path):
+    RunFolder(tmp_path / "run").write_config(TrainConfig())
+    with pytest.raises(ValueError, match="already holds a run"):
+        RunFolder.create(tmp_path / "run")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="which is a file"):
+        RunFolder.create(tmp_path / "file")
+    with pytest.raises(ValueError, match="which does not exist"):
+        RunFolder.open(tmp_path / "missing")
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(ValueError, match="which has no config.json"):
+        RunFolder.open(tmp_path / "plain")
+
+
+def _saved_generator_output(path, noise):
+    return keras.models.load_model(path, compile=False)(noise, training=False).numpy()
+
+
+def test_models_of_an_epoch_are_saved_together(tiny_gan, tiny_images, tmp_path):
+    run = RunFolder(tmp_path / "run")
+    run.write_config(TrainConfig())
+    gan = tiny_gan()
+    assert run.latest_generator() is None
+    run.save_models(gan)
+    assert run.latest_generator() == run.generator_path
+    noise = np.random.default_rng(0).normal(size=(2, 8)).astype("float32")
+    first = _saved_generator_output(run.generator_path, noise)
+    gan.train_on_batch(tiny_images[:16])
+    run.save_models(gan)
+    second = _saved_generator_output(run.generator_path, noise)
+    assert not np.allclose(first, second)
+    np.testing.assert_allclose(
+        keras.models.load_model(run.dcgan_path).generator(noise, training=False).numpy(), second,
+        atol=1e-6)
+    assert sorted(p.name for p in run.path.iterdir()) == ["config.json", "dcgan.keras",
+                                                          "generator.keras"]
+
+
+def _stage(run, gan, complete):
+    """What save_models leaves when a stop hits it: staged files, maybe not yet marked done."""
+    staging = run.path / ".saving"
+    staging.mkdir()
+    gan.save(staging / "dcgan.keras")
+    gan.generator.save(staging / "generator.keras")
+    if complete:
+        (staging / "COMPLETE").write_text("{}")
+        # The stop came after the first rename.
+        (staging / "dcgan.keras").replace(run.dcgan_path)
+
+
+def test_a_save_stopped_between_its_renames_is_finished_on_open(tiny_gan, tiny_images, tmp_path):
+    run = RunFolder(tmp_path / "run")
+    run.write_config(TrainConfig())
+    gan = tiny_gan()
+    run.save_models(gan)
+    gan.train_on_batch(tiny_images[:16])
+    _stage(run, gan, complete=True)
+    noise = np.random.default_rng(0).normal(size=(2, 8)).astype("float32")
+    RunFolder.open(run.path)
+    expected = gan.generator(noise, training=False).numpy()
+    np.testing.assert_allclose(_saved_generator_output(run.generator_path, noise), expected,
+                               atol=1e-6)
+    assert not (run.path / ".saving").exists()
+
+
+def test_a_save_stopped_while_writing_keeps_the_previous_pair(tiny_gan, tiny_images, tmp_path):
+    run = RunFolder(tmp_path / "run")
+    run.write_config(TrainConfig())
+    gan = tiny_gan()
+    run.save_models(gan)
+    noise = np.random.default_rng(0).normal(size=(2, 8)).astype("float32")
+    before = _saved_generator_output(run.generator_path, noise)
+    gan.train_on_batch(tiny_images[:16])
+    _stage(run, gan, complete=False)
+    RunFolder.open(run.path)
+    np.testing.assert_array_equal(_saved_generator_output(run.generator_path, noise), before)
+    np.testing.assert_allclose(
+        keras.models.load_model(run.dcgan_path).generator(noise, training=False).numpy(), before,
+        atol=1e-6)
+    assert not (run.path / ".saving").exists()
