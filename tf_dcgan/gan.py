@@ -125,6 +125,7 @@ class DCGAN(keras.Model):
         return self.latent.sample_from_seed_tensor(batch_size, seed)
 
     def train_step(self, data):
+        """One batch: D on real, D on generated (detached), then G through the updated D."""
         # fit() hands over image batches, (images, labels) pairs, or train_on_batch's 1-tuples.
         real_images = data[0] if isinstance(data, (tuple, list)) else data
         real_images = tf.convert_to_tensor(real_images)
