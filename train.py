@@ -92,7 +92,10 @@ def main(argv=None):
     print(run.source.summary(), flush=True)
     if run.source.skipped:
         print(f"skipped files are listed in {run.folder.skipped_files_path}", flush=True)
-    result = training.train(run)
+    try:
+        result = training.train(run)
+    except ValueError as error:  # the disk, memory or a permission failed mid-run
+        return fail("train.py", error)
     print(
         f"{len(result.epoch_seconds)} epochs of {result.steps_per_epoch} steps; median epoch "
         f"{result.median_epoch_seconds:.1f} s, {result.images_per_second:.0f} images/s"

@@ -10,7 +10,7 @@ ALLOWED = {
     "files": set(),
     "losses": set(),
     "config": {"checks"},
-    "run_folder": {"config", "files"},
+    "run_folder": {"checks", "config", "files"},
     "cli": {"environment"},
     "transforms": {"checks"},
     "sources": {"checks", "environment", "transforms"},

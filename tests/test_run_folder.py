@@ -19,6 +19,8 @@ def test_a_new_folder_is_named_by_time_and_dataset_and_written_only_with_its_con
 
 def test_a_folder_holding_a_run_or_a_file_is_refused(tmp_path):
     RunFolder(tmp_path / "run").write_config(TrainConfig())
+    RunFolder.create(tmp_path / "run")  # a run that never saved a model can start again
+    (tmp_path / "run" / "dcgan.keras").write_text("")
     with pytest.raises(ValueError, match="already holds a run"):
         RunFolder.create(tmp_path / "run")
     (tmp_path / "file").write_text("")
@@ -97,3 +99,15 @@ def test_a_save_stopped_while_writing_keeps_the_previous_pair(tiny_gan, tiny_ima
         keras.models.load_model(run.dcgan_path).generator(noise, training=False).numpy(), before,
         atol=1e-6)
     assert not (run.path / ".saving").exists()
+
+
+def test_claiming_an_unfinished_run_clears_its_outputs_and_leftovers(tmp_path):
+    run = RunFolder(tmp_path / "run")
+    run.write_config(TrainConfig())
+    run.samples_dir.mkdir()
+    for path in (run.samples_dir / "epoch_001.png", run.gif_path, run.losses_csv_path,
+                 run.path / ".losses.tmp-99999.csv"):
+        path.write_text("old")
+    RunFolder.create(run.path).claim().release()
+    assert sorted(p.name for p in run.path.iterdir()) == [".lock", "config.json", "samples"]
+    assert list(run.samples_dir.iterdir()) == []

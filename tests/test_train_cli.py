@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -7,9 +8,11 @@ import keras
 import numpy as np
 import pytest
 
-import tf_dcgan  # noqa: F401  (registers DCGAN for load_model)
+from tf_dcgan import DCGAN  # noqa: F401  (registers DCGAN with Keras for load_model)
 import train
 from tests.conftest import ROOT
+from tf_dcgan.config import TrainConfig
+from tf_dcgan.run_folder import RunFolder
 
 TINY = ["--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "16", "--base-filters", "8",
         "--latent-dim", "16", "--num-samples", "4", "--seed", "0"]
@@ -96,7 +99,10 @@ def test_bad_flag_exits_2_with_one_line_and_no_traceback(tmp_path):
     (["--beta1", "1.5"], "beta1 must be in [0, 1); received beta1=1.5"),
     (["--steps-per-epoch", "0"], "steps_per_epoch must be a positive integer"),
     (["--dataset", "no_such_dataset_xyz"], "dataset 'no_such_dataset_xyz' is neither a folder"),
-    (["--batch-size", "100000"], "batch_size must not exceed the number of images"),
+    (["--batch-size", "60001"], "batch_size must not exceed the number of images"),
+    (["--batch-size", "100000"], "batch_size must be at most 65536; received batch_size=100000"),
+    (["--epochs", str(10**23)], "epochs must be at most 100000"),
+    (["--num-samples", "5000"], "num_samples must be at most 1024"),
 ])
 def test_bad_values_give_one_line_naming_the_value_and_exit_2(argv, message, capsys, tmp_path):
     assert train.main([*argv, "--out", str(tmp_path / "run")]) == 2
@@ -119,11 +125,76 @@ def test_unparsable_flags_exit_2_with_one_line(argv, message, capsys):
     assert message in err and err.count("\n") == 1
 
 
-def test_out_folder_holding_a_run_is_refused(tmp_path, capsys):
-    (tmp_path / "config.json").write_text("{}")
-    assert train.main(["--out", str(tmp_path)]) == 2
-    assert "already holds a run" in capsys.readouterr().err
-    assert (tmp_path / "config.json").read_text() == "{}"
+def _one_line_error(argv, capsys):
+    assert train.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("train.py: error: ") and err.count("\n") == 1, err
+    return err
+
+
+def test_out_folder_holding_a_finished_run_is_refused(tmp_path, capsys):
+    (tmp_path / "config.json").write_text(TrainConfig().to_json())
+    (tmp_path / "generator.keras").write_text("the user's model")
+    assert "already holds a run with saved models" in _one_line_error(
+        ["--out", str(tmp_path)], capsys)
+    assert (tmp_path / "generator.keras").read_text() == "the user's model"
+
+
+@pytest.mark.parametrize("files", [
+    ["generator.keras"], ["losses.csv"], ["samples/epoch_001.png"], ["notes.txt"],
+    ["config.json"],  # not a tf-dcgan config: the user's own file
+])
+def test_out_folder_holding_the_users_files_is_refused_and_left_alone(tmp_path, capsys, files):
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("mine")
+    err = _one_line_error(["--out", str(tmp_path), *TINY], capsys)
+    assert "holds files that train.py did not write" in err and files[0].split("/")[0] in err
+    for name in files:
+        assert (tmp_path / name).read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted({f.split("/")[0] for f in files})
+
+
+def test_out_inside_the_dataset_folder_is_refused(image_tree, capsys):
+    for out in (image_tree, image_tree / "runs" / "one"):
+        err = _one_line_error(["--dataset", str(image_tree), "--image-size", "16",
+                               "--out", str(out)], capsys)
+        assert "must be outside the dataset folder" in err
+    assert not (image_tree / "runs").exists()
+
+
+def test_unwritable_out_is_one_line(capsys):
+    err = _one_line_error(["--out", "/proc/tf_dcgan_run", *TINY], capsys)
+    assert "out must be a folder you can write to" in err
+
+
+def test_a_run_folder_in_use_by_another_process_is_refused(tmp_path, capsys):
+    holder = RunFolder(tmp_path / "run").claim()  # as a running train.py holds it
+    try:
+        err = _one_line_error(["--out", str(tmp_path / "run"), *TINY], capsys)
+        assert f"another train.py (pid {os.getpid()})" in err
+    finally:
+        holder.release()
+
+
+@pytest.mark.slow
+def test_a_run_that_fails_mid_training_says_so_and_the_same_command_retries(
+        tmp_path, capsys, monkeypatch):
+    out = tmp_path / "run"
+    argv = [*TINY, "--out", str(out), "--epochs", "1", "--steps-per-epoch", "2"]
+
+    def disk_full(self, gan):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RunFolder, "save_models", disk_full)
+        err = _one_line_error(argv, capsys)
+    assert "training stopped after 0 finished epochs (OSError: [Errno 28] No space left" in err
+    assert "run the same command again" in err
+    assert (out / "samples" / "epoch_001.png").exists()  # written before the failure
+    assert train.main(argv) == 0
+    assert (out / "generator.keras").is_file()
+    assert len((out / "losses.csv").read_text().splitlines()) == 1 + 2  # no rows of the failure
 
 
 def test_dry_run_prints_the_config(capsys):

@@ -20,6 +20,20 @@ CACHE_MODES = ("auto", "memory", "none")
 BASE_SIZES = (4, 7)
 MAX_IMAGE_SIZE = 1024
 
+# Ceilings on counts, so that a typo is refused instead of running for days or exhausting memory.
+MAX_EPOCHS = 100_000
+MAX_STEPS_PER_EPOCH = 10_000_000
+MAX_BATCH_SIZE = 65_536
+MAX_LATENT_DIM = 4096
+MAX_BASE_FILTERS = 1024
+# A sample grid is drawn in one batch and viewed by a person: 32x32 images is already a lot.
+MAX_NUM_SAMPLES = 1024
+# The SavedModel's `generate` signatures: num_images is int32, and one request should not be able
+# to make a server allocate gigabytes.
+MAX_EXPORT_IMAGES = 10_000
+# Memory of one sample grid's float32 images; the generator's activations take a few times more.
+MAX_SAMPLE_GRID_BYTES = 256 * 1024**2
+
 
 def supported_image_sizes():
     """Image sizes the model builders accept, in increasing order (8, 14, 16, 28, 32, 56, 64, ...).
@@ -57,14 +71,37 @@ def check_image_size(image_size):
         )
 
 
-def check_positive_int(name, value, fix):
+def check_positive_int(name, value, fix, maximum=None):
     """Raises ValueError naming `name` and `value`, with `fix`, unless value is an int >= 1.
 
+    With `maximum`, larger values are refused too: a typo (an extra zero, `10**23`) must not start
+    a run that would take days or allocate what the machine does not have.
+
     Example:
-        >>> check_positive_int("epochs", 20, "Use e.g. --epochs 20.")
+        >>> check_positive_int("epochs", 20, "Use e.g. --epochs 20.", maximum=MAX_EPOCHS)
     """
     if not _is_int(value) or value < 1:
         raise ValueError(f"{name} must be a positive integer; received {name}={value!r}. {fix}")
+    if maximum is not None and value > maximum:
+        raise ValueError(
+            f"{name} must be at most {maximum}; received {name}={value!r}. {fix}"
+        )
+
+
+def check_sample_grid(num_samples, image_size, channels):
+    """Raises ValueError when `num_samples` images of this size would not fit in memory at once.
+
+    The sample grid is generated in one batch at every epoch's end; a typo here used to run a
+    whole epoch and then fail with nothing saved.
+    """
+    image_bytes = image_size * image_size * channels * 4
+    if num_samples * image_bytes > MAX_SAMPLE_GRID_BYTES:
+        most = MAX_SAMPLE_GRID_BYTES // image_bytes
+        raise ValueError(
+            f"num_samples must be at most {most} for {image_size}x{image_size}x{channels} images; "
+            f"received num_samples={num_samples}, which would need "
+            f"{num_samples * image_bytes / 1024**3:.1f} GiB for one grid. Use e.g. --num-samples 64."
+        )
 
 
 def check_channels(channels):

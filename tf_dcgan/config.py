@@ -7,6 +7,12 @@ import dataclasses
 import json
 
 from tf_dcgan.checks import (
+    MAX_BASE_FILTERS,
+    MAX_BATCH_SIZE,
+    MAX_EPOCHS,
+    MAX_LATENT_DIM,
+    MAX_NUM_SAMPLES,
+    MAX_STEPS_PER_EPOCH,
     check_channels,
     check_d_update,
     check_image_size,
@@ -56,14 +62,20 @@ class TrainConfig:
         Returns:
             The config itself, so `TrainConfig(...).validate()` reads as one expression.
         """
-        check_positive_int("epochs", self.epochs, "Train for at least one epoch, e.g. --epochs 20.")
-        check_positive_int("batch_size", self.batch_size, "The paper uses --batch-size 128.")
-        check_positive_int("latent_dim", self.latent_dim, "The paper uses --latent-dim 100.")
-        check_positive_int("base_filters", self.base_filters, "The paper uses --base-filters 64.")
-        check_positive_int("num_samples", self.num_samples, "Use e.g. 64 for an 8x8 grid.")
+        check_positive_int("epochs", self.epochs, "Train for at least one epoch, e.g. --epochs 20.",
+                           MAX_EPOCHS)
+        check_positive_int("batch_size", self.batch_size, "The paper uses --batch-size 128.",
+                           MAX_BATCH_SIZE)
+        check_positive_int("latent_dim", self.latent_dim, "The paper uses --latent-dim 100.",
+                           MAX_LATENT_DIM)
+        check_positive_int("base_filters", self.base_filters, "The paper uses --base-filters 64.",
+                           MAX_BASE_FILTERS)
+        check_positive_int("num_samples", self.num_samples, "Use e.g. 64 for an 8x8 grid.",
+                           MAX_NUM_SAMPLES)
         if self.steps_per_epoch is not None:
             check_positive_int("steps_per_epoch", self.steps_per_epoch,
-                               "Leave it out to use the whole dataset each epoch.")
+                               "Leave it out to use the whole dataset each epoch.",
+                               MAX_STEPS_PER_EPOCH)
         if self.image_size is not None:
             check_image_size(self.image_size)
         if self.channels is not None:

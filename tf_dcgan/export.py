@@ -27,7 +27,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_dcgan.checks import check_positive_int, check_quantize, error_summary
+from tf_dcgan.checks import (
+    MAX_EXPORT_IMAGES,
+    check_positive_int,
+    check_quantize,
+    error_summary,
+)
 from tf_dcgan.files import atomic_output
 from tf_dcgan.latent import LatentSpace
 from tf_dcgan.run_folder import RunFolder
@@ -110,7 +115,9 @@ def build_archive(generator, max_images=256):
         >>> build_archive(generator).write_out("exports/dcgan/1")
     """
     _check_generator(generator)
-    check_positive_int("max_images", max_images, "The default is 256.")
+    check_positive_int("max_images", max_images,
+                       "The default is 256; ask for more images in several requests.",
+                       MAX_EXPORT_IMAGES)
     latent = LatentSpace.of(generator)
 
     def images_float(noise):

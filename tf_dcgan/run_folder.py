@@ -18,10 +18,12 @@ A run folder holds:
 """
 
 import datetime
+import fcntl
 import os
 import shutil
 from pathlib import Path
 
+from tf_dcgan.checks import error_summary
 from tf_dcgan.config import TrainConfig
 from tf_dcgan.files import atomic_output, write_json
 
@@ -36,6 +38,10 @@ SKIPPED_FILES = "skipped_files.txt"
 # An epoch's models are written here first; see `RunFolder.save_models`.
 _SAVING = ".saving"
 _SAVED = "COMPLETE"
+# Held (flock) by the process that trains into the folder; see `RunFolder.claim`.
+_LOCK = ".lock"
+# Everything a run writes; anything else in a folder is the user's and is never overwritten.
+_RUN_FILES = {CONFIG, GENERATOR, DCGAN_MODEL, SAMPLES, GIF, LOSSES_CSV, LOSSES_PLOT, SKIPPED_FILES}
 
 
 class RunFolder:
@@ -73,13 +79,22 @@ class RunFolder:
 
     @classmethod
     def create(cls, out=None, dataset="data", runs_dir="runs"):
-        """Names a new run folder: `out`, or `runs/<date>-<time>-<dataset>` when `out` is None.
+        """Names a new run folder and checks that nothing of the user's can be overwritten there.
 
-        Nothing is written yet (`write_config` creates the folder), so a run whose data fails to
-        load leaves nothing behind.
+        `out` may be a new or empty folder, or one that `train.py` started and that never saved a
+        model (a run that failed before its first epoch ended: the same command can retry there).
+        It may not be a file, a folder holding anything else, or the dataset's folder or a folder
+        inside it (the next run would train on this run's grids). With `out` None the folder is
+        `runs/<date>-<time>-<dataset>`. Nothing is written yet: `claim` creates and locks it once
+        the data has loaded, so a run whose data fails to load leaves nothing behind.
+
+        Args:
+            out: the folder the user asked for, or None.
+            dataset: the dataset setting (a name or a folder), for the default name and the check.
+            runs_dir: the parent of default run folders.
 
         Raises:
-            ValueError: `out` is a file, or already holds a run.
+            ValueError: one of the cases above, with the fix.
         """
         if out is not None:
             run = cls(out)
@@ -88,20 +103,127 @@ class RunFolder:
                     f"out must be a folder; received out={str(out)!r}, which is a file. "
                     "Pick a new folder name."
                 )
-            if run.config_path.exists():
-                raise ValueError(
-                    f"out must be a new or empty folder; received out={str(out)!r}, which "
-                    "already holds a run. Pick a new folder so nothing there is overwritten."
-                )
-            return run
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        name = str(dataset).replace("/", "_").replace(":", "_")
-        path = Path(runs_dir) / f"{stamp}-{name}"
-        suffix = 1
-        while path.exists():
-            suffix += 1
-            path = Path(runs_dir) / f"{stamp}-{name}-{suffix}"
-        return cls(path)
+        else:
+            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+            name = str(dataset).replace("/", "_").replace(":", "_").strip("._~") or "data"
+            path = Path(runs_dir) / f"{stamp}-{name}"
+            suffix = 1
+            while path.exists():
+                suffix += 1
+                path = Path(runs_dir) / f"{stamp}-{name}-{suffix}"
+            run = cls(path)
+        run._check_outside_dataset(dataset, given=out is not None)
+        run._check_reusable()
+        return run
+
+    def _check_outside_dataset(self, dataset, given):
+        dataset_dir = Path(str(dataset)).expanduser()
+        if not dataset_dir.is_dir():
+            return
+        dataset_dir = dataset_dir.resolve()
+        here = self.path.resolve()
+        if here == dataset_dir or dataset_dir in here.parents:
+            flag = f"out={str(self.path)!r}" if given else f"the default run folder {str(self.path)!r}"
+            raise ValueError(
+                f"out must be outside the dataset folder {str(dataset)!r}; received {flag}, which "
+                "is inside it, so later runs would train on this run's images. Pass --out with a "
+                "folder elsewhere."
+            )
+
+    def _entries(self):
+        """Names in the folder that are not hidden (hidden ones are our lock and temp files)."""
+        if not self.path.is_dir():
+            return []
+        return sorted(p.name for p in self.path.iterdir() if not p.name.startswith("."))
+
+    def _is_ours(self):
+        """Whether config.json is a tf-dcgan config (so the run files beside it are ours)."""
+        try:
+            self.read_config()
+        except (OSError, ValueError, TypeError):
+            return False
+        return True
+
+    def _check_reusable(self):
+        entries = self._entries()
+        if not entries:
+            return
+        ours = self._is_ours()
+        foreign = [name for name in entries if not ours or name not in _RUN_FILES]
+        if ours and self.samples_dir.is_dir():
+            foreign += [f"{SAMPLES}/{p.name}" for p in sorted(self.samples_dir.iterdir())
+                        if not (p.name.startswith("epoch_") and p.suffix == ".png")]
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3
+                                              else "")
+            raise ValueError(
+                f"out must be a new or empty folder; received out={str(self.path)!r}, which holds "
+                f"files that train.py did not write ({shown}). Pick a new folder so nothing there "
+                "is overwritten."
+            )
+        if self.generator_path.exists() or self.dcgan_path.exists():
+            raise ValueError(
+                f"out must be a new or empty folder; received out={str(self.path)!r}, which "
+                "already holds a run with saved models. Pick a new folder so nothing there is "
+                "overwritten."
+            )
+
+    def claim(self):
+        """Creates the folder, locks it for this process, and clears an unfinished run's outputs.
+
+        The lock (an exclusive `flock` on `.lock`, released when the process ends) keeps a second
+        `train.py` out of the folder. An earlier attempt that never saved a model leaves only
+        outputs of ours (config.json, grids, losses); they are removed so the new run's GIF and
+        loss curves start clean. Leftover temporary files of a killed process are removed too.
+
+        Raises:
+            ValueError: the folder cannot be created or written, or another process holds it.
+        """
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            lock = open(self.path / _LOCK, "a+")
+        except OSError as error:
+            raise ValueError(
+                f"out must be a folder you can write to; could not write in {str(self.path)!r} "
+                f"({error.strerror or error_summary(error)}). Pick another folder with --out."
+            ) from None
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "unknown"
+            lock.close()
+            raise ValueError(
+                f"out is in use: another train.py (pid {holder}) is writing {str(self.path)!r}. "
+                "Wait for it to finish, or pick another folder with --out."
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        self._lock = lock
+        try:
+            # Re-checked under the lock: another process may have written here meanwhile.
+            self._check_reusable()
+        except ValueError:
+            self.release()
+            raise
+        self._remove_leftovers()
+        return self
+
+    def release(self):
+        """Releases the lock taken by `claim` (it is released anyway when the process ends)."""
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.close()
+            self._lock = None
+
+    def _remove_leftovers(self):
+        self._finish_interrupted_save()
+        for path in [self.gif_path, self.losses_csv_path, self.losses_plot_path,
+                     self.skipped_files_path, *self.samples_dir.glob("epoch_*.png"),
+                     *self.path.glob(".*.tmp-*"), *self.samples_dir.glob(".*.tmp-*")]:
+            path.unlink(missing_ok=True)
 
     @classmethod
     def open(cls, path):
@@ -129,7 +251,7 @@ class RunFolder:
         return TrainConfig.from_json(self.config_path.read_text(), source=str(self.config_path))
 
     def write_config(self, config):
-        """Creates the folder (and its parents) and writes `config` as config.json, atomically."""
+        """Writes `config` as config.json, atomically (creating the folder if needed)."""
         self.path.mkdir(parents=True, exist_ok=True)
         with atomic_output(self.config_path) as tmp:
             tmp.write_text(config.to_json() + "\n")

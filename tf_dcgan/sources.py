@@ -130,26 +130,26 @@ def read_array_file(path):
     """
     path = Path(path)
     try:
-        loaded = np.load(path, allow_pickle=False)
-    except Exception as error:
+        arrays = _load_arrays(path)
+    except Exception as error:  # NumPy raises ValueError, OSError, EOFError, zipfile errors ...
+        if "allow_pickle" in str(error):
+            raise ValueError(
+                f"dataset {str(path)!r} holds object (pickled) arrays, which are never loaded: "
+                "unpickling can run any code. Save plain uint8 arrays with np.save or np.savez."
+            ) from None
         raise ValueError(
-            f"dataset {str(path)!r} is not a readable NumPy file ({type(error).__name__}). "
+            f"dataset {str(path)!r} is not a readable NumPy file ({error_summary(error)}). "
             "Save images with np.save or np.savez."
         ) from None
-    labels = None
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        keys = list(loaded.keys())
-        key = next((k for k in ("images", "x") if k in keys), keys[0] if len(keys) == 1 else None)
-        if key is None:
-            raise ValueError(
-                f"dataset {str(path)!r} holds arrays {keys} and none is named images or x. "
-                "Save with np.savez(path, images=images, labels=labels)."
-            )
-        images = loaded[key]
-        label_key = next((k for k in ("labels", "y") if k in keys), None)
-        labels = None if label_key is None else loaded[label_key]
-    else:
-        images = loaded
+    key = next((k for k in ("images", "x") if k in arrays), next(iter(arrays)) if len(arrays) == 1
+               else None)
+    if key is None:
+        raise ValueError(
+            f"dataset {str(path)!r} holds arrays {list(arrays)} and none is named images or x. "
+            "Save with np.savez(path, images=images, labels=labels)."
+        )
+    images = arrays[key]
+    labels = next((arrays[k] for k in ("labels", "y") if k in arrays), None)
     if images.ndim == 3:
         images = images[..., np.newaxis]
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or (
@@ -162,12 +162,29 @@ def read_array_file(path):
         )
     if images.shape[-1] == 4:
         images = np.asarray(composite_alpha(tf.constant(images)))
+    if labels is not None and (labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer)):
+        raise ValueError(
+            f"dataset {str(path)!r} has labels of shape {labels.shape} and dtype {labels.dtype}; "
+            "labels must be one integer per image. Save them with labels=np.asarray(y, np.int64)."
+        )
     if labels is not None and len(labels) != len(images):
         raise ValueError(
             f"dataset {str(path)!r} has {len(images)} images but {len(labels)} labels. "
             "Save one label per image, or none."
         )
     return ImageSource.from_arrays(str(path), np.ascontiguousarray(images), labels)
+
+
+def _load_arrays(path):
+    """{name: array} of a .npz file, or {"images": array} of a .npy file, read in full.
+
+    Pickled (object) arrays are refused by NumPy here, before any of their code could run.
+    """
+    loaded = np.load(path, allow_pickle=False)
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        return {"images": loaded}
+    with loaded:
+        return {name: loaded[name] for name in loaded.keys()}
 
 
 # ---------------------------------------------------------------- folders

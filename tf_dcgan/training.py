@@ -10,10 +10,11 @@ import random
 import sys
 
 import keras
+import tensorflow as tf
 
 from tf_dcgan import callbacks as dcgan_callbacks
 from tf_dcgan import data
-from tf_dcgan.checks import supported_image_sizes
+from tf_dcgan.checks import check_sample_grid, error_summary, supported_image_sizes
 from tf_dcgan.gan import DCGAN
 from tf_dcgan.models import build_discriminator, build_generator
 from tf_dcgan.run_folder import RunFolder
@@ -77,7 +78,8 @@ def prepare_run(config):
 
     Image size and channels left as None become the dataset's own (when the models support that
     size; else 64), and a None seed becomes a random one, so config.json records the exact run.
-    The folder is created only after the data has loaded, so a bad dataset leaves nothing behind.
+    The folder is created (and locked for this process) only after the data has loaded, so a bad
+    dataset leaves nothing behind.
 
     Args:
         config: a `TrainConfig`.
@@ -99,6 +101,7 @@ def prepare_run(config):
     if image_size is None:
         image_size = source.image_size if source.image_size in supported_image_sizes() else 64
     channels = config.channels or source.channels
+    check_sample_grid(config.num_samples, image_size, channels)
     seed = config.seed if config.seed is not None else random.randrange(2**31)
     config = dataclasses.replace(config, image_size=image_size, channels=channels, seed=seed,
                                  out=str(folder.path))
@@ -106,6 +109,7 @@ def prepare_run(config):
         source, image_size, channels, config.batch_size, seed=seed,
         steps_per_epoch=config.steps_per_epoch, cache=config.cache, resize=config.resize,
     )
+    folder.claim()
     folder.write_config(config)
     if source.paths is not None:
         folder.write_skipped_files(source.skipped)
@@ -168,6 +172,10 @@ def train(run, verbose=None):
 
     Returns:
         A `TrainingResult`.
+
+    Raises:
+        ValueError: the machine ran out of disk space or memory, or a file could not be written;
+            the message says what the run folder kept and how to go on.
     """
     config = run.config
     if verbose is None:
@@ -175,10 +183,23 @@ def train(run, verbose=None):
     keras.utils.set_random_seed(config.seed)
     gan = build_gan(config)
     timer = dcgan_callbacks.EpochTimer()
-    history = gan.fit(
-        run.dataset, epochs=config.epochs, shuffle=False, verbose=verbose,
-        callbacks=run_callbacks(run.folder, config) + [timer],
-    )
+    try:
+        history = gan.fit(
+            run.dataset, epochs=config.epochs, shuffle=False, verbose=verbose,
+            callbacks=run_callbacks(run.folder, config) + [timer],
+        )
+    except (OSError, MemoryError, tf.errors.ResourceExhaustedError) as error:
+        raise ValueError(_failure_message(run.folder, len(timer.seconds), error)) from error
     full_epoch = run.source.num_images // config.batch_size
     steps = min(config.steps_per_epoch or full_epoch, full_epoch)
     return TrainingResult(gan, history, steps, config.batch_size, timer.seconds)
+
+
+def _failure_message(folder, epochs_done, error):
+    """One line for a run stopped by the machine (disk, memory, permissions), with what to do."""
+    what = f"training stopped after {epochs_done} finished epochs ({error_summary(error)})"
+    if folder.latest_generator() is None:
+        return (f"{what}. No model was saved yet; fix the cause (free disk space or memory, or "
+                f"lower --batch-size) and run the same command again: {folder.path} is reused.")
+    return (f"{what}. {folder.path} keeps generator.keras and dcgan.keras of the last saved "
+            "epoch; fix the cause and start a new run with another --out.")
