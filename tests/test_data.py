@@ -240,3 +240,47 @@ def test_bad_arrays_are_refused_with_the_fix(tmp_path, array, message):
     np.save(tmp_path / "bad.npy", array)
     with pytest.raises(ValueError, match=f"must hold uint8 images.*{message}"):
         data.read_images(str(tmp_path / "bad.npy"))
+
+
+def test_symlink_loops_and_duplicate_links_are_read_once(tmp_path):
+    root = tmp_path / "images"
+    rng = np.random.default_rng(0)
+    for name in ("cats/a.png", "cats/b.png", "dogs/c.png"):
+        _save(root / name, rng.integers(0, 256, (8, 8, 3), dtype=np.uint8))
+    outside = tmp_path / "elsewhere"
+    _save(outside / "d.png", rng.integers(0, 256, (8, 8, 3), dtype=np.uint8))
+    (root / "cats" / "loop").symlink_to(root)  # a loop back to the top
+    (root / "again").symlink_to(root / "dogs")  # a second way to dogs/, sorted before it
+    (root / "cats" / "a_link.png").symlink_to(root / "cats" / "b.png")  # a duplicate file
+    (root / "extra").symlink_to(outside)  # a folder outside: followed once
+    (root / "broken.png").symlink_to(tmp_path / "missing.png")
+    source = data.read_images(str(root))
+    names = sorted(p.split("/images/")[1] for p in source.paths)
+    assert names == ["cats/a.png", "cats/b.png", "dogs/c.png", "extra/d.png"]
+    assert source.class_names == ["cats", "dogs", "extra"]
+    assert source.links_skipped == 4
+    assert "4 links skipped (loops or duplicates)" in source.summary()
+
+
+def test_exif_orientation_is_applied_like_pillow(tmp_path):
+    from PIL import Image, ImageOps
+
+    stored = np.random.default_rng(0).integers(0, 256, (16, 32, 3), dtype=np.uint8)
+    for orientation in (1, 3, 6, 8):
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        Image.fromarray(stored).save(tmp_path / f"photo_{orientation}.jpg", exif=exif,
+                                     quality=95)
+    source = data.read_images(str(tmp_path))
+    assert sorted(source.orientations.tolist()) == [1, 3, 6, 8]
+    assert source.image_size is None  # 16x32 and 32x16 as displayed
+    batches = data.make_eval_dataset(source, 16, 3, batch_size=4, resize="stretch")
+    images = next(iter(batches))[0]
+    for path, image in zip(source.paths, images):
+        with Image.open(path) as photo:
+            upright = np.asarray(ImageOps.exif_transpose(photo).convert("RGB").resize(
+                (16, 16), Image.Resampling.BOX)).astype(float)
+        # Same orientation as Pillow: far closer than any other turn of the image.
+        ours = transforms.to_uint8(image).numpy().astype(float)
+        assert np.abs(ours - upright).mean() < 4, path
+        assert np.abs(np.rot90(ours, 1) - upright).mean() > 20

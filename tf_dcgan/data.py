@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from tf_dcgan.checks import check_channels, check_image_size, check_positive_int, check_resize
 from tf_dcgan.sources import ImageSource, decode_rgb, read_images
-from tf_dcgan.transforms import preprocess, to_unit_range
+from tf_dcgan.transforms import apply_orientation, preprocess, to_unit_range
 
 __all__ = ["ImageSource", "make_dataset", "make_eval_dataset", "read_images"]
 
@@ -38,13 +38,17 @@ def _elements(source, image_size, channels, resize, shuffle_seed=None, shuffle_f
     if source.images is not None:
         dataset = tf.data.Dataset.from_tensor_slices((source.images, source.labels))
     elif source.paths is not None:
-        dataset = tf.data.Dataset.from_tensor_slices((source.paths, source.labels))
+        orientations = (source.orientations if source.orientations is not None
+                        else np.ones(len(source.paths), np.int32))
+        dataset = tf.data.Dataset.from_tensor_slices((source.paths, source.labels, orientations))
         if shuffle_files:
             # Shuffling the file list costs nothing and makes uncached epochs fully shuffled.
             dataset = dataset.shuffle(len(source.paths), seed=shuffle_seed,
                                       reshuffle_each_iteration=True)
-        dataset = dataset.map(lambda path, label: (decode_rgb(tf.io.read_file(path)), label),
-                              num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        dataset = dataset.map(
+            lambda path, label, orientation: (
+                apply_orientation(decode_rgb(tf.io.read_file(path)), orientation), label),
+            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     else:
         dataset = source.tfds_dataset
     dataset = dataset.map(

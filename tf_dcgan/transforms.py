@@ -41,6 +41,27 @@ def to_channels(image, channels):
     return tf.cast(tf.round(tf.image.rgb_to_grayscale(tf.cast(image, tf.float32))), tf.uint8)
 
 
+def apply_orientation(image, orientation):
+    """Turns an (H, W, C) image as stored into the image as meant by its EXIF orientation (1-8).
+
+    The eight values are the four rotations, each optionally mirrored (EXIF 2.3, tag 0x0112);
+    1 leaves the image as it is. The same mapping as Pillow's `ImageOps.exif_transpose`.
+    """
+    branches = [
+        lambda: image,  # 1: as stored
+        lambda: tf.image.flip_left_right(image),  # 2: mirrored
+        lambda: tf.image.rot90(image, 2),  # 3: upside down
+        lambda: tf.image.flip_up_down(image),  # 4: mirrored upside down
+        lambda: tf.transpose(image, [1, 0, 2]),  # 5: mirrored, on its side
+        lambda: tf.image.rot90(image, 3),  # 6: turned 90 degrees (most phone portraits)
+        lambda: tf.image.rot90(tf.transpose(image, [1, 0, 2]), 2),  # 7: mirrored, other side
+        lambda: tf.image.rot90(image, 1),  # 8: turned 270 degrees
+    ]
+    index = tf.clip_by_value(tf.cast(orientation, tf.int32), 1, 8) - 1
+    oriented = tf.switch_case(index, branches)
+    return tf.ensure_shape(oriented, (None, None, image.shape[-1]))
+
+
 def center_crop_square(image):
     """The largest centered square of an (H, W, C) image."""
     shape = tf.shape(image)
