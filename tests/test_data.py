@@ -284,3 +284,30 @@ def test_exif_orientation_is_applied_like_pillow(tmp_path):
         ours = transforms.to_uint8(image).numpy().astype(float)
         assert np.abs(ours - upright).mean() < 4, path
         assert np.abs(np.rot90(ours, 1) - upright).mean() > 20
+
+
+def test_a_file_cache_is_reused_for_its_own_data_and_refused_for_other_data(tmp_path):
+    cache = str(tmp_path / "cache" / "faces")
+    first = _source(count=8)
+    labels = sorted(np.concatenate([b[1].numpy() for b in data.make_dataset(
+        first, 28, 1, batch_size=4, seed=0, cache=cache)]).tolist())
+    assert labels == list(range(8))
+    assert (tmp_path / "cache" / "faces.index").exists()
+    # The same data again: the cache is read back.
+    again = data.make_dataset(first, 28, 1, batch_size=4, seed=0, cache=cache)
+    assert len(list(again)) == 2
+    # Other images of the same shape, or the same images at another size: refused.
+    other = data.ImageSource.from_arrays("other", 255 - first.images, first.labels)
+    with pytest.raises(ValueError, match="holds another dataset or setting: .*fingerprint"):
+        data.make_dataset(other, 28, 1, batch_size=4, cache=cache)
+    with pytest.raises(ValueError, match="image_size 28 here, 32 now"):
+        data.make_dataset(first, 32, 1, batch_size=4, cache=cache)
+    # A cache nobody keyed (written by hand, or by an older version): refused too.
+    (tmp_path / "cache" / "faces.tf_dcgan.json").unlink()
+    with pytest.raises(ValueError, match="data of unknown origin"):
+        data.make_dataset(first, 28, 1, batch_size=4, cache=cache)
+
+
+def test_an_unwritable_cache_path_is_one_clear_error():
+    with pytest.raises(ValueError, match="cache must be a path you can write to"):
+        data.make_dataset(_source(), 28, 1, batch_size=4, cache="/proc/tf_dcgan/cache")

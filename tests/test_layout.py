@@ -14,7 +14,7 @@ ALLOWED = {
     "cli": {"environment"},
     "transforms": {"checks"},
     "sources": {"checks", "environment", "transforms"},
-    "data": {"checks", "sources", "transforms"},
+    "data": {"checks", "files", "sources", "transforms"},
     "latent": {"checks"},
     "models": {"checks"},
     "gan": {"checks", "latent", "losses"},

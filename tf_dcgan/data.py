@@ -10,12 +10,22 @@ leave as float32 batches in [-1, 1] (the range of the generator's tanh), paired 
   unshuffled, with the last partial batch kept.
 """
 
+import hashlib
+import json
+import os
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from tf_dcgan.checks import check_channels, check_image_size, check_positive_int, check_resize
+from tf_dcgan.checks import (
+    check_channels,
+    check_image_size,
+    check_positive_int,
+    check_resize,
+    error_summary,
+)
+from tf_dcgan.files import write_json
 from tf_dcgan.sources import ImageSource, decode_rgb, read_images
 from tf_dcgan.transforms import apply_orientation, preprocess, to_unit_range
 
@@ -61,6 +71,60 @@ def _elements(source, image_size, channels, resize, shuffle_seed=None, shuffle_f
     return dataset
 
 
+def _fingerprint(source):
+    """A digest of what a source holds: its pixels, its files (names, sizes, times) or its name."""
+    digest = hashlib.blake2b(digest_size=16)
+    if source.images is not None:
+        digest.update(np.ascontiguousarray(source.images).data)
+        digest.update(np.ascontiguousarray(source.labels).data)
+    elif source.paths is not None:
+        for path in source.paths:
+            stat = os.stat(path)
+            digest.update(f"{path}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+    else:
+        digest.update(f"{source.name}\t{source.num_images}".encode())
+    return digest.hexdigest()
+
+
+def _claim_file_cache(cache, source, image_size, channels, resize):
+    """Checks that a file cache is this data's (or new), records its key, returns the prefix.
+
+    TensorFlow reads `PREFIX.index` and `PREFIX.data-*` back whatever the dataset, so a cache of
+    other data would be trained on silently. A key (source, its fingerprint, size, channels,
+    resize) is kept beside it in `PREFIX.tf_dcgan.json`; a cache whose key differs, or that has
+    none, is refused, never read and never deleted.
+    """
+    prefix = Path(cache).expanduser()
+    key_path = prefix.with_name(prefix.name + ".tf_dcgan.json")
+    key = {"source": source.name, "num_images": source.num_images, "image_size": image_size,
+           "channels": channels, "resize": resize, "fingerprint": _fingerprint(source)}
+    cached = [p for p in (prefix.with_name(prefix.name + ".index"),) if p.exists()]
+    if cached:
+        try:
+            recorded = json.loads(key_path.read_text())
+        except (OSError, ValueError):
+            recorded = None
+        if recorded != key:
+            what = ("another dataset or setting: " + ", ".join(
+                f"{name} {recorded.get(name)!r} here, {value!r} now"
+                for name, value in key.items() if recorded.get(name) != value)
+                if isinstance(recorded, dict) else "data of unknown origin")
+            raise ValueError(
+                f"cache {str(prefix)!r} holds {what}. Pass another --cache path, or delete "
+                f"{prefix}.* to rebuild it."
+            )
+    try:
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+        write_json(key_path, key)
+    except OSError as error:
+        raise ValueError(
+            f"cache must be a path you can write to; received cache={str(cache)!r} "
+            f"({error.strerror or error_summary(error)}). Pick another --cache path, or "
+            "--cache memory."
+        ) from None
+    return str(prefix)
+
+
 def _materialize(elements):
     """Decodes every element into one uint8 image array and one label array."""
     images, labels = [], []
@@ -84,9 +148,10 @@ def make_dataset(source, image_size, channels, batch_size, seed=None, steps_per_
         seed: shuffle seed, for reproducible runs.
         steps_per_epoch: optional cap on batches per epoch (each epoch still reshuffles).
         cache: "memory" decodes once into a uint8 array and shuffles all of it every epoch (an
-            index shuffle: the images are held once); a file path caches to that file and
-            shuffles through a `shuffle_buffer`; "none" decodes every epoch; "auto" is "memory"
-            when the decoded images fit in 2 GiB, else "none".
+            index shuffle: the images are held once); a file path caches to that file (keyed to
+            this data: a cache of other data is refused) and shuffles through a
+            `shuffle_buffer`; "none" decodes every epoch; "auto" is "memory" when the decoded
+            images fit in 2 GiB, else "none".
         resize: "crop" or "stretch".
         shuffle_buffer: images in the shuffle buffer when not cached in memory.
 
@@ -118,8 +183,7 @@ def make_dataset(source, image_size, channels, batch_size, seed=None, steps_per_
     else:
         dataset = _elements(source, image_size, channels, resize, seed, shuffle_files=True)
         if cache != "none":
-            Path(cache).parent.mkdir(parents=True, exist_ok=True)
-            dataset = dataset.cache(str(cache))
+            dataset = dataset.cache(_claim_file_cache(cache, source, image_size, channels, resize))
         if source.paths is None or cache != "none":
             dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
         dataset = dataset.batch(batch_size, drop_remainder=True)
