@@ -311,3 +311,29 @@ def test_a_file_cache_is_reused_for_its_own_data_and_refused_for_other_data(tmp_
 def test_an_unwritable_cache_path_is_one_clear_error():
     with pytest.raises(ValueError, match="cache must be a path you can write to"):
         data.make_dataset(_source(), 28, 1, batch_size=4, cache="/proc/tf_dcgan/cache")
+
+
+def test_fashion_mnist_splits_are_sliced_offline_as_tfds_does():
+    first = data.read_images("fashion_mnist:train[:1%]")
+    assert first.num_images == 600 and first.name == "fashion_mnist:train[:1%]"
+    whole = data.read_images("fashion_mnist")
+    np.testing.assert_array_equal(first.images, whole.images[:600])
+    mixed = data.read_images("fashion_mnist:train[-10:]+test[:5]")
+    assert mixed.num_images == 15
+    np.testing.assert_array_equal(mixed.labels[:10], whole.labels[-10:])
+
+
+@pytest.mark.parametrize("dataset, message", [
+    ("fashion_mnist:bogus", "split 'bogus' is not in dataset 'fashion_mnist'.*it has train, test"),
+    ("fashion_mnist:train[5:3]", "selects no image"),
+    ("mnist:train[:1%", "is not TFDS split syntax"),
+])
+def test_bad_splits_are_refused_before_any_download(dataset, message, tmp_path, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    def no_download(self, *args, **kwargs):
+        raise AssertionError("a download was tried")
+
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", no_download)
+    with pytest.raises(ValueError, match=message):
+        data.read_images(dataset, data_dir=str(tmp_path))

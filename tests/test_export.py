@@ -1,4 +1,5 @@
 import base64
+import os
 import json
 import subprocess
 import sys
@@ -273,3 +274,51 @@ def test_tflite_on_the_trained_fashion_mnist_generator(tmp_path):
                             noise, latent=100)
     error = np.abs(quantized - expected)
     assert error.mean() <= 0.02 and error.max() <= 0.5, (error.mean(), error.max())
+
+
+def test_replacing_a_version_leaves_a_whole_model_at_every_step(generator, tmp_path,
+                                                                 monkeypatch):
+    """A stop at any rename of `--overwrite` leaves a loadable version folder (old or new)."""
+    target = export_lib.export_saved_model(generator, tmp_path, max_images=4)
+    real_replace = os.replace
+    for allowed in range(3):
+        calls = []
+
+        def replace_then_stop(source, destination):
+            if len(calls) == allowed:
+                raise KeyboardInterrupt("stopped here")
+            calls.append((source, destination))
+            return real_replace(source, destination)
+
+        monkeypatch.setattr(os, "replace", replace_then_stop)
+        try:
+            export_lib.export_saved_model(generator, tmp_path, version=1, max_images=4,
+                                          overwrite=True)
+        except KeyboardInterrupt:
+            pass
+        monkeypatch.setattr(os, "replace", real_replace)
+        assert _loaded(target)["generate"](num_images=tf.constant(1),
+                                           seed=tf.constant(0, tf.int64))["images"].shape[0] == 1
+
+
+def test_staging_folders_of_killed_exports_are_removed_by_the_next(generator, tmp_path):
+    model_dir = tmp_path / "dcgan"
+    dead = model_dir / ".tmp-1-999999999-abc"  # no process has this PID
+    alive = model_dir / f".tmp-2-{os.getpid()}-abc"  # an export running right now
+    old_style = model_dir / ".tmp-3-xyz"
+    for folder in (dead, alive, old_style):
+        folder.mkdir(parents=True)
+    export_lib.export_saved_model(generator, tmp_path, max_images=4)
+    assert sorted(p.name for p in model_dir.iterdir()) == [alive.name, "1"]
+
+
+@pytest.mark.parametrize("max_images, message", [
+    (2**31, "max_images must be at most 10000"),
+    (10**9, "max_images must be at most 10000"),
+    (0, "max_images must be a positive integer"),
+])
+def test_max_images_is_bounded_before_anything_is_written(generator, tmp_path, max_images,
+                                                         message):
+    with pytest.raises(ValueError, match=message):
+        export_lib.export_saved_model(generator, tmp_path, max_images=max_images)
+    assert not (tmp_path / "dcgan").exists()

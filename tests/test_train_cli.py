@@ -207,3 +207,16 @@ def test_help_ends_with_examples():
     result = _run("--help")
     assert result.returncode == 0
     assert "python train.py --epochs 20" in result.stdout.split("examples:")[-1]
+
+
+def test_an_offline_tfds_download_fails_in_one_line(tmp_path):
+    # A proxy on a closed loopback port: the download fails at once, as with no network.
+    env = {**os.environ, "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "--dataset", "mnist", "--data-dir",
+         str(tmp_path / "tfds"), "--out", str(tmp_path / "run")],
+        capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("train.py: error: dataset 'mnist' could not be fetched")
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert not (tmp_path / "run").exists()

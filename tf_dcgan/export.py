@@ -33,7 +33,7 @@ from tf_dcgan.checks import (
     check_quantize,
     error_summary,
 )
-from tf_dcgan.files import atomic_output
+from tf_dcgan.files import atomic_output, replace_directory
 from tf_dcgan.latent import LatentSpace
 from tf_dcgan.run_folder import RunFolder
 from tf_dcgan.transforms import to_uint8
@@ -162,6 +162,9 @@ def export_saved_model(generator, base_dir, model_name="dcgan", version=None, ma
 
     The version folder appears whole or not at all: it is written under a temporary name beside
     it and renamed, because TF Serving loads any version folder that shows up in the base folder.
+    Replacing a version (`overwrite=True`) swaps the old folder for the new one in one step, so
+    TF Serving always finds a complete model there. Staging folders of killed exports are
+    removed.
 
     Args:
         generator: a Keras generator (noise -> images in [-1, 1]), e.g. from `generator.keras`.
@@ -206,7 +209,9 @@ def export_saved_model(generator, base_dir, model_name="dcgan", version=None, ma
     archive = build_archive(generator, max_images)
     try:
         model_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_dir))
+        remove_stale_staging(model_dir)
+        # The PID in the name tells a later export whether this folder's writer is still alive.
+        staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-{os.getpid()}-", dir=model_dir))
         staging.chmod(0o755)  # mkdtemp makes it private; a serving user must be able to read it
     except OSError as error:
         raise ValueError(
@@ -215,17 +220,32 @@ def export_saved_model(generator, base_dir, model_name="dcgan", version=None, ma
         ) from None
     try:
         archive.write_out(str(staging), verbose=False)
-        if target.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".old-{version}-", dir=model_dir))
-            os.replace(target, retired / "model")
-            os.replace(staging, target)
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, target)
+        replace_directory(staging, target)
     finally:
         if staging.exists():
             shutil.rmtree(staging)
     return target
+
+
+def remove_stale_staging(model_dir):
+    """Deletes the hidden staging folders (`.tmp-VERSION-PID-*`) of exports that were killed.
+
+    A folder whose writer is still running (another export at this moment) is left alone.
+    """
+    for path in Path(model_dir).glob(".tmp-*"):
+        pid = path.name.split("-")[2] if path.name.count("-") >= 3 else ""
+        if path.is_dir() and not (pid.isdigit() and _process_alive(int(pid))):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
 
 
 def export_tflite(generator, path, quantize="none", representative_samples=200, seed=0):

@@ -5,8 +5,10 @@ good one was: the rename is atomic on one filesystem.
 """
 
 import contextlib
+import errno
 import json
 import os
+import shutil
 from pathlib import Path
 
 
@@ -32,3 +34,51 @@ def write_json(path, data):
     """Writes `data` as indented JSON, atomically."""
     with atomic_output(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+_RENAME_EXCHANGE = 2  # renameat2 flag: swap two paths in one step (Linux 3.15+)
+_AT_FDCWD = -100
+
+
+def exchange_paths(first, second):
+    """Swaps two existing paths (files or folders) in one atomic step, with Linux's renameat2.
+
+    Raises:
+        OSError: the kernel, C library or filesystem cannot exchange (errno ENOSYS, EINVAL or
+            ENOTSUP), or either path is missing.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        raise OSError(errno.ENOSYS, "renameat2 is not available", str(first))
+    result = renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second),
+                       _RENAME_EXCHANGE)
+    if result != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), str(first))
+
+
+def replace_directory(staging, target):
+    """Puts the complete folder `staging` at `target`, replacing any folder there atomically.
+
+    A watcher of `target` (TF Serving polling its model folder) sees the old folder or the new
+    one at every moment, never neither: an existing target is swapped with `staging` in one step
+    (`exchange_paths`) and the old one, now at `staging`, is then deleted. Where the filesystem
+    cannot swap, the old folder is renamed away first, leaving a moment with no folder.
+    """
+    staging, target = Path(staging), Path(target)
+    if not target.exists():
+        os.replace(staging, target)
+        return
+    try:
+        exchange_paths(staging, target)
+    except OSError as error:
+        if error.errno not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+            raise
+        retired = staging.with_name(staging.name + "-old")
+        os.replace(target, retired)
+        os.replace(staging, target)
+        staging = retired
+    shutil.rmtree(staging)

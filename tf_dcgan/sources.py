@@ -17,6 +17,7 @@ import dataclasses
 import gzip
 import os
 import re
+import types
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ import tensorflow as tf
 from PIL import Image
 
 from tf_dcgan.checks import error_summary
-from tf_dcgan.environment import few_download_retries, logger_quieted, native_stderr_silenced
+from tf_dcgan.environment import logger_quieted, native_stderr_silenced, quiet_tfds_download
 from tf_dcgan.transforms import composite_alpha
 
 # Debian's package `dataset-fashion-mnist` installs the original IDX files here.
@@ -35,6 +36,7 @@ _IDX_FILES = {
 }
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 _EXIF_ORIENTATION = 0x0112
+_FASHION_MNIST_SIZES = {"train": 60_000, "test": 10_000}
 FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                          "Sneaker", "Bag", "Ankle boot"]
 
@@ -366,7 +368,9 @@ def _tfds_builder(name, data_dir):
     import tensorflow_datasets as tfds
 
     try:
-        return tfds.builder(name, data_dir=data_dir)
+        # TFDS logs a warning for a dataset folder that does not exist yet: the usual case here.
+        with logger_quieted("absl"):
+            return tfds.builder(name, data_dir=data_dir)
     except Exception as error:  # TFDS raises its own types for unknown names
         raise ValueError(
             f"dataset {name!r} is neither a folder, a .npy/.npz file nor a TensorFlow Datasets "
@@ -375,10 +379,47 @@ def _tfds_builder(name, data_dir):
         ) from None
 
 
-def _tfds_prepared(name, data_dir):
-    # TFDS logs a warning for a dataset folder that does not exist; here that is the usual answer.
+def _is_prepared(builder):
+    # TFDS logs a warning for each data folder without dataset_info.json: a failed earlier
+    # download leaves one, and "not prepared" is the answer we ask for anyway.
     with logger_quieted("absl"):
-        return _tfds_builder(name, data_dir).is_prepared()
+        return builder.is_prepared()
+
+
+def _tfds_prepared(name, data_dir):
+    return _is_prepared(_tfds_builder(name, data_dir))
+
+
+def _absolute_split(name, split, sizes):
+    """TFDS split syntax ("train", "test[:10%]", "train[:100]+test") -> [(split, start, stop)].
+
+    Parsed by TFDS itself (`tfds.core.ReadInstruction`), against the split sizes given.
+    """
+    import tensorflow_datasets as tfds
+
+    infos = {key: types.SimpleNamespace(num_examples=count) for key, count in sizes.items()}
+    try:
+        instructions = tfds.core.ReadInstruction.from_spec(split).to_absolute(infos)
+    except (ValueError, KeyError, AssertionError):
+        raise ValueError(
+            f"split {split!r} is not in dataset {name!r}, or is not TFDS split syntax; it has "
+            f"{', '.join(sizes)}. Use e.g. {name}:train or {name}:train[:10%]."
+        ) from None
+    return [(i.splitname, i.from_ or 0, sizes[i.splitname] if i.to is None else i.to)
+            for i in instructions]
+
+
+def _check_split_syntax(name, split):
+    """Refuses a split TFDS cannot parse, before any download is tried."""
+    import tensorflow_datasets as tfds
+
+    try:
+        tfds.core.ReadInstruction.from_spec(split)
+    except (ValueError, AssertionError):
+        raise ValueError(
+            f"split {split!r} of dataset {name!r} is not TFDS split syntax. Use e.g. "
+            f"{name}:train, {name}:test or {name}:train[:10%]."
+        ) from None
 
 
 def read_tfds(name, split="train", data_dir=None):
@@ -409,9 +450,10 @@ def read_tfds(name, split="train", data_dir=None):
             f"dataset {name!r} has no `image` feature (features: {', '.join(features)}). "
             "Pick an image dataset."
         )
-    if not builder.is_prepared():
+    if not _is_prepared(builder):
+        _check_split_syntax(name, split)
         try:
-            with few_download_retries():
+            with quiet_tfds_download():
                 builder.download_and_prepare()
         except Exception as error:
             raise ValueError(
@@ -488,8 +530,37 @@ def read_images(source="fashion_mnist", data_dir=None):
         )
     name, _, split = source.partition(":")
     split = split or "train"
-    if name == "fashion_mnist" and split in _IDX_FILES:
-        files = [DEBIAN_FASHION_MNIST_DIR / f for f in _IDX_FILES[split]]
-        if all(f.is_file() for f in files) and not _tfds_prepared(name, data_dir):
-            return read_fashion_mnist_idx(DEBIAN_FASHION_MNIST_DIR, split)
+    if name == "fashion_mnist" and _debian_fashion_mnist_installed() and not _tfds_prepared(
+            name, data_dir):
+        return read_fashion_mnist_split(split)
     return read_tfds(name, split, data_dir)
+
+
+def _debian_fashion_mnist_installed():
+    return all((DEBIAN_FASHION_MNIST_DIR / f).is_file() for files in _IDX_FILES.values()
+               for f in files)
+
+
+def read_fashion_mnist_split(split="train", directory=DEBIAN_FASHION_MNIST_DIR):
+    """Fashion-MNIST from Debian's IDX files, with any TFDS split ("train", "test[:10%]", ...).
+
+    Offline, and the same images in the same order as TFDS's `fashion_mnist` splits.
+
+    Raises:
+        ValueError: a split that is not TFDS syntax or names no Fashion-MNIST split.
+
+    Example:
+        >>> read_fashion_mnist_split("train[:10%]").num_images
+        6000
+    """
+    parts = _absolute_split("fashion_mnist", split, _FASHION_MNIST_SIZES)
+    if not parts or all(stop <= start for _, start, stop in parts):
+        raise ValueError(
+            f"split {split!r} of dataset 'fashion_mnist' selects no image. Use e.g. "
+            "fashion_mnist:train[:10%]."
+        )
+    whole = {name: read_fashion_mnist_idx(directory, name) for name in {p[0] for p in parts}}
+    images = np.concatenate([whole[name].images[start:stop] for name, start, stop in parts])
+    labels = np.concatenate([whole[name].labels[start:stop] for name, start, stop in parts])
+    return ImageSource.from_arrays(f"fashion_mnist:{split}", images, labels,
+                                   FASHION_MNIST_CLASSES)
