@@ -322,3 +322,29 @@ def test_max_images_is_bounded_before_anything_is_written(generator, tmp_path, m
     with pytest.raises(ValueError, match=message):
         export_lib.export_saved_model(generator, tmp_path, max_images=max_images)
     assert not (tmp_path / "dcgan").exists()
+
+
+def test_a_full_disk_during_export_is_one_line_and_keeps_the_old_files(generator, tmp_path,
+                                                                        monkeypatch, capsys):
+    generator.save(tmp_path / "g.keras")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "dcgan.tflite").write_bytes(b"the previous good model")
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export_lib, "replace_directory", disk_full)
+    err = _cli_error(["--generator", str(tmp_path / "g.keras"), "--out", str(tmp_path / "out")],
+                     capsys)
+    assert "No space left on device" in err
+    assert sorted(p.name for p in (tmp_path / "out" / "dcgan").iterdir()) == []
+    monkeypatch.undo()
+    monkeypatch.setattr(export_lib, "atomic_output", _failing_atomic_output)
+    err = _cli_error(["--generator", str(tmp_path / "g.keras"), "--out", str(tmp_path / "out"),
+                      "--tflite", "--overwrite"], capsys)
+    assert "No space left on device" in err
+    assert (tmp_path / "out" / "dcgan.tflite").read_bytes() == b"the previous good model"
+
+
+def _failing_atomic_output(path):
+    raise OSError(28, "No space left on device")

@@ -221,6 +221,8 @@ def export_saved_model(generator, base_dir, model_name="dcgan", version=None, ma
     try:
         archive.write_out(str(staging), verbose=False)
         replace_directory(staging, target)
+    except (OSError, tf.errors.OpError) as error:  # disk full, quota, permissions
+        raise _write_failed(target, error) from None
     finally:
         if staging.exists():
             shutil.rmtree(staging)
@@ -316,10 +318,21 @@ def export_tflite(generator, path, quantize="none", representative_samples=200, 
             f"the converted model needs ops that are not TFLite builtins: {', '.join(flex_ops)}. "
             "This generator cannot run on the stock LiteRT runtime; report it with the model."
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path) as tmp:
-        tmp.write_bytes(model)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(path) as tmp:
+            tmp.write_bytes(model)
+    except OSError as error:
+        raise _write_failed(path, error) from None
     return path
+
+
+def _write_failed(path, error):
+    message = getattr(error, "strerror", None) or error_summary(error)
+    return ValueError(
+        f"could not write {str(path)!r} ({message}). Free disk space or pick another --out; "
+        "nothing that was already there was changed."
+    )
 
 
 def _ends_in_tanh(generator):

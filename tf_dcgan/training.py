@@ -110,9 +110,12 @@ def prepare_run(config):
         steps_per_epoch=config.steps_per_epoch, cache=config.cache, resize=config.resize,
     )
     folder.claim()
-    folder.write_config(config)
-    if source.paths is not None:
-        folder.write_skipped_files(source.skipped)
+    try:
+        folder.write_config(config)
+        if source.paths is not None:
+            folder.write_skipped_files(source.skipped)
+    except OSError as error:  # disk full or quota, after the write probe passed
+        raise ValueError(_failure_message(folder, 0, error)) from None
     return PreparedRun(config, folder, dataset, source)
 
 
