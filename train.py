@@ -96,6 +96,9 @@ def main(argv=None):
         result = training.train(run)
     except ValueError as error:  # the disk, memory or a permission failed mid-run
         return fail("train.py", error)
+    except training.TrainingDiverged as error:
+        fail("train.py", error)
+        return 1
     print(
         f"{len(result.epoch_seconds)} epochs of {result.steps_per_epoch} steps; median epoch "
         f"{result.median_epoch_seconds:.1f} s, {result.images_per_second:.0f} images/s"

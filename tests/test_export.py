@@ -348,3 +348,17 @@ def test_a_full_disk_during_export_is_one_line_and_keeps_the_old_files(generator
 
 def _failing_atomic_output(path):
     raise OSError(28, "No space left on device")
+
+
+def test_a_diverged_generator_is_not_exported(tmp_path, capsys):
+    broken = build_generator(16, 3, latent_dim=LATENT, base_filters=8, seed=0)
+    kernel = broken.get_layer("project").kernel
+    kernel.assign(np.where(np.arange(kernel.shape[1]) == 0, np.nan, kernel.numpy()))
+    with pytest.raises(ValueError, match="non-finite weights .NaN or infinity. in project"):
+        export_lib.export_saved_model(broken, tmp_path)
+    with pytest.raises(ValueError, match="non-finite weights"):
+        export_lib.export_tflite(broken, tmp_path / "g.tflite")
+    assert list(tmp_path.iterdir()) == []
+    broken.save(tmp_path / "broken.keras")
+    assert "makes only black images" in _cli_error(
+        ["--generator", str(tmp_path / "broken.keras"), "--out", str(tmp_path / "out")], capsys)

@@ -77,8 +77,10 @@ class SampleGrid(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.directory.mkdir(parents=True, exist_ok=True)
         inputs = self.model.latent.sample(self.num_images, self.seed)
-        images = self.model.generator(inputs, training=False)
-        grid = _upscale(image_grid(np.asarray(images)), self.scale)
+        images = np.asarray(self.model.generator(inputs, training=False))
+        if not np.isfinite(images).all():
+            return  # a diverged generator: no black grid (DivergenceGuard reports it)
+        grid = _upscale(image_grid(images), self.scale)
         with atomic_output(self.directory / f"epoch_{epoch + 1:03d}.png") as tmp:
             iio.imwrite(tmp, grid)
 
@@ -87,8 +89,10 @@ class TrainingGif(keras.callbacks.Callback):
     """Assembles the sample grids of a folder, in epoch order, into an animated GIF.
 
     The GIF is rewritten at the end of every epoch, so a run that stops early still has one; it
-    holds every `epoch_*.png` in `sample_dir`, including those of earlier, resumed runs. Put it
-    after `SampleGrid` in the callback list.
+    holds every `epoch_*.png` in `sample_dir` in the order of their epoch numbers (epoch 1000
+    after 999), including those of earlier, resumed runs. The grids already there are read once,
+    when training begins; after that each epoch reads only its own new grid. Put it after
+    `SampleGrid` in the callback list.
 
     Args:
         sample_dir: folder of `epoch_NNN.png` grids (as written by `SampleGrid`).
@@ -101,16 +105,32 @@ class TrainingGif(keras.callbacks.Callback):
         self.sample_dir = Path(sample_dir)
         self.path = Path(path)
         self.frame_seconds = frame_seconds
+        self.frames = {}
+
+    def on_train_begin(self, logs=None):
+        self.frames = {_epoch_number(p): iio.imread(p) for p in self.sample_dir.glob("epoch_*.png")
+                       if _epoch_number(p) is not None}
 
     def on_epoch_end(self, epoch, logs=None):
-        write_gif(sorted(self.sample_dir.glob("epoch_*.png")), self.path, self.frame_seconds)
+        grid = self.sample_dir / f"epoch_{epoch + 1:03d}.png"
+        if grid.is_file():
+            self.frames[epoch + 1] = iio.imread(grid)
+        if self.frames:
+            write_gif([self.frames[number] for number in sorted(self.frames)], self.path,
+                      self.frame_seconds)
 
 
-def write_gif(frame_paths, path, frame_seconds=0.5):
-    """Writes PNG frames (same size) into an animated, looping GIF, atomically."""
-    if not frame_paths:
+def _epoch_number(path):
+    """1000 for `epoch_1000.png`, None for names that are not sample grids."""
+    digits = Path(path).stem.removeprefix("epoch_")
+    return int(digits) if digits.isdigit() else None
+
+
+def write_gif(frames, path, frame_seconds=0.5):
+    """Writes frames (uint8 arrays of one size) into an animated, looping GIF, atomically."""
+    if not len(frames):
         return
-    frames = np.stack([iio.imread(p) for p in frame_paths])
+    frames = np.stack(frames)
     durations = [frame_seconds * 1000] * len(frames)
     durations[-1] *= 3
     # Pillow takes a list of durations only for several frames.
@@ -268,9 +288,14 @@ class SaveModels(keras.callbacks.Callback):
     def __init__(self, run_dir):
         super().__init__()
         self.run_folder = RunFolder(run_dir)
+        self.last_saved_epoch = None
 
     def on_epoch_end(self, epoch, logs=None):
-        self.run_folder.save_models(self.model)
+        # Weights that went NaN or infinite never replace the last good pair (DivergenceGuard
+        # stops the run and says so).
+        if all_weights_finite(self.model):
+            self.run_folder.save_models(self.model)
+            self.last_saved_epoch = epoch + 1
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -293,3 +318,61 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._start)
+
+
+def all_weights_finite(model):
+    """Whether every weight of `model` is finite (no NaN, no infinity)."""
+    return all(np.isfinite(np.asarray(weight)).all() for weight in model.weights)
+
+
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stops training at the first non-finite loss, and warns once when D wins outright.
+
+    A NaN or infinite logged metric stops `fit` at the end of that step and is recorded in
+    `diverged` (epoch, step counted from the start of training, and the metrics concerned), so the
+    caller can name it; `SaveModels` and `SampleGrid` leave non-finite models unsaved and unseen.
+    A sustained collapse (over `window` steps of an epoch, D(G(z)) below 0.01 and D's loss below
+    0.05, so G gets almost no gradient) prints one warning with what to try.
+
+    Args:
+        window: steps of evidence before warning of a collapse.
+        print_fn: where the warning goes.
+
+    Example:
+        >>> guard = DivergenceGuard()
+        >>> gan.fit(dataset, epochs=5, callbacks=[guard])
+        >>> guard.diverged  # None, or {"epoch": 3, "step": 1207, "metrics": {"g_loss": nan}}
+    """
+
+    def __init__(self, window=200, print_fn=print):
+        super().__init__()
+        self.window = window
+        self.print_fn = print_fn
+        self.diverged = None
+        self.collapse_warned = False
+        self._epoch = 0
+        self._step = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
+        values = {name: float(value) for name, value in (logs or {}).items()
+                  if np.ndim(value) == 0}
+        bad = {name: value for name, value in values.items() if not math.isfinite(value)}
+        if bad:
+            self.diverged = {"epoch": self._epoch, "step": self._step, "metrics": bad}
+            self.model.stop_training = True
+            return
+        # Keras logs running means over the epoch so far: after `window` steps they describe
+        # a stretch, not one unlucky batch.
+        if (not self.collapse_warned and batch + 1 >= self.window
+                and values.get("d_fake", 1.0) < 0.01 and values.get("d_loss", 1.0) < 0.05):
+            self.collapse_warned = True
+            self.print_fn(
+                f"warning: the discriminator wins outright (epoch {self._epoch}, step "
+                f"{self._step}: D(G(z)) {values['d_fake']:.4f}, d_loss {values['d_loss']:.4f}, "
+                f"g_loss {values.get('g_loss', float('nan')):.2f}); the generator gets almost no "
+                "gradient. Try --d-update joint, a lower --learning-rate, or another --seed."
+            )

@@ -51,6 +51,26 @@ def _check_generator(generator):
         )
 
 
+def check_finite(generator):
+    """Raises ValueError when the generator's weights, or its images, are NaN or infinite.
+
+    A generator whose training diverged makes only black images; it must not be shipped.
+    """
+    for weight in generator.weights:
+        if not np.isfinite(np.asarray(weight)).all():
+            raise ValueError(
+                f"generator has non-finite weights (NaN or infinity) in {weight.path}; it makes "
+                "only black images. Export the models of a run that did not diverge, or retrain "
+                "with a lower --learning-rate."
+            )
+    probe = LatentSpace.of(generator).sample(4, 0)
+    if not np.isfinite(np.asarray(generator(probe, training=False))).all():
+        raise ValueError(
+            "generator makes non-finite images (NaN or infinity) from finite noise. Export the "
+            "models of a run that did not diverge."
+        )
+
+
 def load_generator(run_dir=None, path=None):
     """Loads a generator from a run folder (its generator.keras) or a `.keras` file.
 
@@ -206,6 +226,7 @@ def export_saved_model(generator, base_dir, model_name="dcgan", version=None, ma
             f"version {version} already exists at {target}; pass overwrite=True (--overwrite) to "
             "replace it, or leave the version out to write the next one."
         )
+    check_finite(generator)
     archive = build_archive(generator, max_images)
     try:
         model_dir.mkdir(parents=True, exist_ok=True)
@@ -273,6 +294,7 @@ def export_tflite(generator, path, quantize="none", representative_samples=200, 
     """
     _check_generator(generator)
     check_quantize(quantize)
+    check_finite(generator)
     path = Path(path)
     if path.suffix != ".tflite":
         raise ValueError(

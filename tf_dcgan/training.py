@@ -21,6 +21,10 @@ from tf_dcgan.run_folder import RunFolder
 from tf_dcgan.sources import ImageSource
 
 
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the message names the step and the last good models."""
+
+
 @dataclasses.dataclass
 class PreparedRun:
     """A run ready to train: its resolved config, its folder and its input pipeline.
@@ -146,7 +150,7 @@ def build_gan(config):
 
 
 def run_callbacks(folder, config):
-    """The callbacks `train.py` uses: sample grids, GIF, per-step losses and model saving.
+    """The callbacks `train.py` uses: divergence guard, grids, GIF, per-step losses, saving.
 
     Args:
         folder: the `RunFolder` to write into.
@@ -154,6 +158,7 @@ def run_callbacks(folder, config):
     """
     scale = max(1, 256 // (config.image_size * 8))  # small images get upscaled grids
     return [
+        dcgan_callbacks.DivergenceGuard(),
         dcgan_callbacks.SampleGrid(folder.samples_dir, config.num_samples, seed=config.seed,
                                    scale=scale),
         dcgan_callbacks.TrainingGif(folder.samples_dir, folder.gif_path),
@@ -179,6 +184,7 @@ def train(run, verbose=None):
     Raises:
         ValueError: the machine ran out of disk space or memory, or a file could not be written;
             the message says what the run folder kept and how to go on.
+        TrainingDiverged: a loss became NaN or infinite; nothing of that step was saved.
     """
     config = run.config
     if verbose is None:
@@ -186,13 +192,17 @@ def train(run, verbose=None):
     keras.utils.set_random_seed(config.seed)
     gan = build_gan(config)
     timer = dcgan_callbacks.EpochTimer()
+    callbacks = run_callbacks(run.folder, config) + [timer]
     try:
-        history = gan.fit(
-            run.dataset, epochs=config.epochs, shuffle=False, verbose=verbose,
-            callbacks=run_callbacks(run.folder, config) + [timer],
-        )
+        history = gan.fit(run.dataset, epochs=config.epochs, shuffle=False, verbose=verbose,
+                          callbacks=callbacks)
     except (OSError, MemoryError, tf.errors.ResourceExhaustedError) as error:
         raise ValueError(_failure_message(run.folder, len(timer.seconds), error)) from error
+    guard = next(c for c in callbacks if isinstance(c, dcgan_callbacks.DivergenceGuard))
+    if guard.diverged:
+        saver = next(c for c in callbacks if isinstance(c, dcgan_callbacks.SaveModels))
+        raise TrainingDiverged(_divergence_message(run.folder, guard.diverged,
+                                                   saver.last_saved_epoch))
     full_epoch = run.source.num_images // config.batch_size
     steps = min(config.steps_per_epoch or full_epoch, full_epoch)
     return TrainingResult(gan, history, steps, config.batch_size, timer.seconds)
@@ -206,3 +216,13 @@ def _failure_message(folder, epochs_done, error):
                 f"lower --batch-size) and run the same command again: {folder.path} is reused.")
     return (f"{what}. {folder.path} keeps generator.keras and dcgan.keras of the last saved "
             "epoch; fix the cause and start a new run with another --out.")
+
+
+def _divergence_message(folder, diverged, last_saved_epoch):
+    values = ", ".join(f"{name} = {value}" for name, value in sorted(diverged["metrics"].items()))
+    kept = (f"{folder.path} keeps generator.keras and dcgan.keras of epoch {last_saved_epoch}, "
+            "the last good models" if last_saved_epoch is not None
+            else "no epoch had finished, so no model was saved")
+    return (f"training diverged at step {diverged['step']} (epoch {diverged['epoch']}): {values}. "
+            f"Nothing of that step was saved: {kept}. Try a lower --learning-rate or "
+            "--d-update joint, and check the data for NaN values.")
