@@ -29,10 +29,13 @@ from tf_dcgan.files import write_json
 from tf_dcgan.sources import ImageSource, decode_rgb, read_images
 from tf_dcgan.transforms import apply_orientation, preprocess, to_unit_range
 
-__all__ = ["ImageSource", "make_dataset", "make_eval_dataset", "read_images"]
+__all__ = ["ImageSource", "make_dataset", "make_eval_dataset", "make_training_stream",
+           "read_images"]
 
 # Decoded images up to this size are cached in memory by cache="auto".
 AUTO_MEMORY_CACHE_BYTES = 2 * 1024**3
+# The end of an endless stream of training steps.
+_ENDLESS = 2**62
 
 
 def _check_pipeline_args(image_size, channels, batch_size, resize):
@@ -42,15 +45,27 @@ def _check_pipeline_args(image_size, channels, batch_size, resize):
     check_positive_int("batch_size", batch_size, "The paper uses 128.")
 
 
-def _elements(source, image_size, channels, resize, shuffle_seed=None, shuffle_files=False):
-    """Unbatched (uint8 image at the training size, label), decoded in parallel, in order unless
-    `shuffle_files`."""
+def _elements(source, image_size, channels, resize, shuffle_seed=None, shuffle_files=False,
+              file_order_seed=None):
+    """Unbatched (uint8 image at the training size, label), decoded in parallel.
+
+    In the source's order, unless `shuffle_files` (a seeded shuffle of the file list, new every
+    iteration) or `file_order_seed` (a `[2]` seed tensor: one stateless permutation of the file
+    list, the same for the same seed).
+    """
     if source.images is not None:
         dataset = tf.data.Dataset.from_tensor_slices((source.images, source.labels))
     elif source.paths is not None:
         orientations = (source.orientations if source.orientations is not None
                         else np.ones(len(source.paths), np.int32))
-        dataset = tf.data.Dataset.from_tensor_slices((source.paths, source.labels, orientations))
+        files = (tf.constant(source.paths), tf.constant(source.labels), tf.constant(orientations))
+        if file_order_seed is not None:
+            last = tf.constant(len(source.paths) - 1, tf.int64)
+            dataset = tf.data.Dataset.range(len(source.paths)).map(
+                lambda i: tuple(tf.gather(column, tf.random.experimental.index_shuffle(
+                    i, seed=file_order_seed, max_index=last)) for column in files))
+        else:
+            dataset = tf.data.Dataset.from_tensor_slices(files)
         if shuffle_files:
             # Shuffling the file list costs nothing and makes uncached epochs fully shuffled.
             dataset = dataset.shuffle(len(source.paths), seed=shuffle_seed,
@@ -69,6 +84,23 @@ def _elements(source, image_size, channels, resize, shuffle_seed=None, shuffle_f
         # Every file was decoded once by read_folder; one that changed since must not stop a run.
         dataset = dataset.ignore_errors(log_warning=True)
     return dataset
+
+
+def _block_shuffle(elements, block, seed):
+    """Shuffles a stream block by block: each `block` elements in a stateless random order.
+
+    Like `Dataset.shuffle` with a buffer of `block`, it mixes nearby elements only; unlike it, the
+    order is a pure function of the `[2]` seed tensor, so a resumed run can reproduce it.
+    """
+    def permute(block_index, block_elements):
+        images, labels = block_elements
+        size = tf.shape(labels, out_type=tf.int64)[0]
+        order = tf.random.experimental.index_shuffle(
+            tf.range(size), seed=tf.random.experimental.stateless_fold_in(seed, block_index),
+            max_index=size - 1)
+        return tf.gather(images, order), tf.gather(labels, order)
+
+    return elements.batch(block).enumerate().map(permute).unbatch()
 
 
 def _fingerprint(source):
@@ -158,23 +190,9 @@ def make_dataset(source, image_size, channels, batch_size, seed=None, steps_per_
     Returns:
         A `tf.data.Dataset` of (float32 images in [-1, 1], int64 labels) batches.
     """
-    _check_pipeline_args(image_size, channels, batch_size, resize)
-    if batch_size > source.num_images:
-        raise ValueError(
-            f"batch_size must not exceed the number of images; received batch_size={batch_size} "
-            f"for {source.num_images} images. Lower --batch-size or add images."
-        )
-    if cache == "auto":
-        decoded_bytes = source.num_images * image_size * image_size * channels
-        cache = "memory" if decoded_bytes <= AUTO_MEMORY_CACHE_BYTES else "none"
-    ready = source.images is not None and source.images.shape[1:] == (
-        image_size, image_size, channels)
+    cache = _check_training_args(source, image_size, channels, batch_size, resize, cache)
     if cache == "memory":
-        if ready:
-            images, labels = source.images, source.labels
-        else:
-            images, labels = _materialize(_elements(source, image_size, channels, resize))
-        images, labels = tf.constant(images), tf.constant(labels)
+        images, labels = _in_memory(source, image_size, channels, resize)
         # Shuffle indices, not images: a full shuffle every epoch without a second copy.
         dataset = tf.data.Dataset.range(len(images)).shuffle(
             len(images), seed=seed, reshuffle_each_iteration=True)
@@ -192,6 +210,109 @@ def make_dataset(source, image_size, channels, batch_size, seed=None, steps_per_
     if steps_per_epoch:
         dataset = dataset.take(steps_per_epoch)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _check_training_args(source, image_size, channels, batch_size, resize, cache):
+    """Checks the arguments of a training pipeline; returns the cache policy with auto resolved."""
+    _check_pipeline_args(image_size, channels, batch_size, resize)
+    if batch_size > source.num_images:
+        raise ValueError(
+            f"batch_size must not exceed the number of images; received batch_size={batch_size} "
+            f"for {source.num_images} images. Lower --batch-size or add images."
+        )
+    if cache == "auto":
+        decoded_bytes = source.num_images * image_size * image_size * channels
+        return "memory" if decoded_bytes <= AUTO_MEMORY_CACHE_BYTES else "none"
+    return cache
+
+
+def _in_memory(source, image_size, channels, resize):
+    """(images, labels) as constant tensors at the training size, decoded once."""
+    if source.images is not None and source.images.shape[1:] == (image_size, image_size,
+                                                                  channels):
+        images, labels = source.images, source.labels
+    else:
+        images, labels = _materialize(_elements(source, image_size, channels, resize))
+    return tf.constant(images), tf.constant(labels)
+
+
+def training_steps_per_epoch(num_images, batch_size, steps_per_epoch=None):
+    """Full batches in an epoch, capped by `steps_per_epoch` when given."""
+    full = num_images // batch_size
+    return min(steps_per_epoch or full, full)
+
+
+def make_training_stream(source, image_size, channels, batch_size, seed, steps_per_epoch=None,
+                         start_step=0, cache="auto", resize="crop", shuffle_buffer=10_000):
+    """The training batches as one endless stream whose order depends only on (seed, step).
+
+    Batch number `step` (counted from the start of training) is always the same batch, in any
+    process, so a run stopped after any step continues with exactly the batches it would have
+    seen: pass the steps already done as `start_step`, and `steps_per_epoch` to `fit` (Keras
+    then keeps one iterator across epochs). With the memory cache each epoch is a full,
+    stateless permutation of all images (`tf.random.experimental.index_shuffle` seeded with
+    (seed, epoch)); uncached folders get a new permutation of the file list every epoch; file
+    caches and TFDS streams are shuffled in blocks of `shuffle_buffer` images; a resumed run
+    then skips into its epoch (re-reading the batches it skips).
+
+    Args:
+        source, image_size, channels, batch_size, cache, resize, shuffle_buffer: as in
+            `make_dataset`.
+        seed: the run's seed (an integer).
+        steps_per_epoch: optional cap on batches per epoch.
+        start_step: batches already trained on.
+
+    Returns:
+        (dataset, steps_per_epoch): the endless `tf.data.Dataset` of (float32 images in [-1, 1],
+        int64 labels) batches, and the number of batches in each epoch.
+
+    Example:
+        >>> stream, steps = make_training_stream(source, 28, 1, 128, seed=0)
+        >>> gan.fit(stream, epochs=20, steps_per_epoch=steps)
+    """
+    cache = _check_training_args(source, image_size, channels, batch_size, resize, cache)
+    steps = training_steps_per_epoch(source.num_images, batch_size, steps_per_epoch)
+    full_epoch = training_steps_per_epoch(source.num_images, batch_size)
+    seed = tf.constant(seed, tf.int64)
+    if cache == "memory":
+        images, labels = _in_memory(source, image_size, channels, resize)
+        last_index = tf.constant(len(images) - 1, tf.int64)
+
+        def batch_at(step):
+            epoch, position = step // steps, step % steps
+            positions = position * batch_size + tf.range(batch_size, dtype=tf.int64)
+            index = tf.random.experimental.index_shuffle(
+                positions, seed=tf.stack([seed, epoch]), max_index=last_index)
+            return tf.gather(images, index), tf.gather(labels, index)
+
+        dataset = tf.data.Dataset.range(start_step, _ENDLESS).map(
+            batch_at, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    else:
+        cached = None
+        if cache != "none":
+            cached = _elements(source, image_size, channels, resize).cache(
+                _claim_file_cache(cache, source, image_size, channels, resize))
+
+        def epoch_batches(epoch):
+            epoch_seed = tf.stack([seed, epoch])
+            if cached is None and source.paths is not None:
+                # A new permutation of the whole file list every epoch.
+                elements = _elements(source, image_size, channels, resize,
+                                     file_order_seed=epoch_seed)
+            else:
+                elements = _block_shuffle(
+                    cached if cached is not None else
+                    _elements(source, image_size, channels, resize), shuffle_buffer, epoch_seed)
+            batches = elements.batch(batch_size, drop_remainder=True)
+            # Only a capped epoch stops early: a full one reads to the end, which is what lets a
+            # file cache complete during the first epoch.
+            return batches.take(steps) if steps < full_epoch else batches
+
+        start_epoch, skip = divmod(start_step, steps)
+        dataset = tf.data.Dataset.range(start_epoch, _ENDLESS).flat_map(epoch_batches).skip(skip)
+    dataset = dataset.map(lambda images, labels: (to_unit_range(images), labels),
+                          num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return dataset.prefetch(tf.data.AUTOTUNE), steps
 
 
 def make_eval_dataset(source, image_size, channels, batch_size=256, resize="crop"):
