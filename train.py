@@ -15,6 +15,7 @@ EXAMPLES = """examples:
   python train.py --dataset ~/faces --image-size 64 --epochs 5   # your own folder of images
   python train.py --dataset cifar10 --data-dir ~/tensorflow_datasets
   python train.py --dataset images.npz --channels 3
+  python train.py --out runs/mine --resume --epochs 40   # continue a run, train it longer
 """
 
 
@@ -65,17 +66,44 @@ def parse_args(argv=None):
                         help="images in each epoch's sample grid (default: %(default)s)")
     parser.add_argument("--no-jit", action="store_true",
                         help="never use XLA (it is only used where faster: GPUs, not CPUs)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --out from its newest checkpoint, with its own "
+                        "config.json (--epochs may be raised; flags that would change the model "
+                        "or the data are refused)")
+    parser.add_argument("--save-every-steps", type=int, default=None,
+                        help="also write a checkpoint every N steps (default: at epoch ends)")
+    parser.add_argument("--keep-checkpoints", type=int, default=defaults.keep_checkpoints,
+                        help="newest checkpoints kept (default: %(default)s)")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="TensorFlow op determinism: the same seed gives bit-identical "
+                        "weights, across stops and resumes (somewhat slower)")
+    parser.add_argument("--tensorboard", action="store_true",
+                        help="write per-step metrics and each epoch's sample grid to RUN/logs "
+                        "(view with: tensorboard --logdir RUN/logs)")
     parser.add_argument("--dry-run", action="store_true",
                         help="check the settings, print them, and stop")
     args = parser.parse_args(argv)
     settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
                 if hasattr(args, f.name)}
     settings["jit"] = not args.no_jit
-    return TrainConfig(**settings), args.dry_run
+    # The settings named on the command line: a resumed run compares only those with its own.
+    given = {"jit" if action.dest == "no_jit" else action.dest
+             for word in (sys.argv[1:] if argv is None else argv)
+             for option, action in parser._option_string_actions.items()
+             if word.split("=")[0] == option} & set(settings)
+    return TrainConfig(**settings), args.dry_run, args.resume, given
 
 
 def main(argv=None):
-    config, dry_run = parse_args(argv)
+    config, dry_run, resume, given = parse_args(argv)
+    try:
+        return _train(config, dry_run, resume, given)
+    except KeyboardInterrupt:  # Ctrl-C before training started: nothing to save
+        print("train.py: stopped before training started; nothing was written.", file=sys.stderr)
+        return 130
+
+
+def _train(config, dry_run, resume, given):
     try:
         # Every setting is checked before TensorFlow is imported (~3 s).
         config.validate()
@@ -85,7 +113,7 @@ def main(argv=None):
         import_tensorflow_quietly()
         from tf_dcgan import training
 
-        run = training.prepare_run(config)
+        run = training.prepare_run(config, resume=resume, given=given)
     except ValueError as error:
         return fail("train.py", error)
     print(f"run folder: {run.run_dir}", flush=True)
@@ -99,6 +127,9 @@ def main(argv=None):
     except training.TrainingDiverged as error:
         fail("train.py", error)
         return 1
+    except training.TrainingStopped as stop:
+        print(f"train.py: {stop}", file=sys.stderr)
+        return 128 + stop.signal
     print(
         f"{len(result.epoch_seconds)} epochs of {result.steps_per_epoch} steps; median epoch "
         f"{result.median_epoch_seconds:.1f} s, {result.images_per_second:.0f} images/s"

@@ -20,7 +20,9 @@ ALLOWED = {
     "gan": {"checks", "latent", "losses"},
     "callbacks": {"files", "run_folder", "transforms"},
     "export": {"checks", "files", "latent", "run_folder", "transforms", "gan"},
-    "training": {"callbacks", "checks", "data", "gan", "models", "run_folder", "sources"},
+    "checkpoints": {"callbacks", "files"},
+    "training": {"callbacks", "checkpoints", "checks", "data", "gan", "models", "run_folder",
+                 "sources"},
 }
 # Modules that must not import TensorFlow or Keras at all, so the CLIs answer without them.
 TENSORFLOW_FREE = {"checks", "environment", "files", "config", "run_folder", "cli"}

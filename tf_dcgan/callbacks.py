@@ -7,12 +7,15 @@ to a temporary name and renamed into place.
 
 import csv
 import math
+import signal
+import threading
 import time
 from pathlib import Path
 
 import imageio.v3 as iio
 import keras
 import numpy as np
+import tensorflow as tf
 
 from tf_dcgan.files import atomic_output
 from tf_dcgan.run_folder import RunFolder
@@ -152,13 +155,16 @@ class LossHistory(keras.callbacks.Callback):
         plot_path: the PNG of the D and G losses per step with a smoothed line; None for no plot.
         smoothing: weight of the exponential moving average drawn over the raw curves.
         append: keep the rows already in `csv_path`.
+        resume_step: with `append`, drop the rows after this step when training begins (a
+            resumed run continues from its checkpoint's step; rows written after it are redone).
 
     Example:
         >>> gan.fit(dataset, epochs=5, callbacks=[LossHistory("run/losses.csv", "run/losses.png")])
     """
 
-    def __init__(self, csv_path, plot_path=None, smoothing=0.98, append=False):
+    def __init__(self, csv_path, plot_path=None, smoothing=0.98, append=False, resume_step=None):
         super().__init__()
+        self.resume_step = resume_step
         self.csv_path = Path(csv_path)
         self.plot_path = None if plot_path is None else Path(plot_path)
         self.smoothing = smoothing
@@ -170,6 +176,9 @@ class LossHistory(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.rows = self._read_existing() if self.append else []
+        if self.resume_step is not None:
+            self.rows = [row for row in self.rows if row["step"] <= self.resume_step]
+            self.resume_step = None  # once: a second fit of the same run continues its rows
 
     def _read_existing(self):
         if not self.csv_path.is_file():
@@ -337,6 +346,7 @@ class DivergenceGuard(keras.callbacks.Callback):
     Args:
         window: steps of evidence before warning of a collapse.
         print_fn: where the warning goes.
+        start_step: steps done before this `fit` (a resumed run's), for the step it names.
 
     Example:
         >>> guard = DivergenceGuard()
@@ -344,14 +354,14 @@ class DivergenceGuard(keras.callbacks.Callback):
         >>> guard.diverged  # None, or {"epoch": 3, "step": 1207, "metrics": {"g_loss": nan}}
     """
 
-    def __init__(self, window=200, print_fn=print):
+    def __init__(self, window=200, print_fn=print, start_step=0):
         super().__init__()
         self.window = window
         self.print_fn = print_fn
         self.diverged = None
         self.collapse_warned = False
         self._epoch = 0
-        self._step = 0
+        self._step = start_step
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch + 1
@@ -376,3 +386,88 @@ class DivergenceGuard(keras.callbacks.Callback):
                 f"g_loss {values.get('g_loss', float('nan')):.2f}); the generator gets almost no "
                 "gradient. Try --d-update joint, a lower --learning-rate, or another --seed."
             )
+
+
+class StopOnSignal(keras.callbacks.Callback):
+    """Turns Ctrl-C (SIGINT) and SIGTERM into a clean stop at the end of the current step.
+
+    While `fit` runs, the first signal sets `received` and stops training after the step in
+    progress; Keras then runs every callback's `on_epoch_end`, so grids, losses, models and a
+    checkpoint of that step are written. A second signal acts as usual (immediate exit).
+
+    Example:
+        >>> stop = StopOnSignal()
+        >>> gan.fit(dataset, epochs=20, callbacks=[stop, Checkpointer(...)])
+        >>> stop.received  # None, signal.SIGINT or signal.SIGTERM
+    """
+
+    def __init__(self, signals=(signal.SIGINT, signal.SIGTERM)):
+        super().__init__()
+        self.signals = signals
+        self.received = None
+        self._saved = {}
+
+    def on_train_begin(self, logs=None):
+        if threading.current_thread() is threading.main_thread():
+            self._saved = {number: signal.signal(number, self._handle) for number in self.signals}
+
+    def on_train_end(self, logs=None):
+        for number, handler in self._saved.items():
+            signal.signal(number, handler)
+        self._saved = {}
+
+    def _handle(self, number, frame):
+        if self.received is not None:
+            self.on_train_end()
+            signal.raise_signal(number)
+            return
+        self.received = signal.Signals(number)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.received is not None:
+            self.model.stop_training = True
+
+
+class TensorBoardLogger(keras.callbacks.Callback):
+    """Writes every logged metric at every step, and the sample grid every epoch, for TensorBoard.
+
+    Keras' own TensorBoard callback draws weights, not samples; this one writes, with
+    `tf.summary` into `log_dir`, each step's own metric values (as `LossHistory` computes them;
+    pass that callback, placed before this one) and an image of the generator's grid from fixed
+    noise at each epoch's end. View with `tensorboard --logdir RUN/logs`.
+
+    Args:
+        log_dir: the event file folder.
+        history: the run's `LossHistory`, whose newest row is written at each step.
+        num_images: images in the grid.
+        seed: seed of the grid's fixed noise (the same grid as `SampleGrid`'s).
+    """
+
+    def __init__(self, log_dir, history, num_images=64, seed=0):
+        super().__init__()
+        self.log_dir = str(log_dir)
+        self.history = history
+        self.num_images = num_images
+        self.seed = seed
+        self.writer = None
+
+    def on_train_begin(self, logs=None):
+        self.writer = self.writer or tf.summary.create_file_writer(self.log_dir)
+
+    def on_train_batch_end(self, batch, logs=None):
+        row = self.history.rows[-1]
+        with self.writer.as_default(step=row["step"]):
+            for name, value in row.items():
+                if name not in ("step", "epoch"):
+                    tf.summary.scalar(name, value)
+
+    def on_epoch_end(self, epoch, logs=None):
+        images = np.asarray(self.model.generator(
+            self.model.latent.sample(self.num_images, self.seed), training=False))
+        if not np.isfinite(images).all():
+            return
+        grid = image_grid(images)
+        grid = grid[..., np.newaxis] if grid.ndim == 2 else grid
+        with self.writer.as_default(step=epoch + 1):
+            tf.summary.image("samples", grid[np.newaxis], max_outputs=1)
+        self.writer.flush()

@@ -22,6 +22,11 @@ from tf_dcgan.checks import (
 )
 
 
+# Settings a resumed run may change: how long it trains and how it is kept, not what it learns.
+RESUMABLE = ("epochs", "out", "save_every_steps", "keep_checkpoints", "deterministic",
+             "tensorboard", "jit")
+
+
 @dataclasses.dataclass
 class TrainConfig:
     """Everything `train.py` needs for one run; the defaults are the paper's recipe on Fashion-MNIST.
@@ -55,6 +60,10 @@ class TrainConfig:
     steps_per_epoch: int | None = None  # cap on batches per epoch, for quick tries
     jit: bool = True  # XLA where Keras finds it faster (GPUs); never on CPU, where it is slower
     num_samples: int = 64  # images in each epoch's sample grid
+    save_every_steps: int | None = None  # also checkpoint every N steps (None: epoch ends only)
+    keep_checkpoints: int = 3  # newest checkpoints kept in checkpoints/
+    deterministic: bool = False  # TensorFlow op determinism: a resumed run ends bit-identical
+    tensorboard: bool = False  # per-step metrics and the sample grid into logs/ for TensorBoard
 
     def validate(self):
         """Raises ValueError naming the first bad setting, the value received and the fix.
@@ -76,6 +85,12 @@ class TrainConfig:
             check_positive_int("steps_per_epoch", self.steps_per_epoch,
                                "Leave it out to use the whole dataset each epoch.",
                                MAX_STEPS_PER_EPOCH)
+        if self.save_every_steps is not None:
+            check_positive_int("save_every_steps", self.save_every_steps,
+                               "Use e.g. --save-every-steps 500, or leave it out.",
+                               MAX_STEPS_PER_EPOCH)
+        check_positive_int("keep_checkpoints", self.keep_checkpoints,
+                           "Keep at least the newest, e.g. --keep-checkpoints 3.", 1000)
         if self.image_size is not None:
             check_image_size(self.image_size)
         if self.channels is not None:
@@ -100,6 +115,33 @@ class TrainConfig:
         if not self.dataset:
             raise ValueError("dataset must not be empty; received dataset=''. Use e.g. fashion_mnist.")
         return self
+
+    def resumed_with(self, requested, given):
+        """The settings to continue this run with, after `requested` changes of flags in `given`.
+
+        Settings that would change the model, the data or the outputs must stay as recorded;
+        `epochs` may be raised to train longer, and the settings of how a run is kept
+        (`RESUMABLE`) may change.
+
+        Args:
+            requested: the `TrainConfig` of the resuming command.
+            given: names of the settings that command set explicitly.
+
+        Raises:
+            ValueError: a setting differs that must not; the message names it and both values.
+        """
+        changes = {}
+        for name in sorted(given):
+            recorded, wanted = getattr(self, name), getattr(requested, name)
+            if name in RESUMABLE:
+                changes[name] = wanted
+            elif wanted != recorded:
+                raise ValueError(
+                    f"{name} cannot change when resuming; the run used {name}={recorded!r} and "
+                    f"this command asks for {wanted!r}. Leave --{name.replace('_', '-')} out to "
+                    "continue as the run began, or start a new run with another --out."
+                )
+        return dataclasses.replace(self, **changes)
 
     def to_json(self):
         """The settings as indented JSON with sorted keys, as written to config.json."""

@@ -35,13 +35,16 @@ GIF = "training.gif"
 LOSSES_CSV = "losses.csv"
 LOSSES_PLOT = "losses.png"
 SKIPPED_FILES = "skipped_files.txt"
+CHECKPOINTS = "checkpoints"
+LOGS = "logs"
 # An epoch's models are written here first; see `RunFolder.save_models`.
 _SAVING = ".saving"
 _SAVED = "COMPLETE"
 # Held (flock) by the process that trains into the folder; see `RunFolder.claim`.
 _LOCK = ".lock"
 # Everything a run writes; anything else in a folder is the user's and is never overwritten.
-_RUN_FILES = {CONFIG, GENERATOR, DCGAN_MODEL, SAMPLES, GIF, LOSSES_CSV, LOSSES_PLOT, SKIPPED_FILES}
+_RUN_FILES = {CONFIG, GENERATOR, DCGAN_MODEL, SAMPLES, GIF, LOSSES_CSV, LOSSES_PLOT, SKIPPED_FILES,
+              CHECKPOINTS, LOGS}
 
 
 class RunFolder:
@@ -71,6 +74,8 @@ class RunFolder:
         self.losses_csv_path = self.path / LOSSES_CSV
         self.losses_plot_path = self.path / LOSSES_PLOT
         self.skipped_files_path = self.path / SKIPPED_FILES
+        self.checkpoints_dir = self.path / CHECKPOINTS
+        self.logs_dir = self.path / LOGS
 
     def __repr__(self):
         return f"RunFolder({str(self.path)!r})"
@@ -161,15 +166,23 @@ class RunFolder:
                 f"files that train.py did not write ({shown}). Pick a new folder so nothing there "
                 "is overwritten."
             )
-        if self.generator_path.exists() or self.dcgan_path.exists():
+        if self.holds_progress():
             raise ValueError(
                 f"out must be a new or empty folder; received out={str(self.path)!r}, which "
-                "already holds a run with saved models. Pick a new folder so nothing there is "
-                "overwritten."
+                "already holds a run with saved models. Continue it with --resume, or pick a new "
+                "folder so nothing there is overwritten."
             )
 
-    def claim(self):
+    def holds_progress(self):
+        """Whether the run saved anything worth keeping: models or a checkpoint."""
+        return (self.generator_path.exists() or self.dcgan_path.exists()
+                or (self.checkpoints_dir / "checkpoint").exists())
+
+    def claim(self, resume=False):
         """Creates the folder, locks it for this process, and clears an unfinished run's outputs.
+
+        With `resume`, the folder is one of ours to continue: nothing of it is cleared but the
+        temporary files of a killed process.
 
         The lock (an exclusive `flock` on `.lock`, released when the process ends) keeps a second
         `train.py` out of the folder. An earlier attempt that never saved a model leaves only
@@ -202,13 +215,20 @@ class RunFolder:
         lock.write(f"{os.getpid()}\n")
         lock.flush()
         self._lock = lock
+        if resume:
+            self._remove_temporary_files()
+            return self
         try:
             # Re-checked under the lock: another process may have written here meanwhile.
             self._check_reusable()
         except ValueError:
             self.release()
             raise
-        self._remove_leftovers()
+        self._remove_temporary_files()
+        for path in [self.gif_path, self.losses_csv_path, self.losses_plot_path,
+                     self.skipped_files_path, *self.samples_dir.glob("epoch_*.png")]:
+            path.unlink(missing_ok=True)
+        shutil.rmtree(self.logs_dir, ignore_errors=True)
         return self
 
     def release(self):
@@ -218,11 +238,10 @@ class RunFolder:
             lock.close()
             self._lock = None
 
-    def _remove_leftovers(self):
+    def _remove_temporary_files(self):
+        """Finishes or discards a stopped model save; deletes temp files of killed writers."""
         self._finish_interrupted_save()
-        for path in [self.gif_path, self.losses_csv_path, self.losses_plot_path,
-                     self.skipped_files_path, *self.samples_dir.glob("epoch_*.png"),
-                     *self.path.glob(".*.tmp-*"), *self.samples_dir.glob(".*.tmp-*")]:
+        for path in [*self.path.glob(".*.tmp-*"), *self.samples_dir.glob(".*.tmp-*")]:
             path.unlink(missing_ok=True)
 
     @classmethod

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from tf_dcgan import callbacks as dcgan_callbacks
 from tf_dcgan import data
+from tf_dcgan.checkpoints import Checkpointer, TrainingState
 from tf_dcgan.checks import check_sample_grid, error_summary, supported_image_sizes
 from tf_dcgan.gan import DCGAN
 from tf_dcgan.models import build_discriminator, build_generator
@@ -25,6 +26,18 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the message names the step and the last good models."""
 
 
+class TrainingStopped(RuntimeError):
+    """A signal (Ctrl-C, SIGTERM) stopped the run cleanly; the message says how to resume.
+
+    Attributes:
+        signal: the `signal.Signals` received; a CLI exits with 128 + its number.
+    """
+
+    def __init__(self, received, message):
+        super().__init__(message)
+        self.signal = received
+
+
 @dataclasses.dataclass
 class PreparedRun:
     """A run ready to train: its resolved config, its folder and its input pipeline.
@@ -32,19 +45,31 @@ class PreparedRun:
     Attributes:
         config: the `TrainConfig` with image size, channels, seed and folder resolved.
         folder: the `RunFolder` (config.json already written).
-        dataset: the training `tf.data.Dataset`.
+        dataset: the training stream from step 0 (`data.make_training_stream`).
         source: the `ImageSource` it reads.
+        resume: whether to continue from the folder's newest checkpoint.
+        steps_per_epoch: batches in each epoch.
     """
 
     config: object
     folder: RunFolder
     dataset: object
     source: ImageSource
+    resume: bool = False
+    steps_per_epoch: int = None
 
     @property
     def run_dir(self):
         """The run folder's path."""
         return self.folder.path
+
+    def stream(self, start_step):
+        """(training stream from `start_step`, steps per epoch): see `make_training_stream`."""
+        config = self.config
+        return data.make_training_stream(
+            self.source, config.image_size, config.channels, config.batch_size, config.seed,
+            steps_per_epoch=config.steps_per_epoch, start_step=start_step, cache=config.cache,
+            resize=config.resize)
 
 
 @dataclasses.dataclass
@@ -77,16 +102,21 @@ class TrainingResult:
         return self.steps_per_epoch * self.batch_size / self.median_epoch_seconds
 
 
-def prepare_run(config):
-    """Checks the config, loads the data, creates the run folder and writes config.json.
+def prepare_run(config, resume=False, given=()):
+    """Checks the config, loads the data, creates (or reopens) the run folder, writes config.json.
 
     Image size and channels left as None become the dataset's own (when the models support that
     size; else 64), and a None seed becomes a random one, so config.json records the exact run.
     The folder is created (and locked for this process) only after the data has loaded, so a bad
     dataset leaves nothing behind.
 
+    With `resume`, `config.out` must be a run folder: its own config.json is used, changed only
+    by the flags in `given` that a resumed run may change (`TrainConfig.resumed_with`).
+
     Args:
         config: a `TrainConfig`.
+        resume: continue the run in `config.out` from its newest checkpoint.
+        given: with `resume`, the names of the settings the user set explicitly.
 
     Returns:
         A `PreparedRun`.
@@ -99,7 +129,13 @@ def prepare_run(config):
         >>> result = train(run)
     """
     config.validate()
-    folder = RunFolder.create(config.out, config.dataset)
+    if resume:
+        if config.out is None:
+            raise ValueError("resume needs the run folder; received no --out. Pass --out RUN.")
+        folder = RunFolder.open(config.out)
+        config = folder.read_config().resumed_with(config, given).validate()
+    else:
+        folder = RunFolder.create(config.out, config.dataset)
     source = data.read_images(config.dataset, config.data_dir)
     image_size = config.image_size
     if image_size is None:
@@ -109,18 +145,16 @@ def prepare_run(config):
     seed = config.seed if config.seed is not None else random.randrange(2**31)
     config = dataclasses.replace(config, image_size=image_size, channels=channels, seed=seed,
                                  out=str(folder.path))
-    dataset = data.make_dataset(
-        source, image_size, channels, config.batch_size, seed=seed,
-        steps_per_epoch=config.steps_per_epoch, cache=config.cache, resize=config.resize,
-    )
-    folder.claim()
+    run = PreparedRun(config, folder, None, source, resume)
+    run.dataset, run.steps_per_epoch = run.stream(0)  # checks the batch size and the cache
+    folder.claim(resume=resume)
     try:
         folder.write_config(config)
-        if source.paths is not None:
+        if source.paths is not None and not resume:
             folder.write_skipped_files(source.skipped)
     except OSError as error:  # disk full or quota, after the write probe passed
         raise ValueError(_failure_message(folder, 0, error)) from None
-    return PreparedRun(config, folder, dataset, source)
+    return run
 
 
 def build_gan(config):
@@ -149,29 +183,44 @@ def build_gan(config):
     return gan
 
 
-def run_callbacks(folder, config):
-    """The callbacks `train.py` uses: divergence guard, grids, GIF, per-step losses, saving.
+def run_callbacks(folder, config, state, start_step=0):
+    """The callbacks `train.py` uses, in order: stop on signal, divergence guard, sample grids,
+    GIF, per-step losses (and TensorBoard), model saving, checkpoints.
 
     Args:
         folder: the `RunFolder` to write into.
         config: the resolved `TrainConfig`.
+        state: the run's `checkpoints.TrainingState`.
+        start_step: steps already done (a resumed run's checkpoint step).
     """
     scale = max(1, 256 // (config.image_size * 8))  # small images get upscaled grids
-    return [
-        dcgan_callbacks.DivergenceGuard(),
+    history = dcgan_callbacks.LossHistory(folder.losses_csv_path, folder.losses_plot_path,
+                                          append=True, resume_step=start_step)
+    callbacks = [
+        dcgan_callbacks.StopOnSignal(),
+        dcgan_callbacks.DivergenceGuard(start_step=start_step),
         dcgan_callbacks.SampleGrid(folder.samples_dir, config.num_samples, seed=config.seed,
                                    scale=scale),
         dcgan_callbacks.TrainingGif(folder.samples_dir, folder.gif_path),
-        dcgan_callbacks.LossHistory(folder.losses_csv_path, folder.losses_plot_path),
-        dcgan_callbacks.SaveModels(folder.path),
+        history,
     ]
+    if config.tensorboard:
+        callbacks.append(dcgan_callbacks.TensorBoardLogger(folder.logs_dir, history,
+                                                           config.num_samples, config.seed))
+    callbacks += [
+        dcgan_callbacks.SaveModels(folder.path),
+        Checkpointer(state, config.save_every_steps, start_step, before_save=[history.save]),
+    ]
+    return callbacks
 
 
 def train(run, verbose=None):
-    """Trains a prepared run to the end and returns the model, the history and the speed.
+    """Trains a prepared run to its last epoch (from its newest checkpoint when resuming).
 
     Writes into the run folder, every epoch: samples/epoch_NNN.png, training.gif, losses.csv,
-    losses.png, generator.keras and dcgan.keras.
+    losses.png, generator.keras, dcgan.keras and a checkpoint (also every `save_every_steps`).
+    Ctrl-C or SIGTERM stops it cleanly after the current step, with everything written and a
+    checkpoint of that step (`TrainingStopped`).
 
     Args:
         run: a `PreparedRun` from `prepare_run`.
@@ -183,29 +232,67 @@ def train(run, verbose=None):
 
     Raises:
         ValueError: the machine ran out of disk space or memory, or a file could not be written;
-            the message says what the run folder kept and how to go on.
+            the message says what the run folder kept and how to go on. Also: a resumed run
+            already trained for `epochs`.
         TrainingDiverged: a loss became NaN or infinite; nothing of that step was saved.
+        TrainingStopped: a signal stopped the run; the message says how to resume.
     """
     config = run.config
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
     gan = build_gan(config)
+    state = TrainingState(gan, run.folder.checkpoints_dir, keep=config.keep_checkpoints)
+    start_step = (state.restore_newest() or 0) if run.resume else 0
+    steps = run.steps_per_epoch
+    first_epoch, done_in_epoch = divmod(start_step, steps)
+    if first_epoch >= config.epochs:
+        raise ValueError(
+            f"the run in {run.run_dir} has already trained {first_epoch} epochs; received "
+            f"epochs={config.epochs}. Pass a larger --epochs to train longer."
+        )
+    callbacks = run_callbacks(run.folder, config, state, start_step)
     timer = dcgan_callbacks.EpochTimer()
-    callbacks = run_callbacks(run.folder, config) + [timer]
+    callbacks.append(timer)
+    guard, stop, saver, checkpointer = (
+        next(c for c in callbacks if isinstance(c, kind)) for kind in (
+            dcgan_callbacks.DivergenceGuard, dcgan_callbacks.StopOnSignal,
+            dcgan_callbacks.SaveModels, Checkpointer))
+    # A run resumed mid-epoch first finishes that epoch, then trains whole epochs.
+    phases = []
+    if done_in_epoch:
+        phases.append((start_step, first_epoch, first_epoch + 1, steps - done_in_epoch))
+        first_epoch += 1
+    if first_epoch < config.epochs:
+        phases.append((first_epoch * steps, first_epoch, config.epochs, steps))
+    history = None
     try:
-        history = gan.fit(run.dataset, epochs=config.epochs, shuffle=False, verbose=verbose,
-                          callbacks=callbacks)
+        for phase_start, initial_epoch, epochs, phase_steps in phases:
+            stream = run.dataset if phase_start == 0 else run.stream(phase_start)[0]
+            history = gan.fit(stream, initial_epoch=initial_epoch, epochs=epochs,
+                              steps_per_epoch=phase_steps, shuffle=False, verbose=verbose,
+                              callbacks=callbacks)
+            if guard.diverged or stop.received or gan.stop_training:
+                break
     except (OSError, MemoryError, tf.errors.ResourceExhaustedError) as error:
         raise ValueError(_failure_message(run.folder, len(timer.seconds), error)) from error
-    guard = next(c for c in callbacks if isinstance(c, dcgan_callbacks.DivergenceGuard))
     if guard.diverged:
-        saver = next(c for c in callbacks if isinstance(c, dcgan_callbacks.SaveModels))
         raise TrainingDiverged(_divergence_message(run.folder, guard.diverged,
                                                    saver.last_saved_epoch))
-    full_epoch = run.source.num_images // config.batch_size
-    steps = min(config.steps_per_epoch or full_epoch, full_epoch)
+    if stop.received:
+        raise TrainingStopped(stop.received, _stop_message(run, stop.received,
+                                                           checkpointer.saved_step, steps))
     return TrainingResult(gan, history, steps, config.batch_size, timer.seconds)
+
+
+def _stop_message(run, received, step, steps):
+    epoch, within = divmod(step, steps)
+    where = f"after epoch {epoch}" if not within else f"at step {within} of epoch {epoch + 1}"
+    return (f"stopped by {received.name} {where}; everything up to that step is saved "
+            f"(checkpoint {step} in {run.folder.checkpoints_dir}). Continue with: "
+            f"python train.py --out {run.run_dir} --resume")
 
 
 def _failure_message(folder, epochs_done, error):
