@@ -77,6 +77,20 @@ def parse_args(argv=None):
     parser.add_argument("--deterministic", action="store_true",
                         help="TensorFlow op determinism: the same seed gives bit-identical "
                         "weights, across stops and resumes (somewhat slower)")
+    parser.add_argument("--eval-every", type=int, default=None,
+                        help="score FID, KID, precision and recall every N epochs into "
+                        "RUN/metrics.csv (default: never)")
+    parser.add_argument("--eval-images", type=int, default=defaults.eval_images,
+                        help="generated images per evaluation (default: %(default)s; a quick "
+                        "figure, evaluate.py uses 10,000)")
+    parser.add_argument("--keep-best", action="store_true",
+                        help="keep the checkpoint with the best FID in RUN/checkpoints/best "
+                        "(needs --eval-every)")
+    parser.add_argument("--extractor", default=None,
+                        help="features for the evaluation: 'inception' or a classifier .keras "
+                        "(default: the project's classifier for fashion_mnist, else inception)")
+    parser.add_argument("--inception-weights", default=None,
+                        help="InceptionV3 no-top weights file (default: Keras' cache)")
     parser.add_argument("--tensorboard", action="store_true",
                         help="write per-step metrics and each epoch's sample grid to RUN/logs "
                         "(view with: tensorboard --logdir RUN/logs)")

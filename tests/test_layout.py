@@ -21,8 +21,11 @@ ALLOWED = {
     "callbacks": {"files", "run_folder", "transforms"},
     "export": {"checks", "files", "latent", "run_folder", "transforms", "gan"},
     "checkpoints": {"callbacks", "files"},
-    "training": {"callbacks", "checkpoints", "checks", "data", "gan", "models", "run_folder",
-                 "sources"},
+    "metrics": set(),
+    "extractors": {"checks", "files"},
+    "evaluation": {"checks", "extractors", "latent", "metrics", "files", "sources"},
+    "training": {"callbacks", "checkpoints", "checks", "data", "evaluation", "gan", "models",
+                 "run_folder", "sources"},
 }
 # Modules that must not import TensorFlow or Keras at all, so the CLIs answer without them.
 TENSORFLOW_FREE = {"checks", "environment", "files", "config", "run_folder", "cli"}

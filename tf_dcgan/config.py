@@ -24,7 +24,8 @@ from tf_dcgan.checks import (
 
 # Settings a resumed run may change: how long it trains and how it is kept, not what it learns.
 RESUMABLE = ("epochs", "out", "save_every_steps", "keep_checkpoints", "deterministic",
-             "tensorboard", "jit")
+             "tensorboard", "jit", "eval_every", "eval_images", "keep_best", "extractor",
+             "inception_weights")
 
 
 @dataclasses.dataclass
@@ -64,6 +65,11 @@ class TrainConfig:
     keep_checkpoints: int = 3  # newest checkpoints kept in checkpoints/
     deterministic: bool = False  # TensorFlow op determinism: a resumed run ends bit-identical
     tensorboard: bool = False  # per-step metrics and the sample grid into logs/ for TensorBoard
+    eval_every: int | None = None  # score FID/KID/precision/recall every N epochs (None: never)
+    eval_images: int = 2000  # generated images per evaluation during training (evaluate.py: 10k)
+    keep_best: bool = False  # keep the best-FID checkpoint in checkpoints/best (needs eval_every)
+    extractor: str | None = None  # "inception" or a classifier .keras; None: the dataset's default
+    inception_weights: str | None = None  # InceptionV3 no-top weights; None: Keras' cache
 
     def validate(self):
         """Raises ValueError naming the first bad setting, the value received and the fix.
@@ -89,6 +95,16 @@ class TrainConfig:
             check_positive_int("save_every_steps", self.save_every_steps,
                                "Use e.g. --save-every-steps 500, or leave it out.",
                                MAX_STEPS_PER_EPOCH)
+        if self.eval_every is not None:
+            check_positive_int("eval_every", self.eval_every, "Use e.g. --eval-every 5.",
+                               MAX_EPOCHS)
+        check_positive_int("eval_images", self.eval_images, "Use e.g. --eval-images 2000.",
+                           1_000_000)
+        if self.keep_best and self.eval_every is None:
+            raise ValueError(
+                "keep_best needs evaluations to compare; received keep_best=True without "
+                "eval_every. Add e.g. --eval-every 5."
+            )
         check_positive_int("keep_checkpoints", self.keep_checkpoints,
                            "Keep at least the newest, e.g. --keep-checkpoints 3.", 1000)
         if self.image_size is not None:

@@ -15,6 +15,11 @@ A run folder holds:
 | generator.keras         | the generator alone                                          |
 | dcgan.keras             | the whole DCGAN with both optimizers' state                  |
 | skipped_files.txt       | for image folders: files that did not decode, with the reason|
+| checkpoints/            | the newest checkpoints (and best/ with --keep-best)          |
+| logs/                   | TensorBoard event files (--tensorboard)                      |
+| metrics.csv             | FID, KID, precision, recall every N epochs (--eval-every)    |
+| evaluation.json         | the report of `evaluate.py --run`                            |
+| .lock                   | held by the process that trains into the folder              |
 """
 
 import datetime
@@ -37,14 +42,23 @@ LOSSES_PLOT = "losses.png"
 SKIPPED_FILES = "skipped_files.txt"
 CHECKPOINTS = "checkpoints"
 LOGS = "logs"
+EVALUATION = "evaluation.json"
+METRICS = "metrics.csv"
 # An epoch's models are written here first; see `RunFolder.save_models`.
 _SAVING = ".saving"
 _SAVED = "COMPLETE"
 # Held (flock) by the process that trains into the folder; see `RunFolder.claim`.
 _LOCK = ".lock"
-# Everything a run writes; anything else in a folder is the user's and is never overwritten.
-_RUN_FILES = {CONFIG, GENERATOR, DCGAN_MODEL, SAMPLES, GIF, LOSSES_CSV, LOSSES_PLOT, SKIPPED_FILES,
-              CHECKPOINTS, LOGS}
+# Every file and folder a run writes, by the attribute of `RunFolder` that holds its path.
+_LAYOUT = {
+    "config_path": CONFIG, "generator_path": GENERATOR, "dcgan_path": DCGAN_MODEL,
+    "samples_dir": SAMPLES, "gif_path": GIF, "losses_csv_path": LOSSES_CSV,
+    "losses_plot_path": LOSSES_PLOT, "skipped_files_path": SKIPPED_FILES,
+    "checkpoints_dir": CHECKPOINTS, "logs_dir": LOGS, "evaluation_path": EVALUATION,
+    "metrics_csv_path": METRICS,
+}
+# Anything else in a folder is the user's and is never overwritten.
+_RUN_FILES = set(_LAYOUT.values())
 
 
 class RunFolder:
@@ -54,9 +68,10 @@ class RunFolder:
     the constructor itself only names the folder.
 
     Args:
-        path: the folder. Each file's path is an attribute: `config_path`, `generator_path`,
-            `dcgan_path`, `samples_dir`, `gif_path`, `losses_csv_path`, `losses_plot_path`,
-            `skipped_files_path`.
+        path: the folder. Each file's path is an attribute (`_LAYOUT`): `config_path`,
+            `generator_path`, `dcgan_path`, `samples_dir`, `gif_path`, `losses_csv_path`,
+            `losses_plot_path`, `skipped_files_path`, `checkpoints_dir`, `logs_dir`,
+            `evaluation_path`, `metrics_csv_path`.
 
     Example:
         >>> run = RunFolder.open("runs/20261125-202956-fashion_mnist")
@@ -66,16 +81,8 @@ class RunFolder:
 
     def __init__(self, path):
         self.path = Path(path)
-        self.config_path = self.path / CONFIG
-        self.generator_path = self.path / GENERATOR
-        self.dcgan_path = self.path / DCGAN_MODEL
-        self.samples_dir = self.path / SAMPLES
-        self.gif_path = self.path / GIF
-        self.losses_csv_path = self.path / LOSSES_CSV
-        self.losses_plot_path = self.path / LOSSES_PLOT
-        self.skipped_files_path = self.path / SKIPPED_FILES
-        self.checkpoints_dir = self.path / CHECKPOINTS
-        self.logs_dir = self.path / LOGS
+        for attribute, name in _LAYOUT.items():
+            setattr(self, attribute, self.path / name)
 
     def __repr__(self):
         return f"RunFolder({str(self.path)!r})"
@@ -226,7 +233,8 @@ class RunFolder:
             raise
         self._remove_temporary_files()
         for path in [self.gif_path, self.losses_csv_path, self.losses_plot_path,
-                     self.skipped_files_path, *self.samples_dir.glob("epoch_*.png")]:
+                     self.skipped_files_path, self.metrics_csv_path,
+                     *self.samples_dir.glob("epoch_*.png")]:
             path.unlink(missing_ok=True)
         shutil.rmtree(self.logs_dir, ignore_errors=True)
         return self

@@ -101,6 +101,24 @@ class ImageSource:
         return line
 
 
+def subset(source, indices, name=None):
+    """The images of an in-memory or folder source at `indices`, as a new `ImageSource`."""
+    indices = np.asarray(indices)
+    if source.images is not None:
+        return ImageSource.from_arrays(name or source.name, source.images[indices],
+                                       source.labels[indices], source.class_names)
+    if source.paths is None:
+        raise ValueError(
+            f"dataset {source.name!r} is a TensorFlow Datasets stream; pick a split instead, "
+            "e.g. name:test."
+        )
+    orientations = None if source.orientations is None else source.orientations[indices]
+    return dataclasses.replace(
+        source, name=name or source.name, num_images=len(indices),
+        paths=[source.paths[i] for i in indices], labels=source.labels[indices],
+        orientations=orientations, skipped=[])
+
+
 # ---------------------------------------------------------------- in-memory sources
 
 

@@ -13,8 +13,8 @@ import keras
 import tensorflow as tf
 
 from tf_dcgan import callbacks as dcgan_callbacks
-from tf_dcgan import data
-from tf_dcgan.checkpoints import Checkpointer, TrainingState
+from tf_dcgan import data, evaluation
+from tf_dcgan.checkpoints import Checkpointer, KeepBest, TrainingState
 from tf_dcgan.checks import check_sample_grid, error_summary, supported_image_sizes
 from tf_dcgan.gan import DCGAN
 from tf_dcgan.models import build_discriminator, build_generator
@@ -49,6 +49,8 @@ class PreparedRun:
         source: the `ImageSource` it reads.
         resume: whether to continue from the folder's newest checkpoint.
         steps_per_epoch: batches in each epoch.
+        extractor, reference_name, reference_batches: with `eval_every`, what scores the
+            generator and against which real images.
     """
 
     config: object
@@ -57,6 +59,9 @@ class PreparedRun:
     source: ImageSource
     resume: bool = False
     steps_per_epoch: int = None
+    extractor: object = None
+    reference_name: str = None
+    reference_batches: object = None
 
     @property
     def run_dir(self):
@@ -147,6 +152,15 @@ def prepare_run(config, resume=False, given=()):
                                  out=str(folder.path))
     run = PreparedRun(config, folder, None, source, resume)
     run.dataset, run.steps_per_epoch = run.stream(0)  # checks the batch size and the cache
+    if config.eval_every:
+        # Checked now, so a missing extractor is one line before training, not after an epoch.
+        run.extractor = evaluation.choose_extractor(config.dataset, config.extractor,
+                                                    config.inception_weights)
+        run.extractor.check_images(channels)
+        reference, run.reference_name, _, _ = evaluation.reference_sets(
+            config.dataset, config.data_dir)
+        run.reference_batches = data.make_eval_dataset(reference, image_size, channels,
+                                                       resize=config.resize)
     folder.claim(resume=resume)
     try:
         folder.write_config(config)
@@ -183,7 +197,7 @@ def build_gan(config):
     return gan
 
 
-def run_callbacks(folder, config, state, start_step=0):
+def run_callbacks(folder, config, state, start_step=0, run=None):
     """The callbacks `train.py` uses, in order: stop on signal, divergence guard, sample grids,
     GIF, per-step losses (and TensorBoard), model saving, checkpoints.
 
@@ -192,6 +206,7 @@ def run_callbacks(folder, config, state, start_step=0):
         config: the resolved `TrainConfig`.
         state: the run's `checkpoints.TrainingState`.
         start_step: steps already done (a resumed run's checkpoint step).
+        run: the `PreparedRun`, for its evaluation extractor and reference images.
     """
     scale = max(1, 256 // (config.image_size * 8))  # small images get upscaled grids
     history = dcgan_callbacks.LossHistory(folder.losses_csv_path, folder.losses_plot_path,
@@ -207,10 +222,21 @@ def run_callbacks(folder, config, state, start_step=0):
     if config.tensorboard:
         callbacks.append(dcgan_callbacks.TensorBoardLogger(folder.logs_dir, history,
                                                            config.num_samples, config.seed))
-    callbacks += [
-        dcgan_callbacks.SaveModels(folder.path),
-        Checkpointer(state, config.save_every_steps, start_step, before_save=[history.save]),
-    ]
+    callbacks.append(dcgan_callbacks.SaveModels(folder.path))
+    if config.eval_every:
+        writer = (tf.summary.create_file_writer(str(folder.logs_dir)) if config.tensorboard
+                  else None)
+        evaluator = evaluation.PeriodicEvaluation(
+            run.extractor, run.reference_batches, config.eval_every, config.eval_images,
+            folder.metrics_csv_path, writer=writer, seed=config.seed, start_step=start_step)
+        callbacks.append(evaluator)
+        if config.keep_best:
+            callbacks.append(KeepBest(
+                state, folder.checkpoints_dir / "best",
+                lambda gan: evaluator.latest.fid if evaluator.latest else float("inf"),
+                every_epochs=config.eval_every, start_step=start_step))
+    callbacks.append(
+        Checkpointer(state, config.save_every_steps, start_step, before_save=[history.save]))
     return callbacks
 
 
@@ -253,7 +279,7 @@ def train(run, verbose=None):
             f"the run in {run.run_dir} has already trained {first_epoch} epochs; received "
             f"epochs={config.epochs}. Pass a larger --epochs to train longer."
         )
-    callbacks = run_callbacks(run.folder, config, state, start_step)
+    callbacks = run_callbacks(run.folder, config, state, start_step, run)
     timer = dcgan_callbacks.EpochTimer()
     callbacks.append(timer)
     guard, stop, saver, checkpointer = (

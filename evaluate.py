@@ -1,0 +1,94 @@
+"""Score a trained generator: FID, KID, precision and recall against real images, with the floor.
+
+    python evaluate.py --run runs/20261125-202956-fashion_mnist
+    python evaluate.py --generator docs/fashion_mnist_run/generator.keras --dataset fashion_mnist
+"""
+
+import sys
+from pathlib import Path
+
+from tf_dcgan.checks import check_positive_int
+from tf_dcgan.cli import Parser, fail, import_tensorflow_quietly
+
+EXAMPLES = """examples:
+  python evaluate.py --run runs/20261125-202956-fashion_mnist
+  python evaluate.py --generator docs/fashion_mnist_run/generator.keras --num-images 5000
+  python evaluate.py --run RUN --extractor inception --inception-weights ~/inception_notop.h5
+"""
+
+
+def parse_args(argv=None):
+    """Parses the flags; a usage error is one line and exit code 2."""
+    parser = Parser(
+        description="Score a generator against real images: FID, KID, precision and recall, "
+        "next to the same metrics between two real sets (the floor).", examples=EXAMPLES)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="a run folder written by train.py")
+    source.add_argument("--generator", help="a generator .keras file")
+    parser.add_argument("--dataset", default=None,
+                        help="real images: a TFDS name (scored against its test split), a folder "
+                        "or a .npy/.npz (a held-out 10%%) (default: the run's own)")
+    parser.add_argument("--data-dir", default=None, help="where TensorFlow Datasets keeps its data")
+    parser.add_argument("--num-images", type=int, default=10_000,
+                        help="generated images to score (default: %(default)s)")
+    parser.add_argument("--extractor", default=None,
+                        help="'inception', or a classifier .keras from scripts/train_classifier.py "
+                        "(default: the project's Fashion-MNIST classifier for fashion_mnist, "
+                        "else inception)")
+    parser.add_argument("--inception-weights", default=None,
+                        help="InceptionV3 no-top weights file (default: Keras' cache)")
+    parser.add_argument("--batch-size", type=int, default=250, help="default: %(default)s")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated noise")
+    parser.add_argument("--out", default=None,
+                        help="write the report as JSON here (default with --run: "
+                        "RUN/evaluation.json)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        check_positive_int("num_images", args.num_images, "Use e.g. --num-images 10000.")
+        check_positive_int("batch_size", args.batch_size, "Use e.g. --batch-size 250.")
+        import_tensorflow_quietly()
+        from tf_dcgan import evaluation, export
+        from tf_dcgan.data import make_eval_dataset
+        from tf_dcgan.files import atomic_output
+        from tf_dcgan.run_folder import RunFolder
+
+        config = RunFolder.open(args.run).read_config() if args.run else None
+        generator = export.load_generator(run_dir=args.run, path=args.generator)
+        dataset = args.dataset or (config.dataset if config else None)
+        if dataset is None:
+            raise ValueError("dataset is needed with --generator; received none. Pass e.g. "
+                             "--dataset fashion_mnist.")
+        resize = config.resize if config else "crop"
+        _, size, _, channels = generator.output_shape
+        reference, reference_name, floor, floor_name = evaluation.reference_sets(
+            dataset, args.data_dir or (config.data_dir if config else None))
+        if reference.image_size is not None and reference.image_size != size:
+            raise ValueError(
+                f"dataset {dataset!r} has {reference.image_size}x{reference.image_size} images "
+                f"and the generator makes {size}x{size}; score a generator against the images it "
+                "was trained on (pass the matching --dataset).")
+        extractor = evaluation.choose_extractor(dataset, args.extractor, args.inception_weights)
+        extractor.check_images(channels)
+        report = evaluation.evaluate_generator(
+            generator, extractor, make_eval_dataset(reference, size, channels, resize=resize),
+            reference_name, num_images=args.num_images,
+            floor_batches=make_eval_dataset(floor, size, channels, resize=resize),
+            floor_name=floor_name, batch_size=args.batch_size, seed=args.seed)
+        out = args.out or (RunFolder(args.run).evaluation_path if args.run else None)
+        if out is not None:
+            with atomic_output(Path(out)) as tmp:
+                tmp.write_text(report.to_json() + "\n")
+    except ValueError as error:
+        return fail("evaluate.py", error)
+    print(report.table())
+    if out is not None:
+        print(f"report: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

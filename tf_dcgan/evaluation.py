@@ -1,0 +1,246 @@
+"""Scoring a generator against real images: FID, KID, precision and recall, with their floor.
+
+`evaluate_generator` draws `num_images` images from the generator in batches (stateless noise
+from a seed, BatchNorm in inference mode), extracts features of them and of the reference images
+(`data.make_eval_dataset`: every real image once), and scores them with `tf_dcgan.metrics`. The
+same metrics between two real sets (the reference split against other real images) give the
+floor: the best a generator can do with this extractor and this many images. Reports always
+name the extractor, the image counts and both real sets.
+"""
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_dcgan.checks import check_positive_int
+from tf_dcgan.extractors import classifier_extractor, extract_features, inception_extractor
+from tf_dcgan.latent import LatentSpace
+from tf_dcgan.metrics import Scores, score_features
+
+
+# The project's own domain classifiers, by dataset name (scripts/train_classifier.py made them).
+DEFAULT_CLASSIFIERS = {
+    "fashion_mnist": Path(__file__).resolve().parents[1]
+    / "docs/extractors/fashion_mnist_classifier.keras",
+}
+
+
+def choose_extractor(dataset, choice=None, inception_weights=None):
+    """The extractor named by `choice` ("inception" or a classifier file), or the dataset's default
+    (the project's classifier where there is one, else Inception).
+
+    Raises:
+        ValueError: the file is missing or is not an extractor; no Inception weights are found.
+    """
+    name = str(dataset).partition(":")[0]
+    choice = choice or DEFAULT_CLASSIFIERS.get(name, "inception")
+    if choice == "inception":
+        return inception_extractor(inception_weights)
+    return classifier_extractor(choice)
+
+
+@dataclasses.dataclass
+class Report:
+    """One evaluation: the generator's scores, and the real-vs-real floor beside them."""
+
+    extractor: str
+    num_generated: int
+    reference: str
+    num_reference: int
+    scores: Scores
+    floor_reference: str = None
+    floor: Scores = None
+
+    def as_dict(self):
+        return {
+            "extractor": self.extractor, "num_generated": self.num_generated,
+            "reference": self.reference, "num_reference": self.num_reference,
+            "scores": self.scores.as_dict(), "floor_reference": self.floor_reference,
+            "floor": None if self.floor is None else self.floor.as_dict(),
+        }
+
+    def to_json(self):
+        return json.dumps(self.as_dict(), indent=2)
+
+    def table(self):
+        """The report as a small text table."""
+        rows = [("generator", self.scores)]
+        if self.floor is not None:
+            rows.append((f"floor: {self.floor_reference}", self.floor))
+        width = max(len(name) for name, _ in rows)
+        lines = [
+            f"extractor: {self.extractor}",
+            f"reference: {self.reference} ({self.num_reference} images); generated: "
+            f"{self.num_generated} images",
+            f"{'':{width}}  {'FID':>9} {'KID (mean ± std)':>19} {'precision':>9} {'recall':>7}",
+        ]
+        for name, s in rows:
+            lines.append(f"{name:{width}}  {s.fid:9.3f} {s.kid:9.4f} ± {s.kid_std:7.4f} "
+                         f"{s.precision:9.3f} {s.recall:7.3f}")
+        return "\n".join(lines)
+
+
+def generated_batches(generator, num_images, batch_size=250, seed=0):
+    """Yields `num_images` generated images in batches, the same for the same seed."""
+    latent = LatentSpace.of(generator)
+    for index, start in enumerate(range(0, num_images, batch_size)):
+        count = min(batch_size, num_images - start)
+        inputs = latent.sample_from_seed_tensor(count, tf.constant([seed, index], tf.int64))
+        yield generator(inputs, training=False)
+
+
+def evaluate_generator(generator, extractor, reference_batches, reference_name, num_images=10_000,
+                       floor_batches=None, floor_name=None, batch_size=250, seed=0,
+                       verbose=True):
+    """Scores `num_images` generated images against the reference images, and the floor.
+
+    Args:
+        generator: a Keras generator (noise -> images in [-1, 1]).
+        extractor: a `FeatureExtractor`.
+        reference_batches: the real images to compare with (`make_eval_dataset`).
+        reference_name: what they are (e.g. "fashion_mnist:test").
+        num_images: generated images; the floor uses as many real images, or all there are.
+        floor_batches, floor_name: other real images (e.g. the training split) for the floor.
+        batch_size: generated images per batch.
+        seed: seed of the generated noise and of KID's subsets.
+        verbose: show a progress bar per feature set.
+
+    Returns:
+        A `Report`.
+
+    Example:
+        >>> report = evaluate_generator(generator, classifier_extractor(path),
+        ...                             make_eval_dataset(test, 28, 1), "fashion_mnist:test")
+        >>> print(report.table())
+    """
+    check_positive_int("num_images", num_images, "Use e.g. --num-images 10000.")
+
+    def features(batches, limit, what):
+        # A bar on a terminal; one line per set in a log.
+        bar = (keras.utils.Progbar(limit, unit_name="image")
+               if verbose and sys.stdout.isatty() else None)
+        result = extract_features(extractor, batches, limit=limit, progress=bar)
+        if verbose:
+            print(f"features of {what}: {len(result)} images", flush=True)
+        return result
+
+    real = features(reference_batches, None, reference_name)
+    fake = features(generated_batches(generator, num_images, batch_size, seed), num_images,
+                    f"{num_images} generated images")
+    report = Report(extractor.name, len(fake), reference_name, len(real),
+                    score_features(real, fake, seed=seed))
+    if floor_batches is not None:
+        other = features(floor_batches, num_images, floor_name)
+        report.floor_reference = f"{floor_name} ({len(other)} images) vs {reference_name}"
+        report.floor = score_features(real, other, seed=seed)
+    return report
+
+
+def reference_sets(dataset, data_dir=None, held_out=0.1, seed=0):
+    """The real images to score against, and other real images for the floor.
+
+    A TensorFlow Datasets name (Fashion-MNIST included) is scored against its test split, with
+    its training split for the floor. A folder or array file has no test split: a seeded
+    `held_out` share of its images is the reference and the rest gives the floor; the names say
+    so.
+
+    Returns:
+        (reference source, its name, floor source, its name).
+    """
+    from pathlib import Path
+
+    from tf_dcgan.sources import read_images, subset
+
+    if Path(dataset).expanduser().exists():
+        source = read_images(dataset, data_dir)
+        order = np.random.default_rng(seed).permutation(source.num_images)
+        count = max(1, int(round(held_out * source.num_images)))
+        return (subset(source, order[:count]),
+                f"{dataset} ({100 * held_out:.0f}% held out, seed {seed})",
+                subset(source, order[count:]), f"{dataset} (the other {100 - 100 * held_out:.0f}%)")
+    name, _, split = dataset.partition(":")
+    reference = split if split and split != "train" else "test"
+    return (read_images(f"{name}:{reference}", data_dir), f"{name}:{reference}",
+            read_images(f"{name}:train", data_dir), f"{name}:train")
+
+
+class PeriodicEvaluation(keras.callbacks.Callback):
+    """Scores the generator every `every_epochs` epochs during training (`--eval-every`).
+
+    The reference features are computed once, when training begins; each evaluation then only
+    generates and extracts `num_images` images. Each result is appended to a CSV (epoch, step,
+    fid, kid, kid_std, precision, recall) and, with a `tf.summary` writer, to TensorBoard;
+    `latest` holds the newest `Scores` (what `checkpoints.KeepBest` reads).
+
+    Args:
+        extractor: a `FeatureExtractor`.
+        reference_batches: the real images (`make_eval_dataset` of the test split).
+        every_epochs: evaluate every this many epochs.
+        num_images: generated images per evaluation.
+        csv_path: the metrics CSV (rows are appended; a resumed run keeps its earlier rows).
+        writer: an optional `tf.summary` writer.
+        seed: seed of the generated noise (the same images every time: only the model changes).
+    """
+
+    FIELDS = ("epoch", "step", "fid", "kid", "kid_std", "precision", "recall")
+
+    def __init__(self, extractor, reference_batches, every_epochs, num_images, csv_path,
+                 writer=None, seed=0, start_step=0):
+        super().__init__()
+        self.extractor = extractor
+        self.reference_batches = reference_batches
+        self.every_epochs = every_epochs
+        self.num_images = num_images
+        self.csv_path = csv_path
+        self.writer = writer
+        self.seed = seed
+        self.step = start_step
+        self.reference = None
+        self.latest = None
+
+    def on_train_begin(self, logs=None):
+        if self.reference is None:
+            self.reference = extract_features(self.extractor, self.reference_batches)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every_epochs:
+            return
+        fake = extract_features(self.extractor, generated_batches(
+            self.model.generator, self.num_images, seed=self.seed))
+        if not np.isfinite(fake).all():
+            return
+        self.latest = score_features(self.reference, fake, seed=self.seed)
+        row = {"epoch": epoch + 1, "step": self.step, **self.latest.as_dict()}
+        self._append(row)
+        if self.writer is not None:
+            with self.writer.as_default(step=self.step):
+                for name, value in self.latest.as_dict().items():
+                    tf.summary.scalar(f"eval/{name}", value)
+            self.writer.flush()
+        print(f"epoch {epoch + 1}: FID {self.latest.fid:.3f}, KID x1000 "
+              f"{1000 * self.latest.kid:.3f}, precision {self.latest.precision:.3f}, recall "
+              f"{self.latest.recall:.3f} ({self.num_images} images, {self.extractor.name})")
+
+    def _append(self, row):
+        import csv
+
+        from tf_dcgan.files import atomic_output
+
+        rows = []
+        if self.csv_path.is_file():
+            with open(self.csv_path, newline="") as f:
+                rows = [r for r in csv.DictReader(f) if int(r["epoch"]) < row["epoch"]]
+        rows.append(row)
+        with atomic_output(self.csv_path) as tmp:
+            with open(tmp, "w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=self.FIELDS)
+                writer.writeheader()
+                writer.writerows(rows)
