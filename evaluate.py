@@ -4,16 +4,19 @@
     python evaluate.py --generator docs/fashion_mnist_run/generator.keras --dataset fashion_mnist
 """
 
+import json
 import sys
 from pathlib import Path
 
 from tf_dcgan.checks import check_positive_int
 from tf_dcgan.cli import Parser, fail, import_tensorflow_quietly
 
+DEFAULT_ARITHMETIC = {"fashion_mnist": "Ankle boot-Sneaker+Sandal"}
 EXAMPLES = """examples:
   python evaluate.py --run runs/20261125-202956-fashion_mnist
   python evaluate.py --generator docs/fashion_mnist_run/generator.keras --num-images 5000
   python evaluate.py --run RUN --extractor inception --inception-weights ~/inception_notop.h5
+  python evaluate.py --run RUN --experiments --arithmetic "Ankle boot-Sneaker+Sandal"
 """
 
 
@@ -39,6 +42,18 @@ def parse_args(argv=None):
                         help="InceptionV3 no-top weights file (default: Keras' cache)")
     parser.add_argument("--batch-size", type=int, default=250, help="default: %(default)s")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated noise")
+    parser.add_argument("--experiments", action="store_true",
+                        help="also run the paper's experiments into RUN/experiments (or "
+                        "--images-dir): latent walks, vector arithmetic, nearest training images, "
+                        "and (with --run) D's features under a linear classifier")
+    parser.add_argument("--arithmetic", default=None,
+                        help="vector arithmetic A-B+C on class names or indices (default for "
+                        "fashion_mnist: 'Ankle boot-Sneaker+Sandal')")
+    parser.add_argument("--probe-images", type=int, default=10_000,
+                        help="labelled train and test images for the discriminator-feature "
+                        "classifier (default: %(default)s)")
+    parser.add_argument("--images-dir", default=None,
+                        help="where --experiments writes with --generator")
     parser.add_argument("--out", default=None,
                         help="write the report as JSON here (default with --run: "
                         "RUN/evaluation.json)")
@@ -73,6 +88,25 @@ def main(argv=None):
                 "was trained on (pass the matching --dataset).")
         extractor = evaluation.choose_extractor(dataset, args.extractor, args.inception_weights)
         extractor.check_images(channels)
+        experiments = None
+        if args.experiments:
+            check_positive_int("probe_images", args.probe_images, "Use e.g. 10000.")
+            images_dir = (RunFolder(args.run).experiments_dir if args.run else args.images_dir)
+            if images_dir is None:
+                raise ValueError("images_dir is needed for --experiments with --generator; "
+                                 "received none. Pass --images-dir DIR.")
+            expression = args.arithmetic or DEFAULT_ARITHMETIC.get(dataset.partition(":")[0])
+            arithmetic = None
+            if expression is not None:
+                if getattr(extractor, "classifier", None) is None:
+                    raise ValueError("arithmetic needs a classifier extractor to pick the "
+                                     "classes; received --extractor inception. Pass a "
+                                     "classifier .keras with --extractor.")
+                arithmetic = evaluation.parse_arithmetic(expression, floor.class_names)
+            discriminator = None
+            if args.run and RunFolder(args.run).dcgan_path.is_file():
+                discriminator = export.load_model_file(
+                    RunFolder(args.run).dcgan_path).discriminator
         report = evaluation.evaluate_generator(
             generator, extractor, make_eval_dataset(reference, size, channels, resize=resize),
             reference_name, num_images=args.num_images,
@@ -82,9 +116,26 @@ def main(argv=None):
         if out is not None:
             with atomic_output(Path(out)) as tmp:
                 tmp.write_text(report.to_json() + "\n")
+        if args.experiments:
+            experiments = evaluation.run_experiments(
+                generator, images_dir, extractor, floor, size, channels,
+                discriminator=discriminator, arithmetic=arithmetic, test_source=reference,
+                probe_images=args.probe_images, seed=args.seed, resize=resize)
+            if out is not None:
+                with atomic_output(Path(out)) as tmp:
+                    tmp.write_text(json.dumps({**report.as_dict(), "experiments": experiments},
+                                              indent=2) + "\n")
     except ValueError as error:
         return fail("evaluate.py", error)
     print(report.table())
+    if experiments is not None:
+        probe = experiments.get("discriminator_features")
+        if probe:
+            print(f"linear classifier (logistic regression) on {probe['train_images']} train / "
+                  f"{probe['test_images']} test images: discriminator features "
+                  f"({probe['feature_dim']}-d) {100 * probe['discriminator_accuracy']:.2f}%, "
+                  f"raw pixels ({probe['pixel_dim']}-d) {100 * probe['pixel_accuracy']:.2f}%")
+        print("experiments: " + ", ".join(experiments["files"]))
     if out is not None:
         print(f"report: {out}")
     return 0

@@ -158,3 +158,53 @@ def test_keep_best_without_evaluation_is_refused(capsys):
 
     assert train.main(["--keep-best", "--dry-run"]) == 2
     assert "keep_best needs evaluations to compare" in capsys.readouterr().err
+
+
+def test_interpolation_keeps_its_ends_and_slerp_keeps_the_norm():
+    from tf_dcgan.latent import interpolate, latent_noise
+
+    start, end = latent_noise(2, 100, 0).numpy()
+    for spherical in (True, False):
+        path = interpolate(start, end, 9, spherical)
+        np.testing.assert_allclose(path[0], start, atol=1e-5)
+        np.testing.assert_allclose(path[-1], end, atol=1e-5)
+    norms = np.linalg.norm(interpolate(start, end, 9, True), axis=1)
+    straight = np.linalg.norm(interpolate(start, end, 9, False), axis=1)
+    assert norms[4] > 0.9 * min(norms[0], norms[-1]) > straight[4]
+
+
+def test_arithmetic_takes_class_names_with_hyphens_and_indices():
+    from tf_dcgan.evaluation import parse_arithmetic
+    from tf_dcgan.sources import FASHION_MNIST_CLASSES as names
+
+    assert parse_arithmetic("Ankle boot-Sneaker+Sandal", names) == (9, 7, 5)
+    assert parse_arithmetic("T-shirt/top-Shirt+Dress", names) == (0, 6, 3)
+    assert parse_arithmetic("9-7+5", names) == (9, 7, 5)
+    with pytest.raises(ValueError, match="arithmetic must be A-B.C.*Classes: T-shirt/top"):
+        parse_arithmetic("Boot+Sneaker", names)
+
+
+@pytest.mark.slow
+def test_experiments_write_the_papers_figures_and_the_feature_table(tmp_path, capsys):
+    import train
+
+    run = tmp_path / "run"
+    assert train.main(["--batch-size", "32", "--base-filters", "8", "--latent-dim", "16",
+                       "--num-samples", "4", "--seed", "0", "--steps-per-epoch", "5",
+                       "--epochs", "1", "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert evaluate.main(["--run", str(run), "--num-images", "200", "--experiments",
+                          "--probe-images", "600"]) == 0
+    out = capsys.readouterr().out
+    # 4x4 cells of each conv layer: (8 + 16 filters) x 16 = 384 features for base filters 8.
+    assert "discriminator features (384-d)" in out and "raw pixels (784-d)" in out
+    files = sorted(p.name for p in (run / "experiments").iterdir())
+    assert files == ["arithmetic.png", "interpolation_lerp.png", "interpolation_slerp.png",
+                     "neighbours.png"]
+    import imageio.v3 as iio
+
+    assert iio.imread(run / "experiments" / "arithmetic.png").shape == (8 * 30 + 2, 4 * 30 + 2)
+    probe = json.loads((run / "evaluation.json").read_text())["experiments"]
+    probe = probe["discriminator_features"]
+    assert probe["train_images"] == probe["test_images"] == 600
+    assert 0.1 < probe["pixel_accuracy"] <= 1 and 0.1 < probe["discriminator_accuracy"] <= 1

@@ -244,3 +244,98 @@ class PeriodicEvaluation(keras.callbacks.Callback):
                 writer = csv.DictWriter(f, fieldnames=self.FIELDS)
                 writer.writeheader()
                 writer.writerows(rows)
+
+
+def parse_arithmetic(expression, class_names):
+    """"A-B+C" (class names or indices) -> (a, b, c) label indices.
+
+    Raises:
+        ValueError: not of that form, or a name the dataset does not have.
+    """
+    names = list(class_names or [])
+
+    def label(term):
+        term = term.strip()
+        if term.isdigit() and int(term) < len(names):
+            return int(term)
+        return names.index(term) if term in names else None
+
+    left, plus, c = (expression or "").rpartition("+")
+    labels = []
+    # Class names may hold a hyphen themselves ("T-shirt/top"): try every split of A-B.
+    for cut in [i for i, char in enumerate(left) if char == "-"] if plus else []:
+        terms = (label(left[:cut]), label(left[cut + 1:]), label(c))
+        if None not in terms:
+            labels = list(terms)
+            break
+    if len(labels) != 3:
+        raise ValueError(
+            f"arithmetic must be A-B+C with class names or indices of the dataset; received "
+            f"arithmetic={expression!r}. Classes: {', '.join(names) or 'none (no labels)'}."
+        )
+    return tuple(labels)
+
+
+def run_experiments(generator, out_dir, extractor, train_source, image_size, channels,
+                    discriminator=None, arithmetic=None, test_source=None, probe_images=10_000,
+                    seed=0, resize="crop"):
+    """The paper's experiments on a trained model, as images and a table in `out_dir`.
+
+    Writes interpolation_slerp.png and interpolation_lerp.png (latent walks), arithmetic.png
+    (with `arithmetic` labels, classified by the extractor's classifier), neighbours.png
+    (generated images beside their nearest training images in feature space) and, with a
+    `discriminator` and labelled `test_source`, the section 5.1 table: a logistic regression on
+    D's pooled conv features against one on raw pixels.
+
+    Returns:
+        A dict: the files written, and the discriminator-feature accuracies when measured.
+    """
+    import imageio.v3 as iio
+
+    from tf_dcgan import experiments
+    from tf_dcgan.data import make_eval_dataset
+    from tf_dcgan.files import atomic_output
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written, results = [], {}
+
+    def save(name, grid):
+        with atomic_output(out_dir / name) as tmp:
+            iio.imwrite(tmp, grid)
+        written.append(str(out_dir / name))
+
+    for spherical in (True, False):
+        save(f"interpolation_{'slerp' if spherical else 'lerp'}.png",
+             experiments.interpolation_grid(generator, seed=seed, spherical=spherical))
+    if arithmetic is not None:
+        save("arithmetic.png", experiments.vector_arithmetic(
+            generator, extractor.classifier, *arithmetic, seed=seed))
+    real = np.concatenate([images.numpy() for images, _ in make_eval_dataset(
+        train_source, image_size, channels, resize=resize).take(-(-probe_images // 256))])
+    generated = np.asarray(next(generated_batches(generator, 8, seed=seed)))
+    save("neighbours.png", experiments.nearest_neighbours(
+        generated, extractor(generated), real, extract_features(extractor, [real]), count=8))
+    if discriminator is not None and test_source is not None:
+        def labelled(source):
+            images, labels = [], []
+            for batch_images, batch_labels in make_eval_dataset(
+                    source, image_size, channels, resize=resize).take(-(-probe_images // 256)):
+                images.append(batch_images.numpy())
+                labels.append(batch_labels.numpy())
+            return np.concatenate(images)[:probe_images], np.concatenate(labels)[:probe_images]
+
+        (train_x, train_y), (test_x, test_y) = labelled(train_source), labelled(test_source)
+        d_train = experiments.discriminator_features(discriminator, train_x)
+        d_test = experiments.discriminator_features(discriminator, test_x)
+        results["discriminator_features"] = {
+            "train_images": len(train_x), "test_images": len(test_x),
+            "feature_dim": int(d_train.shape[1]),
+            "discriminator_accuracy": experiments.linear_probe(d_train, train_y, d_test, test_y),
+            "pixel_dim": int(np.prod(train_x.shape[1:])),
+            "pixel_accuracy": experiments.linear_probe(
+                train_x.reshape(len(train_x), -1), train_y, test_x.reshape(len(test_x), -1),
+                test_y),
+        }
+    results["files"] = written
+    return results

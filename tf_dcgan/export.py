@@ -71,6 +71,27 @@ def check_finite(generator):
         )
 
 
+def load_model_file(path):
+    """Loads a `.keras` file in Keras' safe mode without compiling; one clear error if it fails.
+
+    Raises:
+        ValueError: the file is missing or is not a Keras model file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(
+            f"generator file not found: {str(path)!r}. Pass a run folder that finished an epoch "
+            "(--run) or a generator .keras file (--generator)."
+        )
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many types for a bad file
+        raise ValueError(
+            f"could not load {str(path)!r} as a Keras model ({error_summary(error)}). "
+            "Pass a generator.keras written by train.py or model.save()."
+        ) from None
+
+
 def load_generator(run_dir=None, path=None):
     """Loads a generator from a run folder (its generator.keras) or a `.keras` file.
 
@@ -94,19 +115,7 @@ def load_generator(run_dir=None, path=None):
 
     if run_dir is not None:
         path = RunFolder.open(run_dir).generator_path
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(
-            f"generator file not found: {str(path)!r}. Pass a run folder that finished an epoch "
-            "(--run) or a generator .keras file (--generator)."
-        )
-    try:
-        model = keras.models.load_model(path, compile=False)
-    except Exception as error:  # Keras raises many types for a bad file
-        raise ValueError(
-            f"could not load {str(path)!r} as a Keras model ({error_summary(error)}). "
-            "Pass a generator.keras written by train.py or model.save()."
-        ) from None
+    model = load_model_file(path)
     if isinstance(model, DCGAN):
         model = model.generator
     _check_generator(model)

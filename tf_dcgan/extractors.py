@@ -195,6 +195,7 @@ def classifier_extractor(path):
             f"{100 * info['test_accuracy']:.1f}% test accuracy, {path.name})")
     extractor = FeatureExtractor(name, features, info["image_size"], info["channels"])
     extractor.info = info
+    extractor.classifier = model  # the whole classifier (logits), for class-aware experiments
     return extractor
 
 

@@ -14,6 +14,7 @@ All noise is stateless (`tf.random.stateless_normal`): nothing here has hidden s
 samples never changes a training run.
 """
 
+import numpy as np
 import tensorflow as tf
 
 from tf_dcgan.checks import check_positive_int
@@ -91,3 +92,26 @@ class LatentSpace:
     def batch_size(self, inputs):
         """How many images `inputs` (as returned by `sample`) describe."""
         return tf.shape(inputs)[0]
+
+
+def interpolate(start, end, steps, spherical=True):
+    """`steps` points from `start` to `end` (vectors of the latent space), ends included.
+
+    Spherical interpolation (slerp) keeps the points at the norm typical of Gaussian noise, where
+    the generator was trained; straight lines (lerp) pass closer to the origin (White 2016,
+    "Sampling Generative Networks").
+
+    Returns:
+        A float32 array (steps, latent_dim).
+
+    Example:
+        >>> path = interpolate(latent_noise(1, 100, 0)[0], latent_noise(1, 100, 1)[0], 8)
+    """
+    start, end = np.asarray(start, np.float64), np.asarray(end, np.float64)
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    cosine = np.dot(start, end) / (np.linalg.norm(start) * np.linalg.norm(end) + 1e-12)
+    omega = np.arccos(np.clip(cosine, -1.0, 1.0))
+    if not spherical or omega < 1e-6:
+        return ((1 - t) * start + t * end).astype(np.float32)
+    return ((np.sin((1 - t) * omega) * start + np.sin(t * omega) * end)
+            / np.sin(omega)).astype(np.float32)

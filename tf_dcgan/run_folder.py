@@ -19,6 +19,7 @@ A run folder holds:
 | logs/                   | TensorBoard event files (--tensorboard)                      |
 | metrics.csv             | FID, KID, precision, recall every N epochs (--eval-every)    |
 | evaluation.json         | the report of `evaluate.py --run`                            |
+| experiments/            | the paper's experiments (`evaluate.py --experiments`)        |
 | .lock                   | held by the process that trains into the folder              |
 """
 
@@ -44,6 +45,7 @@ CHECKPOINTS = "checkpoints"
 LOGS = "logs"
 EVALUATION = "evaluation.json"
 METRICS = "metrics.csv"
+EXPERIMENTS = "experiments"
 # An epoch's models are written here first; see `RunFolder.save_models`.
 _SAVING = ".saving"
 _SAVED = "COMPLETE"
@@ -55,7 +57,7 @@ _LAYOUT = {
     "samples_dir": SAMPLES, "gif_path": GIF, "losses_csv_path": LOSSES_CSV,
     "losses_plot_path": LOSSES_PLOT, "skipped_files_path": SKIPPED_FILES,
     "checkpoints_dir": CHECKPOINTS, "logs_dir": LOGS, "evaluation_path": EVALUATION,
-    "metrics_csv_path": METRICS,
+    "metrics_csv_path": METRICS, "experiments_dir": EXPERIMENTS,
 }
 # Anything else in a folder is the user's and is never overwritten.
 _RUN_FILES = set(_LAYOUT.values())
