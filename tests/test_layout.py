@@ -23,7 +23,9 @@ ALLOWED = {
     "checkpoints": {"callbacks", "files"},
     "metrics": set(),
     "extractors": {"checks", "files"},
-    "evaluation": {"checks", "extractors", "latent", "metrics", "files", "sources"},
+    "evaluation": {"checks", "data", "experiments", "extractors", "latent", "metrics", "files",
+                   "sources"},
+    "experiments": {"callbacks", "latent"},
     "training": {"callbacks", "checkpoints", "checks", "data", "evaluation", "gan", "models",
                  "run_folder", "sources"},
 }

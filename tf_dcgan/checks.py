@@ -12,8 +12,6 @@ RESIZE_MODES = ("crop", "stretch")
 D_UPDATES = ("separate", "joint")
 # TFLite weight formats (see `tf_dcgan.export.export_tflite`).
 QUANTIZATIONS = ("none", "float16", "int8")
-# Named cache policies; any other non-empty value is a file path (see `tf_dcgan.data`).
-CACHE_MODES = ("auto", "memory", "none")
 
 # Spatial sizes the generator's noise can be projected to; every supported image size is one of
 # these doubled at least once. 4 gives the paper's 32/64/128 networks, 7 gives 28x28 images.

@@ -89,10 +89,6 @@ class LatentSpace:
         """The generator's inputs drawn with a `[2]` int64 seed tensor (e.g. a SeedGenerator's)."""
         return _normal(num_images, self.latent_dim, tf.cast(seed_tensor, tf.int64))
 
-    def batch_size(self, inputs):
-        """How many images `inputs` (as returned by `sample`) describe."""
-        return tf.shape(inputs)[0]
-
 
 def interpolate(start, end, steps, spherical=True):
     """`steps` points from `start` to `end` (vectors of the latent space), ends included.
