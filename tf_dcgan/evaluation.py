@@ -225,8 +225,8 @@ class PeriodicEvaluation(keras.callbacks.Callback):
                 for name, value in self.latest.as_dict().items():
                     tf.summary.scalar(f"eval/{name}", value)
             self.writer.flush()
-        print(f"epoch {epoch + 1}: FID {self.latest.fid:.3f}, KID x1000 "
-              f"{1000 * self.latest.kid:.3f}, precision {self.latest.precision:.3f}, recall "
+        print(f"epoch {epoch + 1}: FID {self.latest.fid:.3f}, KID {self.latest.kid:.4f}, "
+              f"precision {self.latest.precision:.3f}, recall "
               f"{self.latest.recall:.3f} ({self.num_images} images, {self.extractor.name})")
 
     def _append(self, row):
