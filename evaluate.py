@@ -112,19 +112,18 @@ def main(argv=None):
             reference_name, num_images=args.num_images,
             floor_batches=make_eval_dataset(floor, size, channels, resize=resize),
             floor_name=floor_name, batch_size=args.batch_size, seed=args.seed)
-        out = args.out or (RunFolder(args.run).evaluation_path if args.run else None)
-        if out is not None:
-            with atomic_output(Path(out)) as tmp:
-                tmp.write_text(report.to_json() + "\n")
         if args.experiments:
             experiments = evaluation.run_experiments(
                 generator, images_dir, extractor, floor, size, channels,
                 discriminator=discriminator, arithmetic=arithmetic, test_source=reference,
                 probe_images=args.probe_images, seed=args.seed, resize=resize)
-            if out is not None:
-                with atomic_output(Path(out)) as tmp:
-                    tmp.write_text(json.dumps({**report.as_dict(), "experiments": experiments},
-                                              indent=2) + "\n")
+        out = args.out or (RunFolder(args.run).evaluation_path if args.run else None)
+        if out is not None:
+            written = report.as_dict()
+            if experiments is not None:
+                written["experiments"] = experiments
+            with atomic_output(Path(out)) as tmp:
+                tmp.write_text(json.dumps(written, indent=2) + "\n")
     except ValueError as error:
         return fail("evaluate.py", error)
     print(report.table())

@@ -11,6 +11,14 @@ import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
 
+def one_line_error(main, program, argv, capsys):
+    """Runs a CLI's `main(argv)`; asserts exit code 2 and one `program: error:` line on stderr."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{program}: error: ") and err.count("\n") == 1, err
+    return err
+
+
 @pytest.fixture
 def tiny_images():
     """64 random images in [-1, 1] of shape 16x16x1, a stand-in batch source."""

@@ -12,7 +12,7 @@ import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
 import export
-from tests.conftest import ROOT
+from tests.conftest import ROOT, one_line_error
 from tests.serving_stub import rest_predict
 from tf_dcgan import build_discriminator, build_generator, latent_noise
 from tf_dcgan import export as export_lib
@@ -231,10 +231,7 @@ def test_export_cli_writes_both_from_a_run_folder(generator, tmp_path, capsys):
 
 
 def _cli_error(argv, capsys):
-    assert export.main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("export.py: error: ") and err.count("\n") == 1
-    return err
+    return one_line_error(export.main, "export.py", argv, capsys)
 
 
 def test_export_cli_bad_inputs_exit_2_with_one_line(generator, tmp_path, capsys):

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 import evaluate
-from tests.conftest import ROOT
+from tests.conftest import ROOT, one_line_error
 from tf_dcgan import data, extractors, metrics
 from tf_dcgan.config import TrainConfig
 from tf_dcgan.models import build_generator
@@ -97,10 +97,7 @@ def test_inception_extractor_runs_from_a_weights_file(tmp_path):
 
 
 def _cli_error(argv, capsys):
-    assert evaluate.main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("evaluate.py: error: ") and err.count("\n") == 1, err
-    return err
+    return one_line_error(evaluate.main, "evaluate.py", argv, capsys)
 
 
 def test_evaluate_cli_reports_scores_and_the_floor(tmp_path, capsys):

@@ -10,7 +10,7 @@ import pytest
 
 from tf_dcgan import DCGAN  # noqa: F401  (registers DCGAN with Keras for load_model)
 import train
-from tests.conftest import ROOT
+from tests.conftest import ROOT, one_line_error
 from tf_dcgan.config import TrainConfig
 from tf_dcgan.run_folder import RunFolder
 
@@ -126,10 +126,7 @@ def test_unparsable_flags_exit_2_with_one_line(argv, message, capsys):
 
 
 def _one_line_error(argv, capsys):
-    assert train.main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("train.py: error: ") and err.count("\n") == 1, err
-    return err
+    return one_line_error(train.main, "train.py", argv, capsys)
 
 
 def test_out_folder_holding_a_finished_run_is_refused(tmp_path, capsys):
