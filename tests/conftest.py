@@ -11,12 +11,35 @@ import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
 
+def pytest_addoption(parser):
+    parser.addoption("--web-screenshot", default=None,
+                     help="save the web demo's screenshot here (README: docs/web_demo.png)")
+
+
 def one_line_error(main, program, argv, capsys):
     """Runs a CLI's `main(argv)`; asserts exit code 2 and one `program: error:` line on stderr."""
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"{program}: error: ") and err.count("\n") == 1, err
     return err
+
+
+def tflite_run(path, noise):
+    """Runs a batch-1 generator `.tflite` file on each row of `noise` with the LiteRT interpreter."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+    interpreter.allocate_tensors()
+    (input_detail,), (output_detail,) = (interpreter.get_input_details(),
+                                         interpreter.get_output_details())
+    assert input_detail["shape"].tolist() == [1, noise.shape[1]]
+    assert input_detail["dtype"] == np.float32 and output_detail["dtype"] == np.float32
+    outputs = []
+    for row in noise:
+        interpreter.set_tensor(input_detail["index"], row[np.newaxis])
+        interpreter.invoke()
+        outputs.append(interpreter.get_tensor(output_detail["index"])[0])
+    return np.stack(outputs)
 
 
 @pytest.fixture

@@ -9,10 +9,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from ai_edge_litert.interpreter import Interpreter
 
 import export
-from tests.conftest import ROOT, one_line_error
+from tests.conftest import ROOT, one_line_error, tflite_run
 from tests.serving_stub import rest_predict
 from tf_dcgan import build_discriminator, build_generator, latent_noise
 from tf_dcgan import export as export_lib
@@ -163,27 +162,12 @@ def test_a_failed_export_leaves_no_version_folder(generator, tmp_path, monkeypat
     assert list((tmp_path / "dcgan").iterdir()) == []
 
 
-def _tflite_run(path, noise, latent=LATENT):
-    interpreter = Interpreter(model_path=str(path))
-    interpreter.allocate_tensors()
-    (input_detail,), (output_detail,) = (interpreter.get_input_details(),
-                                         interpreter.get_output_details())
-    assert input_detail["shape"].tolist() == [1, latent]
-    assert input_detail["dtype"] == np.float32 and output_detail["dtype"] == np.float32
-    outputs = []
-    for row in noise:
-        interpreter.set_tensor(input_detail["index"], row[np.newaxis])
-        interpreter.invoke()
-        outputs.append(interpreter.get_tensor(output_detail["index"])[0])
-    return np.stack(outputs)
-
-
 @pytest.mark.parametrize("quantize, tolerance", [("none", 1e-4), ("float16", 1e-2),
                                                   ("int8", 0.1)])
 def test_tflite_matches_the_keras_generator(generator, tmp_path, quantize, tolerance):
     path = export_lib.export_tflite(generator, tmp_path / "g.tflite", quantize=quantize)
     noise = np.random.default_rng(3).normal(size=(8, LATENT)).astype("float32")
-    images = _tflite_run(path, noise)
+    images = tflite_run(path, noise)
     expected = generator(noise, training=False).numpy()
     assert images.shape == expected.shape
     assert np.abs(images - expected).max() <= tolerance
@@ -264,11 +248,11 @@ def test_tflite_on_the_trained_fashion_mnist_generator(tmp_path):
                                       compile=False)
     noise = np.random.default_rng(5).normal(size=(16, 100)).astype("float32")
     expected = trained(noise, training=False).numpy()
-    half = _tflite_run(export_lib.export_tflite(trained, tmp_path / "f16.tflite", "float16"),
-                       noise, latent=100)
+    half = tflite_run(export_lib.export_tflite(trained, tmp_path / "f16.tflite", "float16"),
+                      noise)
     assert np.abs(half - expected).max() <= 1e-2
-    quantized = _tflite_run(export_lib.export_tflite(trained, tmp_path / "i8.tflite", "int8"),
-                            noise, latent=100)
+    quantized = tflite_run(export_lib.export_tflite(trained, tmp_path / "i8.tflite", "int8"),
+                           noise)
     error = np.abs(quantized - expected)
     assert error.mean() <= 0.02 and error.max() <= 0.5, (error.mean(), error.max())
 

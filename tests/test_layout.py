@@ -20,6 +20,7 @@ ALLOWED = {
     "gan": {"checks", "latent", "losses"},
     "callbacks": {"files", "run_folder", "transforms"},
     "export": {"checks", "files", "latent", "run_folder", "transforms", "gan"},
+    "web": {"checks", "export", "files", "latent"},
     "checkpoints": {"callbacks", "files"},
     "metrics": set(),
     "extractors": {"checks", "files"},

@@ -39,7 +39,8 @@ from tf_dcgan.run_folder import RunFolder
 from tf_dcgan.transforms import to_uint8
 
 
-def _check_generator(generator):
+def check_generator(generator):
+    """Raises ValueError unless `generator` is a Keras model from noise to images."""
     if not isinstance(generator, keras.Model) or len(generator.inputs) != 1 or (
         len(generator.input_shape) != 2 or len(generator.output_shape) != 4
     ):
@@ -118,7 +119,7 @@ def load_generator(run_dir=None, path=None):
     model = load_model_file(path)
     if isinstance(model, DCGAN):
         model = model.generator
-    _check_generator(model)
+    check_generator(model)
     return model
 
 
@@ -143,7 +144,7 @@ def build_archive(generator, max_images=256):
     Example:
         >>> build_archive(generator).write_out("exports/dcgan/1")
     """
-    _check_generator(generator)
+    check_generator(generator)
     check_positive_int("max_images", max_images,
                        "The default is 256; ask for more images in several requests.",
                        MAX_EXPORT_IMAGES)
@@ -252,7 +253,7 @@ def export_saved_model(generator, base_dir, model_name="dcgan", version=None, ma
         archive.write_out(str(staging), verbose=False)
         replace_directory(staging, target)
     except (OSError, tf.errors.OpError) as error:  # disk full, quota, permissions
-        raise _write_failed(target, error) from None
+        raise write_failed(target, error) from None
     finally:
         if staging.exists():
             shutil.rmtree(staging)
@@ -301,7 +302,7 @@ def export_tflite(generator, path, quantize="none", representative_samples=200, 
     Example:
         >>> export_tflite(generator, "exports/dcgan.tflite", quantize="float16")
     """
-    _check_generator(generator)
+    check_generator(generator)
     check_quantize(quantize)
     check_finite(generator)
     path = Path(path)
@@ -354,11 +355,12 @@ def export_tflite(generator, path, quantize="none", representative_samples=200, 
         with atomic_output(path) as tmp:
             tmp.write_bytes(model)
     except OSError as error:
-        raise _write_failed(path, error) from None
+        raise write_failed(path, error) from None
     return path
 
 
-def _write_failed(path, error):
+def write_failed(path, error):
+    """The one-line ValueError for a write that failed (disk full, quota, permissions)."""
     message = getattr(error, "strerror", None) or error_summary(error)
     return ValueError(
         f"could not write {str(path)!r} ({message}). Free disk space or pick another --out; "
