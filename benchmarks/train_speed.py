@@ -1,33 +1,131 @@
-"""Training speed of `DCGAN.fit` next to a hand-written `tf.function` loop of the same step.
+"""Training speed: our DCGAN step next to a plain TensorFlow loop and PyTorch, in one table.
 
-The reference is the same three updates (D on real, D on generated, G through the updated D) on
-the same networks, written as a plain TensorFlow training loop, as in the TensorFlow DCGAN tutorial.
-Both run in this process, interleaved, on random batches (input cost excluded); the script prints
-images/s for each and their ratio. Medians of `--repeats` rounds of `--steps` steps each.
+Every variant does the same work per batch, the pytorch/examples DCGAN step in our default order:
+D on a real batch (optimizer step), D on the generated batch detached from G (optimizer step),
+then G with the non-saturating loss through the updated D, G's forward pass computed once.
 
-    python benchmarks/train_speed.py                       # 28x28 (Fashion-MNIST) at batch 128
-    python benchmarks/train_speed.py --image-size 64 --channels 3 --batch-size 64
+- **ours**: `DCGAN`'s compiled train function, the one `fit` calls for each step (data from
+  memory, after warm-up), with the library's layers (fused BatchNorm) and `--precision` policy;
+- **plain loop**: the same step as a hand-written `tf.function` over Keras' stock layers
+  (Keras 3 BatchNormalization, unfused on TensorFlow), channels-last, as in the TensorFlow DCGAN
+  tutorial with G's forward pass reused;
+- **PyTorch eager** (when `torch` is installed: `pip install -r benchmarks/requirements.txt`):
+  the same networks in PyTorch, channels-first, bfloat16 through `torch.autocast`.
+
+Variants are interleaved (A B C A B C ...), each measurement about `--seconds` long; the table
+gives images/s (median, min-max), the ratios, the FLOPs per image of the step (2 per
+multiply-add, backward = 2x forward) and the fraction of this machine's float32 matmul rate
+measured in the same run.
+
+    python benchmarks/train_speed.py                                   # the whole table
+    python benchmarks/train_speed.py --sizes 64 --batches 128 --precisions float32
 """
 
 import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tf_dcgan.environment import import_tensorflow_quietly  # noqa: E402
+
+import_tensorflow_quietly()
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tf_dcgan import DCGAN, build_discriminator, build_generator  # noqa: E402
+from tf_dcgan.callbacks import LossHistory  # noqa: E402
+from tf_dcgan.layers import FusedBatchNormalization  # noqa: E402
+
+try:
+    import torch
+except ImportError:  # PyTorch is a benchmark-only dependency
+    torch = None
+
+LATENT = 100
+CHANNELS = {28: 1, 32: 3, 64: 3}  # Fashion-MNIST's gray 28x28, CIFAR-like 32x32, the paper's 64x64
 
 
-def reference_step_fn(generator, discriminator, latent_dim):
-    """The TF-tutorial-style loop: separate D steps on real and fake, then G, no Keras fit."""
+def step_macs(generator, discriminator):
+    """Multiply-adds of one training step per image: 9 D forward passes' worth, 3 of G's.
+
+    D on real and D on fake each cost a forward and a backward pass (2x forward); the G step
+    costs G's forward (reused from D's fake step, counted once), D forward and backward, and G's
+    backward.
+    """
+    def forward(model):
+        total = 0
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.Conv2DTranspose):
+                height, width = layer.input.shape[1:3]
+                total += height * width * np.prod(layer.kernel.shape)
+            elif isinstance(layer, keras.layers.Conv2D):
+                height, width = layer.output.shape[1:3]
+                total += height * width * np.prod(layer.kernel.shape)
+            elif isinstance(layer, keras.layers.Dense):
+                total += np.prod(layer.kernel.shape)
+        return total
+
+    return 9 * forward(discriminator) + 3 * forward(generator)
+
+
+def matmul_gflops(seconds=3.0, n=2048):
+    """This machine's float32 matmul rate (TensorFlow, oneDNN), GFLOP/s: the practical ceiling."""
+    a = tf.random.normal([n, n])
+
+    @tf.function
+    def repeat(x):
+        for _ in tf.range(10):
+            x = tf.matmul(x, a) * (1.0 / n)
+        return x
+
+    repeat(a).numpy()
+    runs, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        repeat(a).numpy()
+        runs += 1
+    return runs * 10 * 2 * n ** 3 / (time.perf_counter() - start) / 1e9
+
+
+def stock_layers(model):
+    """The same network with Keras' own BatchNormalization in place of the fused one."""
+    def swap(layer):
+        if isinstance(layer, FusedBatchNormalization):
+            return keras.layers.BatchNormalization.from_config(layer.get_config())
+        return layer.__class__.from_config(layer.get_config())
+
+    copy = keras.models.clone_model(model, clone_function=swap)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def ours(size, batch, precision, data):
+    dtype = None if precision == "float32" else precision
+    gan = DCGAN(build_generator(size, CHANNELS[size], LATENT, seed=1, dtype=dtype),
+                build_discriminator(size, CHANNELS[size], seed=2, dtype=dtype), seed=3)
+    gan.compile(jit_compile=False)
+    gan.make_train_function()
+    train_function = gan.train_function
+    iterator = iter(tf.data.Dataset.from_tensor_slices(data).repeat())
+
+    def run(steps):
+        for _ in range(steps):
+            logs = train_function(iterator)
+        # Steps run asynchronously until a value is read, as in fit's progress bar.
+        float(logs["g_loss"])
+
+    return run, gan
+
+
+def plain_loop(gan, data):
+    generator, discriminator = stock_layers(gan.generator), stock_layers(gan.discriminator)
     bce = keras.losses.BinaryCrossentropy(from_logits=True)
     d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
     g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
@@ -35,71 +133,187 @@ def reference_step_fn(generator, discriminator, latent_dim):
 
     @tf.function
     def step(real):
-        noise = tf.random.normal([tf.shape(real)[0], latent_dim])
-        fake = generator(noise, training=True)
-        with tf.GradientTape() as tape:
-            logits = discriminator(real, training=True)
-            loss = bce(tf.ones_like(logits), logits)
-        d_opt.apply_gradients(zip(tape.gradient(loss, d_vars), d_vars))
-        with tf.GradientTape() as tape:
-            logits = discriminator(fake, training=True)
-            loss = bce(tf.zeros_like(logits), logits)
-        d_opt.apply_gradients(zip(tape.gradient(loss, d_vars), d_vars))
-        with tf.GradientTape() as tape:
-            logits = discriminator(generator(noise, training=True), training=True)
-            loss = bce(tf.ones_like(logits), logits)
-        g_opt.apply_gradients(zip(tape.gradient(loss, g_vars), g_vars))
+        noise = tf.random.normal([tf.shape(real)[0], LATENT])
+        with tf.GradientTape() as g_tape:
+            fake = generator(noise, training=True)
+            with g_tape.stop_recording():
+                with tf.GradientTape() as tape:
+                    logits = tf.cast(discriminator(real, training=True), tf.float32)
+                    loss = bce(tf.ones_like(logits), logits)
+                d_opt.apply_gradients(zip(tape.gradient(loss, d_vars), d_vars))
+                with tf.GradientTape() as tape:
+                    logits = tf.cast(discriminator(tf.stop_gradient(fake), training=True),
+                                     tf.float32)
+                    loss = bce(tf.zeros_like(logits), logits)
+                d_opt.apply_gradients(zip(tape.gradient(loss, d_vars), d_vars))
+            logits = tf.cast(discriminator(fake, training=True), tf.float32)
+            g_loss = bce(tf.ones_like(logits), logits)
+        g_opt.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+        return g_loss
 
-    return step
+    iterator = iter(tf.data.Dataset.from_tensor_slices(data).repeat())
+
+    def run(steps):
+        for _ in range(steps):
+            loss = step(next(iterator))
+        float(loss)
+
+    return run
+
+
+def pytorch_eager(size, batch, precision, data):
+    """The same networks and step in PyTorch (pytorch/examples' DCGAN, generalised to 28/32)."""
+    nn = torch.nn
+    channels = CHANNELS[size]
+    doublings, base = {28: (2, 7), 32: (3, 4), 64: (4, 4)}[size]
+    filters = 64 * 2 ** (doublings - 1)
+
+    class Generator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.project = nn.Linear(LATENT, base * base * filters, bias=False)
+            layers, f = [nn.BatchNorm2d(filters), nn.ReLU(True)], filters
+            for _ in range(doublings - 1):
+                layers += [nn.ConvTranspose2d(f, f // 2, 4, 2, 1, bias=False),
+                           nn.BatchNorm2d(f // 2), nn.ReLU(True)]
+                f //= 2
+            layers += [nn.ConvTranspose2d(f, channels, 4, 2, 1), nn.Tanh()]
+            self.main = nn.Sequential(*layers)
+
+        def forward(self, z):
+            return self.main(self.project(z).view(-1, filters, base, base))
+
+    layers, f = [], 64
+    for i in range(doublings):
+        layers += [nn.Conv2d(channels if i == 0 else f // 2, f, 4, 2, 1, bias=False)]
+        layers += ([nn.BatchNorm2d(f)] if i else []) + [nn.LeakyReLU(0.2, inplace=True)]
+        f *= 2
+    discriminator = nn.Sequential(*layers, nn.Flatten(), nn.Linear(f // 2 * base * base, 1))
+    generator = Generator()
+    d_opt = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    g_opt = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    batches = torch.from_numpy(data).permute(0, 1, 4, 2, 3).contiguous()
+    autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if precision == "mixed_bfloat16"
+                else torch.autocast("cpu", enabled=False))
+    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+    position = [0]
+
+    def step():
+        real = batches[position[0] % len(batches)]
+        position[0] += 1
+        with autocast:
+            fake = generator(torch.randn(batch, LATENT))
+            d_opt.zero_grad()
+            bce(discriminator(real).float(), ones).backward()
+            d_opt.step()
+            d_opt.zero_grad()
+            bce(discriminator(fake.detach()).float(), zeros).backward()
+            d_opt.step()
+            g_opt.zero_grad()
+            loss = bce(discriminator(fake).float(), ones)
+            loss.backward()
+            g_opt.step()
+        return loss
+
+    def run(steps):
+        for _ in range(steps):
+            loss = step()
+        loss.item()
+
+    return run
+
+
+def measure(variants, batch, seconds, rounds):
+    """Interleaved rounds; images/s per variant."""
+    steps = {}
+    for name, run in variants.items():
+        run(2)  # trace, build, warm up
+        start = time.perf_counter()
+        run(2)
+        steps[name] = max(2, round(seconds / ((time.perf_counter() - start) / 2)))
+    rates = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, run in variants.items():
+            start = time.perf_counter()
+            run(steps[name])
+            rates[name].append(steps[name] * batch / (time.perf_counter() - start))
+    return rates
+
+
+def loss_history_cost(rounds, steps=100, batch=128):
+    """Seconds per epoch of `fit` with and without the per-step `LossHistory`, interleaved."""
+    gan = DCGAN(build_generator(28, 1, LATENT, seed=1), build_discriminator(28, 1, seed=2), seed=3)
+    gan.compile(jit_compile=False)
+    data = np.random.default_rng(0).uniform(-1, 1, (4, batch, 28, 28, 1)).astype("float32")
+    dataset = tf.data.Dataset.from_tensor_slices(data).repeat()
+    times = {"fit": [], "fit + LossHistory": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        history = LossHistory(Path(tmp) / "losses.csv", plot_path=None)
+        for round_index in range(rounds + 1):  # round 0 warms up
+            for name, callbacks in (("fit", []), ("fit + LossHistory", [history])):
+                start = time.perf_counter()
+                gan.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=callbacks)
+                if round_index:
+                    times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--image-size", type=int, default=28)
-    parser.add_argument("--channels", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[28, 32, 64], choices=[28, 32, 64])
+    parser.add_argument("--batches", type=int, nargs="+", default=[64, 128])
+    parser.add_argument("--precisions", nargs="+", default=["float32", "mixed_bfloat16"],
+                        choices=["float32", "mixed_bfloat16"])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=2.5,
+                        help="length of one measurement (default: %(default)s)")
+    parser.add_argument("--no-callback-cost", action="store_true",
+                        help="skip the cost of the per-step loss history (28x28, batch 128)")
     args = parser.parse_args()
 
-    def networks():
-        return (build_generator(args.image_size, args.channels, seed=1),
-                build_discriminator(args.image_size, args.channels, seed=2))
+    ceiling = matmul_gflops()
+    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
+          f"PyTorch {torch.__version__ if torch else 'not installed'}, {os.cpu_count()} CPUs; "
+          f"float32 matmul (2048x2048, TensorFlow): {ceiling:.0f} GFLOP/s")
+    print(f"medians of {args.rounds} interleaved rounds of ~{args.seconds} s; images/s (min-max)")
+    header = (f"{'size':>5} {'batch':>5} {'precision':>14} {'ours':>16} {'plain loop':>16} "
+              f"{'PyTorch eager':>16} {'ours/plain':>10} {'ours/torch':>10} {'GFLOP/img':>9} "
+              f"{'% f32 ceil':>10}")
+    print(header)
+    our_float32 = {}
+    for size in args.sizes:
+        for batch in args.batches:
+            data = np.random.default_rng(0).uniform(
+                -1, 1, (4, batch, size, size, CHANNELS[size])).astype("float32")
+            for precision in args.precisions:
+                keras.backend.clear_session()
+                run_ours, gan = ours(size, batch, precision, data)
+                variants = {"ours": run_ours, "plain": plain_loop(gan, data)}
+                if torch is not None:
+                    variants["torch"] = pytorch_eager(size, batch, precision, data)
+                rates = measure(variants, batch, args.seconds, args.rounds)
+                median = {name: statistics.median(values) for name, values in rates.items()}
+                gflop = 2 * step_macs(gan.generator, gan.discriminator) / 1e9
+                cells = [f"{median[n]:7.1f} ({min(rates[n]):.0f}-{max(rates[n]):.0f})"
+                         if n in median else f"{'-':>16}" for n in ("ours", "plain", "torch")]
+                torch_ratio = (f"{median['ours'] / median['torch']:10.2f}" if "torch" in median
+                               else f"{'-':>10}")
+                print(f"{size:>5} {batch:>5} {precision:>14} {cells[0]:>16} {cells[1]:>16} "
+                      f"{cells[2]:>16} {median['ours'] / median['plain']:10.2f} {torch_ratio} "
+                      f"{gflop:9.2f} {100 * median['ours'] * gflop / ceiling:9.0f}%", flush=True)
+                if precision == "float32":
+                    our_float32[size, batch] = median["ours"]
+                elif (size, batch) in our_float32:
+                    print(f"{'':>27} bfloat16 / float32 (ours): "
+                          f"{median['ours'] / our_float32[size, batch]:.2f}x", flush=True)
 
-    gan = DCGAN(*networks(), seed=3)
-    gan.compile()
-    reference = reference_step_fn(*networks(), 100)
-    batches = np.random.default_rng(0).uniform(
-        -1, 1, (args.steps, args.batch_size, args.image_size, args.image_size, args.channels)
-    ).astype("float32")
-    dataset = tf.data.Dataset.from_tensor_slices(batches).cache()
-
-    def run_ours():
-        gan.fit(dataset, epochs=1, verbose=0)
-
-    def run_reference():
-        for batch in dataset:
-            reference(batch)
-
-    timings = {"tf_dcgan DCGAN.fit": [], "reference tf.function loop": []}
-    run_ours(), run_reference()  # trace and warm up
-    for _ in range(args.repeats):
-        for name, fn in (("tf_dcgan DCGAN.fit", run_ours),
-                         ("reference tf.function loop", run_reference)):
-            start = time.perf_counter()
-            fn()
-            timings[name].append(time.perf_counter() - start)
-
-    images = args.steps * args.batch_size
-    print(f"{args.image_size}x{args.image_size}x{args.channels}, batch {args.batch_size}, "
-          f"{args.steps} steps x {args.repeats} rounds, TensorFlow {tf.__version__}, "
-          f"{os.cpu_count()} CPUs")
-    rates = {}
-    for name, seconds in timings.items():
-        rates[name] = images / statistics.median(seconds)
-        print(f"  {name:30s} {rates[name]:8.0f} images/s")
-    ours, ref = rates.values()
-    print(f"  ratio (ours / reference)       {ours / ref:8.2f}")
+    if not args.no_callback_cost:
+        seconds = loss_history_cost(args.rounds)
+        cost = seconds["fit + LossHistory"] / seconds["fit"] - 1
+        print(f"per-step loss history (LossHistory) in fit, 28x28 batch 128, 100 steps: "
+              f"{seconds['fit']:.2f} s without, {seconds['fit + LossHistory']:.2f} s with: "
+              f"{100 * cost:+.1f}% of the step")
 
 
 if __name__ == "__main__":

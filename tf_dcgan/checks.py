@@ -12,6 +12,9 @@ RESIZE_MODES = ("crop", "stretch")
 D_UPDATES = ("separate", "joint")
 # TFLite weight formats (see `tf_dcgan.export.export_tflite`).
 QUANTIZATIONS = ("none", "float16", "int8")
+# Training precisions: Keras dtype policies. Weights, losses, logits and BatchNorm statistics stay
+# float32 under the mixed ones.
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 # Spatial sizes the generator's noise can be projected to; every supported image size is one of
 # these doubled at least once. 4 gives the paper's 32/64/128 networks, 7 gives 28x28 images.
@@ -140,6 +143,13 @@ def check_resize(resize):
 def check_d_update(d_update):
     """Raises ValueError unless `d_update` is one of `D_UPDATES`."""
     check_choice("d_update", d_update, D_UPDATES, "Use 'separate' (the default) or 'joint'.")
+
+
+def check_precision(precision):
+    """Raises ValueError unless `precision` is one of `PRECISIONS`."""
+    check_choice("precision", precision, PRECISIONS,
+                 "Use mixed_bfloat16 on CPUs with AVX512_BF16 or AMX and on TPUs, mixed_float16 "
+                 "on GPUs.")
 
 
 def check_quantize(quantize):

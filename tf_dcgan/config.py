@@ -15,6 +15,7 @@ from tf_dcgan.checks import (
     MAX_STEPS_PER_EPOCH,
     check_channels,
     check_d_update,
+    check_precision,
     check_image_size,
     check_positive_int,
     check_resize,
@@ -59,6 +60,7 @@ class TrainConfig:
     seed: int | None = None  # None: drawn at random and recorded here, so the run can be repeated
     out: str | None = None  # the run folder; None: runs/<date>-<time>-<dataset>
     steps_per_epoch: int | None = None  # cap on batches per epoch, for quick tries
+    precision: str = "float32"  # or "mixed_bfloat16" (CPU with BF16, TPU), "mixed_float16" (GPU)
     jit: bool = True  # XLA where Keras finds it faster (GPUs); never on CPU, where it is slower
     num_samples: int = 64  # images in each epoch's sample grid
     save_every_steps: int | None = None  # also checkpoint every N steps (None: epoch ends only)
@@ -121,6 +123,7 @@ class TrainConfig:
                 f"beta1 must be in [0, 1); received beta1={self.beta1}. The paper uses 0.5."
             )
         check_d_update(self.d_update)
+        check_precision(self.precision)
         check_seed(self.seed)
         check_resize(self.resize)
         if not self.cache:

@@ -118,7 +118,7 @@ def load_generator(run_dir=None, path=None):
         path = RunFolder.open(run_dir).generator_path
     model = load_model_file(path)
     if isinstance(model, DCGAN):
-        model = model.generator
+        model = model.inference_generator()
     check_generator(model)
     return model
 

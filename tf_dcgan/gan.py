@@ -6,6 +6,7 @@ import tensorflow as tf
 from tf_dcgan import losses
 from tf_dcgan.checks import check_d_update, check_positive_int
 from tf_dcgan.latent import LatentSpace, replica_seed
+from tf_dcgan.models import as_float32
 
 
 @keras.saving.register_keras_serializable(package="tf_dcgan")
@@ -101,13 +102,18 @@ class DCGAN(keras.Model):
         # optimizer=None: the two optimizers below are ours; Keras would otherwise build an unused
         # third one with slots for every weight.
         super().compile(optimizer=None, **kwargs)
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
-        if self.d_optimizer is self.g_optimizer:
+        d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        if d_optimizer is g_optimizer:
             raise ValueError(
                 "d_optimizer and g_optimizer must be two optimizer objects; received the same one "
                 "twice. Create one optimizer for each network."
             )
+        # float16 gradients underflow without loss scaling. Keras' auto_scale_loss wraps only
+        # self.optimizer, so each of ours gets its own LossScaleOptimizer (scale_loss is called
+        # inside each tape in train_step).
+        self.d_optimizer = _loss_scaled_if_float16(d_optimizer, self.discriminator)
+        self.g_optimizer = _loss_scaled_if_float16(g_optimizer, self.generator)
         self.loss_fn = loss_fn or losses.default_loss()
         self.d_update = d_update
         # Built here, not lazily on the first step, so BackupAndRestore and .keras loading find
@@ -141,7 +147,8 @@ class DCGAN(keras.Model):
                 with tf.GradientTape() as real_tape:
                     real_logits = self.discriminator(real_images, training=True)
                     d_real_loss = losses.discriminator_real_loss(self.loss_fn, real_logits)
-                real_grads = real_tape.gradient(d_real_loss, d_vars)
+                    scaled_loss = self.d_optimizer.scale_loss(d_real_loss)
+                real_grads = real_tape.gradient(scaled_loss, d_vars)
                 if self.d_update == "separate":
                     self.d_optimizer.apply_gradients(zip(real_grads, d_vars))
 
@@ -151,7 +158,8 @@ class DCGAN(keras.Model):
                         tf.stop_gradient(fake_images), training=True
                     )
                     d_fake_loss = losses.discriminator_fake_loss(self.loss_fn, fake_logits)
-                fake_grads = fake_tape.gradient(d_fake_loss, d_vars)
+                    scaled_loss = self.d_optimizer.scale_loss(d_fake_loss)
+                fake_grads = fake_tape.gradient(scaled_loss, d_vars)
                 if self.d_update == "separate":
                     self.d_optimizer.apply_gradients(zip(fake_grads, d_vars))
                 else:
@@ -161,7 +169,8 @@ class DCGAN(keras.Model):
             # Through the discriminator as just updated.
             g_logits = self.discriminator(fake_images, training=True)
             g_loss = losses.generator_loss(self.loss_fn, g_logits)
-        g_grads = g_tape.gradient(g_loss, g_vars)
+            scaled_loss = self.g_optimizer.scale_loss(g_loss)
+        g_grads = g_tape.gradient(scaled_loss, g_vars)
         self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
 
         # Under a tf.distribute strategy Keras losses come divided by the replica count (so the
@@ -207,6 +216,14 @@ class DCGAN(keras.Model):
             inputs = self.latent.sample(num_images, seed)
         return self.generator(inputs, training=False)
 
+    def inference_generator(self):
+        """The generator as it is saved to `generator.keras` and exported: float32 throughout.
+
+        After mixed-precision training this is a float32 copy with the same weights (see
+        `models.as_float32`); otherwise it is `self.generator` itself.
+        """
+        return as_float32(self.generator)
+
     def get_config(self):
         config = super().get_config()
         config.update(
@@ -242,3 +259,10 @@ class DCGAN(keras.Model):
         for key in ("d_optimizer", "g_optimizer", "loss_fn"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         self.compile(**config)
+
+
+def _loss_scaled_if_float16(optimizer, network):
+    computes_float16 = any(layer.compute_dtype == "float16" for layer in network.layers)
+    if computes_float16 and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer

@@ -16,10 +16,12 @@ from tf_dcgan.checks import (
     check_channels,
     check_image_size,
     check_positive_int,
+    check_precision,
     supported_image_sizes,
 )
+from tf_dcgan.layers import FusedBatchNormalization
 
-__all__ = ["build_discriminator", "build_generator", "supported_image_sizes"]
+__all__ = ["as_float32", "build_discriminator", "build_generator", "supported_image_sizes"]
 
 
 def _num_doublings(image_size):
@@ -44,10 +46,11 @@ def _gamma_init(seed):
     return keras.initializers.RandomNormal(mean=1.0, stddev=0.02, seed=seed)
 
 
-def _batch_norm(name, seed):
+def _batch_norm(name, seed, dtype=None):
     # momentum 0.9 and epsilon 1e-5 are PyTorch's BatchNorm2d defaults, which the reference DCGANs use.
-    return layers.BatchNormalization(
-        momentum=0.9, epsilon=1e-5, gamma_initializer=_gamma_init(seed), name=name
+    # The fused layer is Keras' BatchNormalization with TensorFlow's fused kernel in training.
+    return FusedBatchNormalization(
+        momentum=0.9, epsilon=1e-5, gamma_initializer=_gamma_init(seed), name=name, dtype=dtype
     )
 
 
@@ -64,7 +67,8 @@ def _seeds(seed):
     return next_seed
 
 
-def build_generator(image_size=64, channels=3, latent_dim=100, base_filters=64, seed=None):
+def build_generator(image_size=64, channels=3, latent_dim=100, base_filters=64, seed=None,
+                    dtype=None):
     """Builds the DCGAN generator: noise of shape `(latent_dim,)` to images in [-1, 1].
 
     The noise is projected (a matrix multiplication reshaped to a 4x4 or 7x7 map, the paper's
@@ -79,6 +83,9 @@ def build_generator(image_size=64, channels=3, latent_dim=100, base_filters=64, 
         latent_dim: length of the noise vector z (the paper uses 100).
         base_filters: filters of the last hidden layer (the paper's ngf, 64).
         seed: optional integer that makes the initial weights reproducible.
+        dtype: the layers' dtype policy: None (float32) or a mixed-precision policy name,
+            "mixed_bfloat16" or "mixed_float16" (weights float32, activations 16-bit). The output
+            is float32 either way.
 
     Example:
         >>> g = build_generator(image_size=28, channels=1)
@@ -89,35 +96,36 @@ def build_generator(image_size=64, channels=3, latent_dim=100, base_filters=64, 
     check_channels(channels)
     check_positive_int("latent_dim", latent_dim, "The paper uses latent_dim=100.")
     check_positive_int("base_filters", base_filters, "The paper uses base_filters=64.")
+    check_precision(dtype or "float32")
     next_seed = _seeds(seed)
 
     noise = keras.Input(shape=(latent_dim,), name="noise")
     filters = base_filters * 2 ** (doublings - 1)
     x = layers.Dense(
         base * base * filters, use_bias=False, kernel_initializer=_weight_init(next_seed()),
-        name="project",
+        name="project", dtype=dtype,
     )(noise)
-    x = layers.Reshape((base, base, filters), name="reshape")(x)
-    x = _batch_norm("project_bn", next_seed())(x)
-    x = layers.ReLU(name="project_relu")(x)
+    x = layers.Reshape((base, base, filters), name="reshape", dtype=dtype)(x)
+    x = _batch_norm("project_bn", next_seed(), dtype)(x)
+    x = layers.ReLU(name="project_relu", dtype=dtype)(x)
     for i in range(1, doublings):
         filters //= 2
         x = layers.Conv2DTranspose(
             filters, 4, strides=2, padding="same", use_bias=False,
-            kernel_initializer=_weight_init(next_seed()), name=f"up{i}",
+            kernel_initializer=_weight_init(next_seed()), name=f"up{i}", dtype=dtype,
         )(x)
-        x = _batch_norm(f"up{i}_bn", next_seed())(x)
-        x = layers.ReLU(name=f"up{i}_relu")(x)
+        x = _batch_norm(f"up{i}_bn", next_seed(), dtype)(x)
+        x = layers.ReLU(name=f"up{i}_relu", dtype=dtype)(x)
     x = layers.Conv2DTranspose(
         channels, 4, strides=2, padding="same", kernel_initializer=_weight_init(next_seed()),
-        name=f"up{doublings}",
+        name=f"up{doublings}", dtype=dtype,
     )(x)
     # float32 output keeps tanh's range exact under a mixed-precision policy.
     images = layers.Activation("tanh", dtype="float32", name="images")(x)
     return keras.Model(noise, images, name="generator")
 
 
-def build_discriminator(image_size=64, channels=3, base_filters=64, seed=None):
+def build_discriminator(image_size=64, channels=3, base_filters=64, seed=None, dtype=None):
     """Builds the DCGAN discriminator: images in [-1, 1] to one real-vs-fake logit per image.
 
     Each of n strided convolutions (kernel 4, stride 2) halves the size and doubles the filters,
@@ -131,6 +139,7 @@ def build_discriminator(image_size=64, channels=3, base_filters=64, seed=None):
         channels: 1 for grayscale, 3 for RGB.
         base_filters: filters of the first layer (the paper's ndf, 64).
         seed: optional integer that makes the initial weights reproducible.
+        dtype: the layers' dtype policy, as for `build_generator`; the logits are float32.
 
     Example:
         >>> d = build_discriminator(image_size=28, channels=1)
@@ -140,6 +149,7 @@ def build_discriminator(image_size=64, channels=3, base_filters=64, seed=None):
     doublings, _ = _num_doublings(image_size)
     check_channels(channels)
     check_positive_int("base_filters", base_filters, "The paper uses base_filters=64.")
+    check_precision(dtype or "float32")
     next_seed = _seeds(seed)
 
     images = keras.Input(shape=(image_size, image_size, channels), name="images")
@@ -148,13 +158,35 @@ def build_discriminator(image_size=64, channels=3, base_filters=64, seed=None):
     for i in range(1, doublings + 1):
         x = layers.Conv2D(
             filters, 4, strides=2, padding="same", use_bias=False,
-            kernel_initializer=_weight_init(next_seed()), name=f"down{i}",
+            kernel_initializer=_weight_init(next_seed()), name=f"down{i}", dtype=dtype,
         )(x)
         if i > 1:
-            x = _batch_norm(f"down{i}_bn", next_seed())(x)
-        x = layers.LeakyReLU(negative_slope=0.2, name=f"down{i}_lrelu")(x)
+            x = _batch_norm(f"down{i}_bn", next_seed(), dtype)(x)
+        x = layers.LeakyReLU(negative_slope=0.2, name=f"down{i}_lrelu", dtype=dtype)(x)
         filters *= 2
-    x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(1, kernel_initializer=_weight_init(next_seed()), name="logit")(x)
+    x = layers.Flatten(name="flatten", dtype=dtype)(x)
+    x = layers.Dense(1, kernel_initializer=_weight_init(next_seed()), name="logit", dtype=dtype)(x)
     logits = layers.Activation("linear", dtype="float32", name="logits")(x)
     return keras.Model(images, logits, name="discriminator")
+
+
+def as_float32(model):
+    """The model itself when every layer computes in float32; otherwise a float32 copy.
+
+    A network trained under a mixed-precision policy keeps float32 weights; this copy computes in
+    float32 too, so the saved and exported generator is the same float32 model whatever the
+    training precision was.
+
+    Example:
+        >>> as_float32(build_generator(28, 1, dtype="mixed_bfloat16")).layers[1].compute_dtype
+        'float32'
+    """
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+
+    def float32_layer(layer):
+        return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
+
+    copy = keras.models.clone_model(model, clone_function=float32_layer)
+    copy.set_weights(model.get_weights())
+    return copy

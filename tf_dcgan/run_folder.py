@@ -310,7 +310,8 @@ class RunFolder:
             shutil.rmtree(staging)
         staging.mkdir(parents=True)
         gan.save(staging / DCGAN_MODEL)
-        gan.generator.save(staging / GENERATOR)
+        # float32 whatever the training precision (DCGAN.inference_generator).
+        gan.inference_generator().save(staging / GENERATOR)
         write_json(staging / _SAVED, {"files": [DCGAN_MODEL, GENERATOR]})
         self._finish_interrupted_save()
 

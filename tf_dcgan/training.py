@@ -184,9 +184,11 @@ def build_gan(config):
     Example:
         >>> gan = build_gan(TrainConfig(image_size=28, channels=1, seed=0))
     """
+    dtype = None if config.precision == "float32" else config.precision
     generator = build_generator(config.image_size, config.channels, config.latent_dim,
-                                config.base_filters)
-    discriminator = build_discriminator(config.image_size, config.channels, config.base_filters)
+                                config.base_filters, dtype=dtype)
+    discriminator = build_discriminator(config.image_size, config.channels, config.base_filters,
+                                        dtype=dtype)
     gan = DCGAN(generator, discriminator, latent_dim=config.latent_dim, seed=config.seed)
     gan.compile(
         d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta1),

@@ -1,0 +1,56 @@
+"""Layers the networks are built from, where Keras' own are slower on the TensorFlow backend.
+
+`FusedBatchNormalization` is Keras' `BatchNormalization` whose training-mode pass runs TensorFlow's
+fused kernel (`FusedBatchNormV3`: one op, oneDNN on CPU, cuDNN on GPU) instead of Keras 3's
+separate moments, subtractions and multiplications, which are not fused on the TF backend.
+"""
+
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="tf_dcgan")
+class FusedBatchNormalization(keras.layers.BatchNormalization):
+    """`keras.layers.BatchNormalization` with TensorFlow's fused kernel in training mode.
+
+    The same layer, arguments, weights and results as Keras' (within float32 round-off): batch
+    statistics normalise in training, the moving averages use the biased batch variance as Keras
+    does, and inference mode is Keras' own code, so exports (SavedModel, TFLite) are unchanged.
+    The fused kernel runs for 4-D channels-last inputs with a plain configuration (no mask,
+    renorm or synchronization); anything else falls back to Keras' implementation.
+
+    Under a mixed-precision policy the fused kernel takes bfloat16 or float16 activations
+    directly, with float32 statistics, scale and offset.
+
+    Args:
+        **kwargs: those of `keras.layers.BatchNormalization`.
+
+    Example:
+        >>> layer = FusedBatchNormalization(momentum=0.9, epsilon=1e-5)
+        >>> layer(keras.random.normal((8, 4, 4, 16)), training=True).shape
+        TensorShape([8, 4, 4, 16])
+    """
+
+    def _fusable(self, inputs, mask):
+        return (inputs.shape.rank == 4 and self.axis in (-1, 3) and mask is None
+                and not self.renorm and not self.synchronized and self.scale and self.center)
+
+    def call(self, inputs, training=None, mask=None):
+        if not (training and self.trainable and self._fusable(inputs, mask)):
+            return super().call(inputs, training=training, mask=mask)
+        if inputs.dtype not in (tf.float32, tf.bfloat16, tf.float16):
+            inputs = tf.cast(inputs, tf.float32)
+        empty = tf.constant([], tf.float32)
+        outputs, mean, variance, *_ = tf.raw_ops.FusedBatchNormV3(
+            x=inputs, scale=self.gamma, offset=self.beta, mean=empty, variance=empty,
+            epsilon=self.epsilon, exponential_avg_factor=1.0, data_format="NHWC",
+            is_training=True,
+        )
+        # The kernel returns the unbiased (Bessel-corrected) batch variance; Keras averages the
+        # biased one, with which both normalise.
+        count = tf.cast(tf.size(inputs) // tf.shape(inputs)[-1], tf.float32)
+        variance = variance * (count - 1.0) / tf.maximum(count, 1.0)
+        self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
+        self.moving_variance.assign(
+            self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
+        return tf.cast(outputs, self.compute_dtype)
