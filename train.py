@@ -3,7 +3,7 @@
 import dataclasses
 import sys
 
-from tf_dcgan.checks import D_UPDATES, PRECISIONS, RESIZE_MODES
+from tf_dcgan.checks import D_UPDATES, PRECISIONS, RESIZE_MODES, STRATEGIES
 from tf_dcgan.cli import Parser, fail, import_tensorflow_quietly
 from tf_dcgan.config import TrainConfig
 
@@ -16,6 +16,8 @@ EXAMPLES = """examples:
   python train.py --dataset cifar10 --data-dir ~/tensorflow_datasets
   python train.py --dataset images.npz --channels 3
   python train.py --out runs/mine --resume --epochs 40   # continue a run, train it longer
+  python train.py --strategy mirrored --sync-batchnorm   # all local GPUs, global BatchNorm
+  TF_CONFIG='{...}' python train.py --strategy multiworker --out /shared/run   # on each machine
 """
 
 
@@ -69,6 +71,14 @@ def parse_args(argv=None):
                         "or AMX, TPUs; about 1.3x here) or mixed_float16 (GPUs, with loss "
                         "scaling); weights, losses and the saved generator stay float32 "
                         "(default: %(default)s)")
+    parser.add_argument("--strategy", default=defaults.strategy, choices=STRATEGIES,
+                        help="tf.distribute strategy: auto (mirrored over all local GPUs when "
+                        "there are 2 or more, else default), default, mirrored, multiworker "
+                        "(the cluster from TF_CONFIG on every machine), tpu. --batch-size is "
+                        "the global batch, split across replicas (default: %(default)s)")
+    parser.add_argument("--sync-batchnorm", action="store_true",
+                        help="BatchNorm statistics over the global batch instead of each "
+                        "replica's share (only matters with several replicas)")
     parser.add_argument("--no-jit", action="store_true",
                         help="never use XLA (it is only used where faster: GPUs, not CPUs)")
     parser.add_argument("--resume", action="store_true",
@@ -149,6 +159,8 @@ def _train(config, dry_run, resume, given):
     except training.TrainingStopped as stop:
         print(f"train.py: {stop}", file=sys.stderr)
         return 128 + stop.signal
+    if result.start_step:
+        print(f"resumed from the checkpoint of step {result.start_step}")
     print(
         f"{len(result.epoch_seconds)} epochs of {result.steps_per_epoch} steps; median epoch "
         f"{result.median_epoch_seconds:.1f} s, {result.images_per_second:.0f} images/s"

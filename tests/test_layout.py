@@ -18,7 +18,8 @@ ALLOWED = {
     "latent": {"checks"},
     "layers": set(),
     "models": {"checks", "layers"},
-    "gan": {"checks", "latent", "losses", "models"},
+    "distribute": {"checks"},
+    "gan": {"checks", "distribute", "latent", "losses", "models"},
     "callbacks": {"files", "run_folder", "transforms"},
     "export": {"checks", "files", "latent", "run_folder", "transforms", "gan"},
     "web": {"checks", "export", "files", "latent"},
@@ -28,8 +29,8 @@ ALLOWED = {
     "evaluation": {"checks", "data", "experiments", "extractors", "latent", "metrics", "files",
                    "sources"},
     "experiments": {"callbacks", "latent"},
-    "training": {"callbacks", "checkpoints", "checks", "data", "evaluation", "gan", "models",
-                 "run_folder", "sources"},
+    "training": {"callbacks", "checkpoints", "checks", "data", "distribute", "evaluation", "gan",
+                 "models", "run_folder", "sources"},
 }
 # Modules that must not import TensorFlow or Keras at all, so the CLIs answer without them.
 TENSORFLOW_FREE = {"checks", "environment", "files", "config", "run_folder", "cli"}

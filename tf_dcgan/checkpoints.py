@@ -29,6 +29,9 @@ class TrainingState:
         gan: a compiled `DCGAN` (its optimizers are built in `compile`, as restoring needs).
         directory: the checkpoint folder (`RunFolder.checkpoints_dir`).
         keep: how many of the newest checkpoints to keep.
+        restore_from: the folder `restore_newest` reads; default `directory`. (A non-chief
+            worker of a multi-worker run writes into a folder of its own and restores the
+            chief's.)
 
     Example:
         >>> state = TrainingState(gan, "runs/x/checkpoints")
@@ -36,7 +39,7 @@ class TrainingState:
         >>> state.restore_newest()  # 468, in a new process with a freshly built gan
     """
 
-    def __init__(self, gan, directory, keep=3):
+    def __init__(self, gan, directory, keep=3, restore_from=None):
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.checkpoint = tf.train.Checkpoint(
             generator=gan.generator, discriminator=gan.discriminator,
@@ -46,6 +49,10 @@ class TrainingState:
         )
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory),
                                                   max_to_keep=keep)
+        self.restore_manager = self.manager
+        if restore_from is not None and Path(restore_from).resolve() != Path(directory).resolve():
+            self.restore_manager = tf.train.CheckpointManager(
+                self.checkpoint, str(restore_from), max_to_keep=keep)
 
     def save(self, step):
         """Writes a checkpoint of the state after `step` training steps; returns its path."""
@@ -58,7 +65,7 @@ class TrainingState:
         A checkpoint that fails to load (truncated or corrupt files) is reported through `warn`
         and the one before it is tried.
         """
-        for path in reversed(self.manager.checkpoints):
+        for path in reversed(self.restore_manager.checkpoints):
             try:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
             # A truncated file fails in many ways (DataLossError, IndexError "Read less bytes

@@ -15,6 +15,8 @@ QUANTIZATIONS = ("none", "float16", "int8")
 # Training precisions: Keras dtype policies. Weights, losses, logits and BatchNorm statistics stay
 # float32 under the mixed ones.
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+# tf.distribute strategies (see `tf_dcgan.distribute`): auto is mirrored with 2+ GPUs, else default.
+STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
 
 # Spatial sizes the generator's noise can be projected to; every supported image size is one of
 # these doubled at least once. 4 gives the paper's 32/64/128 networks, 7 gives 28x28 images.
@@ -143,6 +145,13 @@ def check_resize(resize):
 def check_d_update(d_update):
     """Raises ValueError unless `d_update` is one of `D_UPDATES`."""
     check_choice("d_update", d_update, D_UPDATES, "Use 'separate' (the default) or 'joint'.")
+
+
+def check_strategy(strategy):
+    """Raises ValueError unless `strategy` is one of `STRATEGIES`."""
+    check_choice("strategy", strategy, STRATEGIES,
+                 "Use auto (all local GPUs when there are several), or multiworker with TF_CONFIG "
+                 "set on every machine.")
 
 
 def check_precision(precision):

@@ -16,6 +16,7 @@ from tf_dcgan.checks import (
     check_channels,
     check_d_update,
     check_precision,
+    check_strategy,
     check_image_size,
     check_positive_int,
     check_resize,
@@ -26,7 +27,7 @@ from tf_dcgan.checks import (
 # Settings a resumed run may change: how long it trains and how it is kept, not what it learns.
 RESUMABLE = ("epochs", "out", "save_every_steps", "keep_checkpoints", "deterministic",
              "tensorboard", "jit", "eval_every", "eval_images", "keep_best", "extractor",
-             "inception_weights")
+             "inception_weights", "strategy")
 
 
 @dataclasses.dataclass
@@ -61,6 +62,8 @@ class TrainConfig:
     out: str | None = None  # the run folder; None: runs/<date>-<time>-<dataset>
     steps_per_epoch: int | None = None  # cap on batches per epoch, for quick tries
     precision: str = "float32"  # or "mixed_bfloat16" (CPU with BF16, TPU), "mixed_float16" (GPU)
+    strategy: str = "auto"  # tf.distribute: auto, default, mirrored, multiworker (TF_CONFIG), tpu
+    sync_batchnorm: bool = False  # BatchNorm statistics over the global batch, not each replica's
     jit: bool = True  # XLA where Keras finds it faster (GPUs); never on CPU, where it is slower
     num_samples: int = 64  # images in each epoch's sample grid
     save_every_steps: int | None = None  # also checkpoint every N steps (None: epoch ends only)
@@ -124,6 +127,7 @@ class TrainConfig:
             )
         check_d_update(self.d_update)
         check_precision(self.precision)
+        check_strategy(self.strategy)
         check_seed(self.seed)
         check_resize(self.resize)
         if not self.cache:

@@ -312,7 +312,11 @@ def make_training_stream(source, image_size, channels, batch_size, seed, steps_p
         dataset = tf.data.Dataset.range(start_epoch, _ENDLESS).flat_map(epoch_batches).skip(skip)
     dataset = dataset.map(lambda images, labels: (to_unit_range(images), labels),
                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return dataset.prefetch(tf.data.AUTOTUNE), steps
+    # Under MultiWorkerMirroredStrategy every worker builds this same stream and keeps its own
+    # part of each global batch (sharding by data: the stream has no files to split).
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options).prefetch(tf.data.AUTOTUNE), steps
 
 
 def make_eval_dataset(source, image_size, channels, batch_size=256, resize="crop"):

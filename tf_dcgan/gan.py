@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from tf_dcgan import losses
 from tf_dcgan.checks import check_d_update, check_positive_int
+from tf_dcgan.distribute import is_multi_worker
 from tf_dcgan.latent import LatentSpace, replica_seed
 from tf_dcgan.models import as_float32
 
@@ -122,6 +123,16 @@ class DCGAN(keras.Model):
         self.g_optimizer.build(self.generator.trainable_variables)
         self._jit_compile_arg = kwargs.get("jit_compile", "auto")
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Under a tf.distribute strategy, Keras' TF trainer (keras/src/backend/tensorflow/
+        # trainer.py, `_maybe_symbolic_build`) takes one batch off the training iterator to build
+        # compiled metrics and `self.optimizer`, and does not put it back: with steps_per_epoch
+        # the first batch is never trained on, which shifts the (seed, step) data order resume
+        # relies on. Under MultiWorkerMirroredStrategy it also fails, reducing the batch's labels
+        # ("Attempt to convert a value (PerReplica...)"). A DCGAN has nothing to build there: both
+        # networks are built, its optimizers are built in compile, and it has no compiled metrics.
+        return
+
     def call(self, noise, training=False):
         """Generates images from noise; the GAN as a model is its generator."""
         return self.generator(noise, training=training)
@@ -185,7 +196,14 @@ class DCGAN(keras.Model):
         self.g_loss_tracker.update_state(g_loss)
         self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
         self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
-        return {m.name: m.result() for m in self.metrics}
+        logs = {m.name: m.result() for m in self.metrics}
+        if is_multi_worker(tf.distribute.get_strategy()):
+            # Under MultiWorkerMirroredStrategy Keras reduces each log with
+            # strategy.reduce(MEAN, value, axis=0), which fails on scalars ("Invalid reduction
+            # dimension 0 for input with 0 dimensions"; keras-team/keras#20585,
+            # tensorflow/tensorflow#72388). Shape [1] reduces to the same scalar.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
     def test_step(self, data):
         raise NotImplementedError(

@@ -19,6 +19,9 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
     The fused kernel runs for 4-D channels-last inputs with a plain configuration (no mask,
     renorm or synchronization); anything else falls back to Keras' implementation.
 
+    Under a `tf.distribute` strategy the moving statistics are averaged across replicas at every
+    update, so every replica (and every worker) holds the same ones.
+
     Under a mixed-precision policy the fused kernel takes bfloat16 or float16 activations
     directly, with float32 statistics, scale and offset.
 
@@ -30,6 +33,16 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
         >>> layer(keras.random.normal((8, 4, 4, 16)), training=True).shape
         TensorShape([8, 4, 4, 16])
     """
+
+    def add_weight(self, *args, **kwargs):
+        # Keras 3 creates the moving statistics with aggregation "none": under a tf.distribute
+        # strategy each replica then keeps the statistics of its own share of the batch, and
+        # the replicas' copies drift apart (only the chief's are saved). "mean" averages every
+        # update across the replicas, as tf.keras 2's BatchNormalization did, so all replicas
+        # hold the same statistics. Outside a strategy it changes nothing.
+        if kwargs.get("name") in ("moving_mean", "moving_variance"):
+            kwargs.setdefault("aggregation", "mean")
+        return super().add_weight(*args, **kwargs)
 
     def _fusable(self, inputs, mask):
         return (inputs.shape.rank == 4 and self.axis in (-1, 3) and mask is None

@@ -46,11 +46,12 @@ def _gamma_init(seed):
     return keras.initializers.RandomNormal(mean=1.0, stddev=0.02, seed=seed)
 
 
-def _batch_norm(name, seed, dtype=None):
+def _batch_norm(name, seed, dtype=None, synchronized=False):
     # momentum 0.9 and epsilon 1e-5 are PyTorch's BatchNorm2d defaults, which the reference DCGANs use.
     # The fused layer is Keras' BatchNormalization with TensorFlow's fused kernel in training.
     return FusedBatchNormalization(
-        momentum=0.9, epsilon=1e-5, gamma_initializer=_gamma_init(seed), name=name, dtype=dtype
+        momentum=0.9, epsilon=1e-5, gamma_initializer=_gamma_init(seed), name=name, dtype=dtype,
+        synchronized=synchronized,
     )
 
 
@@ -68,7 +69,7 @@ def _seeds(seed):
 
 
 def build_generator(image_size=64, channels=3, latent_dim=100, base_filters=64, seed=None,
-                    dtype=None):
+                    dtype=None, sync_batchnorm=False):
     """Builds the DCGAN generator: noise of shape `(latent_dim,)` to images in [-1, 1].
 
     The noise is projected (a matrix multiplication reshaped to a 4x4 or 7x7 map, the paper's
@@ -86,6 +87,9 @@ def build_generator(image_size=64, channels=3, latent_dim=100, base_filters=64, 
         dtype: the layers' dtype policy: None (float32) or a mixed-precision policy name,
             "mixed_bfloat16" or "mixed_float16" (weights float32, activations 16-bit). The output
             is float32 either way.
+        sync_batchnorm: under a `tf.distribute` strategy, BatchNorm normalises with the
+            statistics of the global batch (all replicas) instead of each replica's own share;
+            no effect outside a strategy or on inference.
 
     Example:
         >>> g = build_generator(image_size=28, channels=1)
@@ -106,7 +110,7 @@ def build_generator(image_size=64, channels=3, latent_dim=100, base_filters=64, 
         name="project", dtype=dtype,
     )(noise)
     x = layers.Reshape((base, base, filters), name="reshape", dtype=dtype)(x)
-    x = _batch_norm("project_bn", next_seed(), dtype)(x)
+    x = _batch_norm("project_bn", next_seed(), dtype, sync_batchnorm)(x)
     x = layers.ReLU(name="project_relu", dtype=dtype)(x)
     for i in range(1, doublings):
         filters //= 2
@@ -114,7 +118,7 @@ def build_generator(image_size=64, channels=3, latent_dim=100, base_filters=64, 
             filters, 4, strides=2, padding="same", use_bias=False,
             kernel_initializer=_weight_init(next_seed()), name=f"up{i}", dtype=dtype,
         )(x)
-        x = _batch_norm(f"up{i}_bn", next_seed(), dtype)(x)
+        x = _batch_norm(f"up{i}_bn", next_seed(), dtype, sync_batchnorm)(x)
         x = layers.ReLU(name=f"up{i}_relu", dtype=dtype)(x)
     x = layers.Conv2DTranspose(
         channels, 4, strides=2, padding="same", kernel_initializer=_weight_init(next_seed()),
@@ -125,7 +129,8 @@ def build_generator(image_size=64, channels=3, latent_dim=100, base_filters=64, 
     return keras.Model(noise, images, name="generator")
 
 
-def build_discriminator(image_size=64, channels=3, base_filters=64, seed=None, dtype=None):
+def build_discriminator(image_size=64, channels=3, base_filters=64, seed=None, dtype=None,
+                        sync_batchnorm=False):
     """Builds the DCGAN discriminator: images in [-1, 1] to one real-vs-fake logit per image.
 
     Each of n strided convolutions (kernel 4, stride 2) halves the size and doubles the filters,
@@ -140,6 +145,7 @@ def build_discriminator(image_size=64, channels=3, base_filters=64, seed=None, d
         base_filters: filters of the first layer (the paper's ndf, 64).
         seed: optional integer that makes the initial weights reproducible.
         dtype: the layers' dtype policy, as for `build_generator`; the logits are float32.
+        sync_batchnorm: BatchNorm over the global batch under a strategy, as for `build_generator`.
 
     Example:
         >>> d = build_discriminator(image_size=28, channels=1)
@@ -161,7 +167,7 @@ def build_discriminator(image_size=64, channels=3, base_filters=64, seed=None, d
             kernel_initializer=_weight_init(next_seed()), name=f"down{i}", dtype=dtype,
         )(x)
         if i > 1:
-            x = _batch_norm(f"down{i}_bn", next_seed(), dtype)(x)
+            x = _batch_norm(f"down{i}_bn", next_seed(), dtype, sync_batchnorm)(x)
         x = layers.LeakyReLU(negative_slope=0.2, name=f"down{i}_lrelu", dtype=dtype)(x)
         filters *= 2
     x = layers.Flatten(name="flatten", dtype=dtype)(x)

@@ -63,6 +63,25 @@ _LAYOUT = {
 _RUN_FILES = set(_LAYOUT.values())
 
 
+def clock_stamp():
+    """This machine's date and time as a default run folder's `<date>-<time>` (20261202-221500)."""
+    return datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def default_name(dataset, stamp, suffix=1):
+    """The default run folder name `<stamp>-<dataset>` (`-<suffix>` from 2 on, when taken)."""
+    name = str(dataset).replace("/", "_").replace(":", "_").strip("._~") or "data"
+    return f"{stamp}-{name}" + (f"-{suffix}" if suffix > 1 else "")
+
+
+def free_suffix(dataset, stamp, runs_dir="runs"):
+    """The first suffix (1 for none) whose `default_name` is not taken in `runs_dir`."""
+    suffix = 1
+    while (Path(runs_dir) / default_name(dataset, stamp, suffix)).exists():
+        suffix += 1
+    return suffix
+
+
 class RunFolder:
     """One training run's folder: where each file goes, and the few operations on them.
 
@@ -92,7 +111,7 @@ class RunFolder:
     # ------------------------------------------------------------ creating and opening
 
     @classmethod
-    def create(cls, out=None, dataset="data", runs_dir="runs"):
+    def create(cls, out=None, dataset="data", runs_dir="runs", stamp=None):
         """Names a new run folder and checks that nothing of the user's can be overwritten there.
 
         `out` may be a new or empty folder, or one that `train.py` started and that never saved a
@@ -106,6 +125,8 @@ class RunFolder:
             out: the folder the user asked for, or None.
             dataset: the dataset setting (a name or a folder), for the default name and the check.
             runs_dir: the parent of default run folders.
+            stamp: the `<date>-<time>` of a default name; None: now, by this machine's clock
+                (several workers of one run pass the chief's; see `default_name`).
 
         Raises:
             ValueError: one of the cases above, with the fix.
@@ -118,14 +139,9 @@ class RunFolder:
                     "Pick a new folder name."
                 )
         else:
-            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-            name = str(dataset).replace("/", "_").replace(":", "_").strip("._~") or "data"
-            path = Path(runs_dir) / f"{stamp}-{name}"
-            suffix = 1
-            while path.exists():
-                suffix += 1
-                path = Path(runs_dir) / f"{stamp}-{name}-{suffix}"
-            run = cls(path)
+            stamp = stamp or clock_stamp()
+            suffix = free_suffix(dataset, stamp, runs_dir)
+            run = cls(Path(runs_dir) / default_name(dataset, stamp, suffix))
         run._check_outside_dataset(dataset, given=out is not None)
         run._check_reusable()
         return run

@@ -7,18 +7,21 @@ Everything that can be wrong with the input (settings, dataset, run folder) is c
 
 import dataclasses
 import random
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
 import keras
 import tensorflow as tf
 
 from tf_dcgan import callbacks as dcgan_callbacks
-from tf_dcgan import data, evaluation
+from tf_dcgan import data, distribute, evaluation
 from tf_dcgan.checkpoints import Checkpointer, KeepBest, TrainingState
 from tf_dcgan.checks import check_sample_grid, error_summary, supported_image_sizes
 from tf_dcgan.gan import DCGAN
 from tf_dcgan.models import build_discriminator, build_generator
-from tf_dcgan.run_folder import RunFolder
+from tf_dcgan.run_folder import RunFolder, clock_stamp, default_name, free_suffix
 from tf_dcgan.sources import ImageSource
 
 
@@ -51,6 +54,10 @@ class PreparedRun:
         steps_per_epoch: batches in each epoch.
         extractor, reference_name, reference_batches: with `eval_every`, what scores the
             generator and against which real images.
+        strategy: the `tf.distribute.Strategy` to train under (`distribute.make_strategy`).
+        out: the run folder's path, the same on every worker. On the chief it is `folder`; a
+            non-chief worker of a multi-worker run writes into a temporary `folder` instead
+            (removed when `train` ends) and reads checkpoints from `out` when resuming.
     """
 
     config: object
@@ -62,11 +69,18 @@ class PreparedRun:
     extractor: object = None
     reference_name: str = None
     reference_batches: object = None
+    strategy: object = None
+    out: Path = None
 
     @property
     def run_dir(self):
-        """The run folder's path."""
-        return self.folder.path
+        """The run folder's path (the chief's, on every worker)."""
+        return self.out or self.folder.path
+
+    @property
+    def chief(self):
+        """Whether this process writes the run folder (every process but non-chief workers)."""
+        return self.out is None or self.folder.path == self.out
 
     def stream(self, start_step):
         """(training stream from `start_step`, steps per epoch): see `make_training_stream`."""
@@ -87,6 +101,7 @@ class TrainingResult:
         steps_per_epoch: batches in each epoch.
         batch_size: images in each batch.
         epoch_seconds: wall time of each epoch (the first includes graph tracing).
+        start_step: the checkpoint step a resumed run continued from (0 for a new run).
     """
 
     gan: DCGAN
@@ -94,6 +109,7 @@ class TrainingResult:
     steps_per_epoch: int
     batch_size: int
     epoch_seconds: list
+    start_step: int = 0
 
     @property
     def median_epoch_seconds(self):
@@ -107,8 +123,8 @@ class TrainingResult:
         return self.steps_per_epoch * self.batch_size / self.median_epoch_seconds
 
 
-def prepare_run(config, resume=False, given=()):
-    """Checks the config, loads the data, creates (or reopens) the run folder, writes config.json.
+def prepare_run(config, resume=False, given=(), strategy=None):
+    """Checks the config, sets up the strategy, loads the data, creates (or reopens) the run folder.
 
     Image size and channels left as None become the dataset's own (when the models support that
     size; else 64), and a None seed becomes a random one, so config.json records the exact run.
@@ -118,10 +134,17 @@ def prepare_run(config, resume=False, given=()):
     With `resume`, `config.out` must be a run folder: its own config.json is used, changed only
     by the flags in `given` that a resumed run may change (`TrainConfig.resumed_with`).
 
+    The strategy (`config.strategy`, unless one is passed) is created first, as multi-worker and
+    TPU strategies require. In a multi-worker run every worker calls this: they agree on the
+    chief's seed and default folder name; only the chief creates the folder, and the others
+    write into a temporary folder of their own (resuming needs `out` on a filesystem all workers
+    share, as Keras' BackupAndRestore does).
+
     Args:
         config: a `TrainConfig`.
         resume: continue the run in `config.out` from its newest checkpoint.
         given: with `resume`, the names of the settings the user set explicitly.
+        strategy: a `tf.distribute.Strategy` to use instead of `config.strategy`'s.
 
     Returns:
         A `PreparedRun`.
@@ -134,23 +157,31 @@ def prepare_run(config, resume=False, given=()):
         >>> result = train(run)
     """
     config.validate()
+    strategy = strategy or distribute.make_strategy(config.strategy)
+    chief = distribute.is_chief(strategy)
     if resume:
         if config.out is None:
             raise ValueError("resume needs the run folder; received no --out. Pass --out RUN.")
-        folder = RunFolder.open(config.out)
-        config = folder.read_config().resumed_with(config, given).validate()
+        # Non-chief workers only read the chief's folder; the chief alone finishes or cleans it.
+        folder = RunFolder.open(config.out) if chief else RunFolder(config.out)
+        # The strategy of this command, not the recorded one: the run may move to other devices.
+        config = dataclasses.replace(folder.read_config().resumed_with(config, given),
+                                     strategy=config.strategy).validate()
     else:
-        folder = RunFolder.create(config.out, config.dataset)
+        config = _agree_on_seed_and_folder(strategy, chief, config)
+        folder = RunFolder.create(config.out, config.dataset) if chief else None
+    out = Path(config.out)
+    if not chief:
+        task_type, task_id = distribute.worker_index(strategy)
+        folder = RunFolder(tempfile.mkdtemp(prefix=f"tf-dcgan-{task_type}{task_id}-"))
     source = data.read_images(config.dataset, config.data_dir)
     image_size = config.image_size
     if image_size is None:
         image_size = source.image_size if source.image_size in supported_image_sizes() else 64
     channels = config.channels or source.channels
     check_sample_grid(config.num_samples, image_size, channels)
-    seed = config.seed if config.seed is not None else random.randrange(2**31)
-    config = dataclasses.replace(config, image_size=image_size, channels=channels, seed=seed,
-                                 out=str(folder.path))
-    run = PreparedRun(config, folder, None, source, resume)
+    config = dataclasses.replace(config, image_size=image_size, channels=channels)
+    run = PreparedRun(config, folder, None, source, resume, strategy=strategy, out=out)
     run.dataset, run.steps_per_epoch = run.stream(0)  # checks the batch size and the cache
     if config.eval_every:
         # Checked now, so a missing extractor is one line before training, not after an epoch.
@@ -161,7 +192,7 @@ def prepare_run(config, resume=False, given=()):
             config.dataset, config.data_dir)
         run.reference_batches = data.make_eval_dataset(reference, image_size, channels,
                                                        resize=config.resize)
-    folder.claim(resume=resume)
+    folder.claim(resume=resume and chief)
     try:
         folder.write_config(config)
         if source.paths is not None and not resume:
@@ -169,6 +200,20 @@ def prepare_run(config, resume=False, given=()):
     except OSError as error:  # disk full or quota, after the write probe passed
         raise ValueError(_failure_message(folder, 0, error)) from None
     return run
+
+
+def _agree_on_seed_and_folder(strategy, chief, config):
+    """Resolves a None seed and out; every worker of a multi-worker run gets the chief's."""
+    seed = config.seed if config.seed is not None else random.randrange(2**31)
+    stamp = clock_stamp()
+    suffix = free_suffix(config.dataset, stamp) if config.out is None else 1
+    digits, suffix, seed = distribute.agree_with_chief(
+        strategy, [int(stamp.replace("-", "")), suffix, seed])
+    out = config.out
+    if out is None:
+        stamp = f"{digits // 10**6:08d}-{digits % 10**6:06d}"
+        out = str(Path("runs") / default_name(config.dataset, stamp, suffix))
+    return dataclasses.replace(config, seed=seed, out=out)
 
 
 def build_gan(config):
@@ -180,15 +225,17 @@ def build_gan(config):
 
     Returns:
         A compiled `DCGAN` with two Adam optimizers of the config's learning rate and beta1.
+        Under a `tf.distribute` strategy, call it inside `strategy.scope()`.
 
     Example:
         >>> gan = build_gan(TrainConfig(image_size=28, channels=1, seed=0))
     """
     dtype = None if config.precision == "float32" else config.precision
     generator = build_generator(config.image_size, config.channels, config.latent_dim,
-                                config.base_filters, dtype=dtype)
+                                config.base_filters, dtype=dtype,
+                                sync_batchnorm=config.sync_batchnorm)
     discriminator = build_discriminator(config.image_size, config.channels, config.base_filters,
-                                        dtype=dtype)
+                                        dtype=dtype, sync_batchnorm=config.sync_batchnorm)
     gan = DCGAN(generator, discriminator, latent_dim=config.latent_dim, seed=config.seed)
     gan.compile(
         d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta1),
@@ -271,8 +318,23 @@ def train(run, verbose=None):
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
-    gan = build_gan(config)
-    state = TrainingState(gan, run.folder.checkpoints_dir, keep=config.keep_checkpoints)
+    strategy = run.strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        gan = build_gan(config)
+    # Every worker restores the chief's checkpoints; a non-chief one writes its own (all workers
+    # must save, as saving may take part in collectives) into its temporary folder.
+    state = TrainingState(gan, run.folder.checkpoints_dir, keep=config.keep_checkpoints,
+                          restore_from=RunFolder(run.run_dir).checkpoints_dir)
+    try:
+        return _fit(run, gan, state, verbose)
+    finally:
+        if not run.chief:
+            run.folder.release()
+            shutil.rmtree(run.folder.path, ignore_errors=True)
+
+
+def _fit(run, gan, state, verbose):
+    config = run.config
     start_step = (state.restore_newest() or 0) if run.resume else 0
     steps = run.steps_per_epoch
     first_epoch, done_in_epoch = divmod(start_step, steps)
@@ -312,7 +374,7 @@ def train(run, verbose=None):
     if stop.received:
         raise TrainingStopped(stop.received, _stop_message(run, stop.received,
                                                            checkpointer.saved_step, steps))
-    return TrainingResult(gan, history, steps, config.batch_size, timer.seconds)
+    return TrainingResult(gan, history, steps, config.batch_size, timer.seconds, start_step)
 
 
 def _stop_message(run, received, step, steps):

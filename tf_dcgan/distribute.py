@@ -1,0 +1,124 @@
+"""`tf.distribute`: which strategy a run trains under, which worker writes, what workers agree on.
+
+The training step itself knows nothing of this: Keras `fit` runs `DCGAN.train_step` on every
+replica, averages the gradients, and hands each replica its share of the global batch. This module
+picks the strategy (`make_strategy`), tells the chief from the other workers (`is_chief`), and
+has every worker agree on the chief's values where a local choice would differ
+(`agree_with_chief`: the run folder's name, which comes from a clock, and a random seed).
+
+Create the strategy before TensorFlow runs anything else in the process: multi-worker and TPU
+strategies must be set up first.
+"""
+
+import os
+
+import tensorflow as tf
+
+from tf_dcgan.checks import check_strategy
+
+
+def make_strategy(name="auto"):
+    """The `tf.distribute.Strategy` named by `name` (one of `checks.STRATEGIES`).
+
+    - auto: `MirroredStrategy` over all local GPUs when there are two or more, else default;
+    - default: TensorFlow's default strategy (one device, no replication);
+    - mirrored: `MirroredStrategy` over all local GPUs (or the CPU when there is none);
+    - multiworker: `MultiWorkerMirroredStrategy`; the cluster comes from the `TF_CONFIG`
+      environment variable, set on every machine (see the README);
+    - tpu: `TPUStrategy` on the Cloud TPU this machine is attached to.
+
+    Raises:
+        ValueError: an unknown name, multiworker without `TF_CONFIG`, or tpu without a TPU.
+
+    Example:
+        >>> strategy = make_strategy("auto")
+        >>> with strategy.scope():
+        ...     gan = build_gan(config)
+    """
+    check_strategy(name)
+    if name == "auto":
+        name = "mirrored" if len(tf.config.list_physical_devices("GPU")) > 1 else "default"
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        if not os.environ.get("TF_CONFIG"):
+            raise ValueError(
+                "strategy=multiworker needs the cluster in the TF_CONFIG environment variable; "
+                "received no TF_CONFIG. Set it on every machine (see the README's 'Several "
+                "machines' section), or use --strategy auto on one machine."
+            )
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, tf.errors.OpError) as error:
+        raise ValueError(
+            f"strategy=tpu needs a Cloud TPU; none was found ({str(error).splitlines()[0][:120]}). "
+            "Run on a TPU VM, or use --strategy auto."
+        ) from None
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def is_multi_worker(strategy):
+    """Whether `strategy` spans more than one worker process (MultiWorkerMirroredStrategy).
+
+    The same test as Keras' own (`_collective_all_reduce_multi_worker` in its TF trainer), which
+    decides how `fit` reduces the logs.
+    """
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode())
+
+
+def worker_index(strategy):
+    """(task type, task index) of this process in the cluster; ("chief", 0) outside one."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not is_multi_worker(strategy):
+        return "chief", 0
+    return resolver.task_type, resolver.task_id
+
+
+def is_chief(strategy):
+    """Whether this process writes the run's files: always, except on the non-chief workers.
+
+    The chief is the `chief` task when the cluster has one, else worker 0 (TensorFlow's rule).
+    """
+    if not is_multi_worker(strategy):
+        return True
+    task_type, task_id = worker_index(strategy)
+    if task_type == "chief":
+        return True
+    has_chief = "chief" in strategy.cluster_resolver.cluster_spec().as_dict()
+    return task_type == "worker" and task_id == 0 and not has_chief
+
+
+def agree_with_chief(strategy, values):
+    """The chief's `values` (non-negative integers), on every worker.
+
+    Outside a multi-worker cluster this returns `values` unchanged. Inside one, every worker must
+    call it at the same point (it is a collective): the chief's replicas add their values into an
+    all-reduce to which every other replica adds zeros.
+
+    Args:
+        strategy: the run's strategy.
+        values: a list of ints under 2**62 (the chief's are used; the others' are ignored).
+
+    Example:
+        >>> stamp, seed = agree_with_chief(strategy, [20261202221500, random_seed])
+    """
+    values = [int(value) for value in values]
+    if not is_multi_worker(strategy):
+        return values
+    chief = is_chief(strategy)
+    local_replicas = len(strategy.extended.worker_devices)
+
+    def contribution(context):
+        # Only the chief's first local replica adds its values, once.
+        first = context.replica_id_in_sync_group % local_replicas == 0
+        return tf.constant(values if chief and first else [0] * len(values), tf.int64)
+
+    per_replica = strategy.experimental_distribute_values_from_function(contribution)
+    total = strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+    return [int(value) for value in total.numpy()]
