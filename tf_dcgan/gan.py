@@ -125,12 +125,12 @@ class DCGAN(keras.Model):
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # Under a tf.distribute strategy, Keras' TF trainer (keras/src/backend/tensorflow/
-        # trainer.py, `_maybe_symbolic_build`) takes one batch off the training iterator to build
-        # compiled metrics and `self.optimizer`, and does not put it back: with steps_per_epoch
-        # the first batch is never trained on, which shifts the (seed, step) data order resume
-        # relies on. Under MultiWorkerMirroredStrategy it also fails, reducing the batch's labels
-        # ("Attempt to convert a value (PerReplica...)"). A DCGAN has nothing to build there: both
-        # networks are built, its optimizers are built in compile, and it has no compiled metrics.
+        # trainer.py, `_maybe_symbolic_build`) reads one batch from a throwaway iterator and
+        # reduces it across replicas to build compiled metrics and `self.optimizer`. Under
+        # MultiWorkerMirroredStrategy that reduction fails on our (images, labels) batches
+        # ("Attempt to convert a value (PerReplica...) ... to a Tensor"). A DCGAN has nothing to
+        # build there: both networks are built, its optimizers are built in compile, and it has
+        # no compiled metrics or loss.
         return
 
     def call(self, noise, training=False):

@@ -48,10 +48,14 @@ def make_gan(cls=FixedNoiseDCGAN):
 
 
 def one_step(gan):
-    dataset = tf.data.Dataset.from_tensor_slices(IMAGES).batch(BATCH)
+    # An endless stream read with steps_per_epoch, as train.py reads it: the step must train on
+    # the stream's first batch.
+    later = np.flip(IMAGES, axis=1)
+    dataset = tf.data.Dataset.from_tensor_slices(np.concatenate([IMAGES, later]))
+    dataset = dataset.batch(BATCH).repeat()
     weights = gan.generator.weights + gan.discriminator.weights
     before = [np.asarray(w) for w in weights]
-    history = gan.fit(dataset, epochs=1, verbose=0)
+    history = gan.fit(dataset, epochs=1, steps_per_epoch=1, verbose=0)
     after = [np.asarray(w) for w in weights]
     moved = max(float(np.max(np.abs(a - b))) for a, b in zip(after, before))
     return {name: values[0] for name, values in history.history.items()}, after, moved
