@@ -5,10 +5,11 @@ import sys
 
 from tf_dcgan.checks import D_UPDATES, PRECISIONS, RESIZE_MODES, STRATEGIES
 from tf_dcgan.cli import Parser, fail, import_tensorflow_quietly
-from tf_dcgan.config import TrainConfig
+from tf_dcgan.config import PAPER_RECIPE, RECIPES, TrainConfig
 
 EXAMPLES = """examples:
-  python train.py --epochs 20                     # Fashion-MNIST, 28x28, the paper's recipe
+  python train.py --epochs 20                     # Fashion-MNIST, 28x28, the default recipe
+  python train.py --epochs 20 --recipe paper      # exactly the paper's recipe
   python train.py --epochs 1 --steps-per-epoch 20  # a quick try
   python train.py --image-size 64 --batch-size 64  # the paper's 64x64 networks
   python train.py --d-update joint --seed 0 --out runs/joint
@@ -21,6 +22,10 @@ EXAMPLES = """examples:
 """
 
 
+def _optional_float(text):
+    return None if text.lower() == "none" else float(text)
+
+
 def parse_args(argv=None):
     """Parses the flags into a `TrainConfig` (not yet validated) and the dry-run switch."""
     defaults = TrainConfig()
@@ -29,6 +34,11 @@ def parse_args(argv=None):
         "with sample grids, a training GIF, loss curves and the saved models.",
         examples=EXAMPLES,
     )
+    parser.add_argument("--recipe", default="default", choices=RECIPES,
+                        help="default: this project's recipe (the paper's networks and "
+                        "optimizer, samples from a moving average of G); paper: exactly the "
+                        "paper's (Radford et al. 2015, as in pytorch/examples). Flags given "
+                        "explicitly win (default: %(default)s)")
     parser.add_argument("--dataset", default=defaults.dataset,
                         help="a folder of images (searched recursively), a .npy/.npz file of "
                         "uint8 images, or a TensorFlow Datasets name with an optional split, "
@@ -58,6 +68,10 @@ def parse_args(argv=None):
     parser.add_argument("--d-update", default=defaults.d_update, choices=D_UPDATES,
                         help="separate: a D step on real then on fake; joint: one step on the sum "
                         "(default: %(default)s)")
+    parser.add_argument("--ema-decay", type=_optional_float, default=defaults.ema_decay,
+                        help="sample from an exponential moving average of the generator's "
+                        "weights with this decay, e.g. 0.999; 'none' samples from the generator "
+                        "itself (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=None,
                         help="random seed (default: drawn and recorded in config.json)")
     parser.add_argument("--out", default=None,
@@ -116,11 +130,15 @@ def parse_args(argv=None):
                 if hasattr(args, f.name)}
     settings["jit"] = not args.no_jit
     # The settings named on the command line: a resumed run compares only those with its own.
-    given = {"jit" if action.dest == "no_jit" else action.dest
+    named = {"jit" if action.dest == "no_jit" else action.dest
              for word in (sys.argv[1:] if argv is None else argv)
              for option, action in parser._option_string_actions.items()
-             if word.split("=")[0] == option} & set(settings)
-    return TrainConfig(**settings), args.dry_run, args.resume, given
+             if word.split("=")[0] == option}
+    given = named & set(settings)
+    config = TrainConfig(**settings).with_recipe(args.recipe, given)
+    if "recipe" in named:
+        given |= set(PAPER_RECIPE)  # so a resumed run compares the recipe's settings with its own
+    return config, args.dry_run, args.resume, given
 
 
 def main(argv=None):

@@ -96,3 +96,8 @@ def image_tree(tmp_path):
     (root / "cats" / "readme.txt").write_text("ignored")
     save_image(root / "top.png", rgb(12, 12))  # directly in the root: no label
     return root
+
+
+# A train.py run small enough for a test: 3 steps of 16 images, 28x28, 8 base filters.
+TINY_RUN = ["--epochs", "1", "--steps-per-epoch", "3", "--batch-size", "16", "--base-filters",
+            "8", "--latent-dim", "16", "--num-samples", "4", "--seed", "0"]

@@ -6,7 +6,7 @@ import pytest
 
 import export
 import train
-from tests.conftest import ROOT, tflite_run
+from tests.conftest import ROOT, TINY_RUN, tflite_run
 from tf_dcgan import DCGAN, build_discriminator, build_generator
 from tf_dcgan import export as export_lib
 from tf_dcgan.models import as_float32
@@ -55,9 +55,7 @@ def test_the_inference_generator_is_float32_with_the_same_weights():
 @pytest.mark.slow
 def test_a_bfloat16_run_saves_and_exports_a_float32_generator(tmp_path):
     out = tmp_path / "run"
-    assert train.main(["--epochs", "1", "--steps-per-epoch", "3", "--batch-size", "16",
-                       "--base-filters", "8", "--latent-dim", "16", "--num-samples", "4",
-                       "--seed", "0", "--precision", "mixed_bfloat16", "--out", str(out)]) == 0
+    assert train.main([*TINY_RUN, "--precision", "mixed_bfloat16", "--out", str(out)]) == 0
     saved = keras.models.load_model(out / "generator.keras", compile=False)
     assert {layer.compute_dtype for layer in saved.layers} == {"float32"}
     whole = keras.models.load_model(out / "dcgan.keras")

@@ -80,7 +80,7 @@ class SampleGrid(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.directory.mkdir(parents=True, exist_ok=True)
         inputs = self.model.latent.sample(self.num_images, self.seed)
-        images = np.asarray(self.model.generator(inputs, training=False))
+        images = np.asarray(self.model.sampler(inputs, training=False))
         if not np.isfinite(images).all():
             return  # a diverged generator: no black grid (DivergenceGuard reports it)
         grid = _upscale(image_grid(images), self.scale)
@@ -462,7 +462,7 @@ class TensorBoardLogger(keras.callbacks.Callback):
                     tf.summary.scalar(name, value)
 
     def on_epoch_end(self, epoch, logs=None):
-        images = np.asarray(self.model.generator(
+        images = np.asarray(self.model.sampler(
             self.model.latent.sample(self.num_images, self.seed), training=False))
         if not np.isfinite(images).all():
             return

@@ -1,6 +1,7 @@
 """Checkpoints: everything needed to continue a run exactly, each one written whole or not at all.
 
-A checkpoint holds both networks (weights and BatchNorm statistics), both optimizers (Adam's
+A checkpoint holds both networks (weights and BatchNorm statistics) and the generator's moving
+average when there is one, both optimizers (Adam's
 moments and step counts), both random streams of the `DCGAN` (training noise and `generate`), and
 the number of training steps done. With the data order a pure function of (seed, step)
 (`data.make_training_stream`) and the sample noise a function of the config's seed, that is the
@@ -41,12 +42,15 @@ class TrainingState:
 
     def __init__(self, gan, directory, keep=3, restore_from=None):
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.checkpoint = tf.train.Checkpoint(
+        parts = dict(
             generator=gan.generator, discriminator=gan.discriminator,
             d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer,
             training_noise=gan.seed_generator.state, sample_noise=gan.sample_seed_generator.state,
             step=self.step,
         )
+        if gan.ema_generator is not None:
+            parts["ema_generator"] = gan.ema_generator
+        self.checkpoint = tf.train.Checkpoint(**parts)
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory),
                                                   max_to_keep=keep)
         self.restore_manager = self.manager

@@ -142,6 +142,18 @@ def check_resize(resize):
                  "crop keeps the aspect ratio (center square), stretch does not.")
 
 
+def check_ema_decay(ema_decay):
+    """Raises ValueError unless `ema_decay` is None or a number in (0, 1)."""
+    if ema_decay is None:
+        return
+    if isinstance(ema_decay, bool) or not isinstance(ema_decay, (int, float)) or not (
+            0 < ema_decay < 1):
+        raise ValueError(
+            f"ema_decay must be a number between 0 and 1 (or none); received "
+            f"ema_decay={ema_decay!r}. Use e.g. 0.999, or --recipe paper for no moving average."
+        )
+
+
 def check_d_update(d_update):
     """Raises ValueError unless `d_update` is one of `D_UPDATES`."""
     check_choice("d_update", d_update, D_UPDATES, "Use 'separate' (the default) or 'joint'.")

@@ -15,6 +15,7 @@ from tf_dcgan.checks import (
     MAX_STEPS_PER_EPOCH,
     check_channels,
     check_d_update,
+    check_ema_decay,
     check_precision,
     check_strategy,
     check_image_size,
@@ -28,6 +29,13 @@ from tf_dcgan.checks import (
 RESUMABLE = ("epochs", "out", "save_every_steps", "keep_checkpoints", "deterministic",
              "tensorboard", "jit", "eval_every", "eval_images", "keep_best", "extractor",
              "inception_weights", "strategy")
+
+
+# The settings in which this project's default recipe departs from the paper's (Radford et al.
+# 2015, as in pytorch/examples): `--recipe paper` puts these values back. Each departure was
+# measured (README, "Better images: the default recipe").
+PAPER_RECIPE = {"ema_decay": None}
+RECIPES = ("default", "paper")
 
 
 @dataclasses.dataclass
@@ -58,6 +66,7 @@ class TrainConfig:
     learning_rate: float = 2e-4  # Adam, both networks (paper: 0.001 was too high)
     beta1: float = 0.5  # Adam beta_1 (paper: 0.9 oscillated and was unstable)
     d_update: str = "separate"  # "separate": a D step on real, then on fake; "joint": one summed step
+    ema_decay: float | None = None  # samples from a moving average of G's weights; None: G itself
     seed: int | None = None  # None: drawn at random and recorded here, so the run can be repeated
     out: str | None = None  # the run folder; None: runs/<date>-<time>-<dataset>
     steps_per_epoch: int | None = None  # cap on batches per epoch, for quick tries
@@ -126,6 +135,7 @@ class TrainConfig:
                 f"beta1 must be in [0, 1); received beta1={self.beta1}. The paper uses 0.5."
             )
         check_d_update(self.d_update)
+        check_ema_decay(self.ema_decay)
         check_precision(self.precision)
         check_strategy(self.strategy)
         check_seed(self.seed)
@@ -138,6 +148,26 @@ class TrainConfig:
         if not self.dataset:
             raise ValueError("dataset must not be empty; received dataset=''. Use e.g. fashion_mnist.")
         return self
+
+    def with_recipe(self, recipe, given=()):
+        """These settings with `recipe`'s values for every recipe setting not in `given`.
+
+        Args:
+            recipe: "default" (this project's, the dataclass defaults) or "paper" (the paper's:
+                `PAPER_RECIPE`).
+            given: names of settings set explicitly (they win over the recipe).
+
+        Example:
+            >>> TrainConfig().with_recipe("paper").ema_decay is None
+            True
+        """
+        if recipe not in RECIPES:
+            raise ValueError(f"recipe must be one of {', '.join(RECIPES)}; received "
+                             f"recipe={recipe!r}. Use --recipe paper for the paper's recipe.")
+        values = PAPER_RECIPE if recipe == "paper" else {
+            name: getattr(TrainConfig, name) for name in PAPER_RECIPE}
+        return dataclasses.replace(
+            self, **{name: value for name, value in values.items() if name not in given})
 
     def resumed_with(self, requested, given):
         """The settings to continue this run with, after `requested` changes of flags in `given`.

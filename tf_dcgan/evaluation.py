@@ -214,7 +214,7 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         if (epoch + 1) % self.every_epochs:
             return
         fake = extract_features(self.extractor, generated_batches(
-            self.model.generator, self.num_images, seed=self.seed))
+            self.model.sampler, self.num_images, seed=self.seed))
         if not np.isfinite(fake).all():
             return
         self.latest = score_features(self.reference, fake, seed=self.seed)

@@ -236,7 +236,8 @@ def build_gan(config):
                                 sync_batchnorm=config.sync_batchnorm)
     discriminator = build_discriminator(config.image_size, config.channels, config.base_filters,
                                         dtype=dtype, sync_batchnorm=config.sync_batchnorm)
-    gan = DCGAN(generator, discriminator, latent_dim=config.latent_dim, seed=config.seed)
+    gan = DCGAN(generator, discriminator, latent_dim=config.latent_dim, seed=config.seed,
+                ema_decay=config.ema_decay)
     gan.compile(
         d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta1),
         g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta1),

@@ -1,0 +1,112 @@
+"""The recipe ablation: the paper's generator against its moving average, from the same runs.
+
+An exponential moving average of G's weights never changes training (`DCGAN(ema_decay=...)`
+only reads the weights after each step; `tests/test_ema.py` pins that the trained networks are
+identical with and without it). So one run with `--ema-decay` holds both recipes: its plain
+generator IS the paper's recipe for that seed, and its average is the default recipe's sampler.
+This script restores each run's checkpoints at the chosen epochs and scores both with the
+evaluation issue's benchmark (the project's Fashion-MNIST classifier, `--eval-images` generated
+images against the test split, the same noise seed for every model), then prints one table per
+epoch with every seed and the mean, next to the real-vs-real floor measured in the same run.
+
+Make the runs first (the default recipe, with every epoch's checkpoint kept), then score them:
+
+    python train.py --epochs 20 --seed 1 --keep-checkpoints 20 --out runs/ablation-seed1
+    python train.py --epochs 20 --seed 2 --keep-checkpoints 20 --out runs/ablation-seed2
+    python benchmarks/quality_ablation.py runs/ablation-seed1 runs/ablation-seed2 --epochs 5 20
+"""
+
+import argparse
+import csv
+import os
+import statistics
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+METRICS = ("fid", "kid", "precision", "recall")
+
+
+def last_step_of_epochs(run_folder):
+    """{epoch: the step at its end}, from the run's per-step losses.csv."""
+    with open(run_folder.losses_csv_path, newline="") as f:
+        ends = {}
+        for row in csv.DictReader(f):
+            ends[int(row["epoch"])] = max(ends.get(int(row["epoch"]), 0), int(row["step"]))
+    return ends
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", help="run folders trained with --ema-decay")
+    parser.add_argument("--epochs", type=int, nargs="+", default=[5, 20])
+    parser.add_argument("--eval-images", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated noise")
+    args = parser.parse_args()
+
+    from tf_dcgan import data, evaluation
+    from tf_dcgan.checkpoints import TrainingState
+    from tf_dcgan.extractors import extract_features
+    from tf_dcgan.metrics import score_features
+    from tf_dcgan.run_folder import RunFolder
+    from tf_dcgan.training import build_gan
+
+    folders = [RunFolder.open(run) for run in args.runs]
+    configs = [folder.read_config() for folder in folders]
+    dataset = configs[0].dataset
+    reference, reference_name, floor, floor_name = evaluation.reference_sets(dataset)
+    extractor = evaluation.choose_extractor(dataset)
+    size, channels = configs[0].image_size, configs[0].channels
+    real = extract_features(extractor, data.make_eval_dataset(reference, size, channels))
+    other = extract_features(extractor, data.make_eval_dataset(floor, size, channels),
+                             limit=args.eval_images)
+    floor_scores = score_features(real, other, seed=args.seed)
+
+    def score(generator):
+        fake = extract_features(extractor, evaluation.generated_batches(
+            generator, args.eval_images, seed=args.seed), limit=args.eval_images)
+        result = score_features(real, fake, seed=args.seed)
+        return {name: getattr(result, name) for name in METRICS}
+
+    rows = {}  # (epoch, recipe) -> list of per-seed scores
+    for folder, config in zip(folders, configs):
+        if config.ema_decay is None:
+            raise SystemExit(f"{folder.path} was trained without --ema-decay: it holds one recipe")
+        gan = build_gan(config)
+        state = TrainingState(gan, folder.checkpoints_dir)
+        ends = last_step_of_epochs(folder)
+        for epoch in args.epochs:
+            path = folder.checkpoints_dir / f"ckpt-{ends[epoch]}"
+            state.checkpoint.restore(str(path)).assert_existing_objects_matched()
+            for recipe, generator in (("paper (plain G)", gan.generator),
+                                      (f"default (EMA {config.ema_decay})", gan.ema_generator)):
+                scores = score(generator)
+                rows.setdefault((epoch, recipe), []).append((config.seed, scores))
+                print(f"seed {config.seed} epoch {epoch} {recipe}: " + ", ".join(
+                    f"{name} {value:.4f}" for name, value in scores.items()), flush=True)
+
+    print(f"\nextractor: {extractor.name}; reference: {reference_name}; {args.eval_images} "
+          f"generated images, noise seed {args.seed}")
+    print(f"{'epoch':>5} {'recipe':<24} {'seed':>6} {'FID':>8} {'KID x1000':>10} "
+          f"{'precision':>9} {'recall':>7}")
+    for (epoch, recipe), results in rows.items():
+        for seed, scores in results + [("mean", {
+                name: statistics.mean(s[name] for _, s in results) for name in METRICS})]:
+            print(f"{epoch:>5} {recipe:<24} {seed!s:>6} {scores['fid']:8.2f} "
+                  f"{1000 * scores['kid']:10.2f} {scores['precision']:9.3f} "
+                  f"{scores['recall']:7.3f}")
+    for epoch in args.epochs:
+        paper = [s["fid"] for _, s in rows[(epoch, "paper (plain G)")]]
+        ours = [s["fid"] for key, results in rows.items() if key[0] == epoch
+                and key[1] != "paper (plain G)" for _, s in results]
+        print(f"epoch {epoch}: default FID / paper FID = "
+              f"{statistics.mean(ours) / statistics.mean(paper):.2f} (mean over seeds)")
+    print(f"floor ({floor_name} vs {reference_name}): FID {floor_scores.fid:.2f}, KID x1000 "
+          f"{1000 * floor_scores.kid:.2f}, precision {floor_scores.precision:.3f}, "
+          f"recall {floor_scores.recall:.3f}")
+
+
+if __name__ == "__main__":
+    main()
