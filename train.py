@@ -63,8 +63,18 @@ def parse_args(argv=None):
                         help="G's last and D's first filter count (default: %(default)s)")
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate,
                         help="Adam learning rate for both networks (default: %(default)s)")
+    parser.add_argument("--d-learning-rate", type=float, default=None,
+                        help="D's own Adam rate, for two time-scale updates (default: "
+                        "--learning-rate)")
+    parser.add_argument("--g-learning-rate", type=float, default=None,
+                        help="G's own Adam rate (default: --learning-rate)")
     parser.add_argument("--beta1", type=float, default=defaults.beta1,
                         help="Adam beta_1 (default: %(default)s)")
+    parser.add_argument("--beta2", type=float, default=defaults.beta2,
+                        help="Adam beta_2 (default: %(default)s)")
+    parser.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing,
+                        help="one-sided label smoothing: D's target on real images is 1 minus "
+                        "this, e.g. 0.1 (default: %(default)s)")
     parser.add_argument("--d-update", default=defaults.d_update, choices=D_UPDATES,
                         help="separate: a D step on real then on fake; joint: one step on the sum "
                         "(default: %(default)s)")

@@ -97,7 +97,9 @@ def test_recipe_paper_is_exactly_the_papers_recipe():
     # quality work: these values, nothing averaged.
     paper = {"batch_size": 128, "learning_rate": 2e-4, "beta1": 0.5, "latent_dim": 100,
              "base_filters": 64, "d_update": "separate", "ema_decay": None,
-             "precision": "float32", "epochs": 20, "dataset": "fashion_mnist"}
+             "d_learning_rate": None, "g_learning_rate": None, "beta2": 0.999,
+             "label_smoothing": 0.0, "precision": "float32", "epochs": 20,
+             "dataset": "fashion_mnist"}
     assert {name: getattr(config, name) for name in paper} == paper
     # Every other setting is the default's.
     assert config == dataclasses.replace(TrainConfig(), ema_decay=None)

@@ -163,3 +163,21 @@ def test_mismatched_networks_and_bad_compile_arguments_are_refused():
     shared = keras.optimizers.Adam()
     with pytest.raises(ValueError, match="two optimizer objects"):
         gan.compile(d_optimizer=shared, g_optimizer=shared)
+
+
+def test_one_sided_label_smoothing_moves_only_the_real_target(tiny_gan, tiny_images):
+    from tf_dcgan import losses
+
+    logits = tf.constant([[2.0], [-1.0]])
+    bce = losses.default_loss()
+    smoothed = losses.discriminator_real_loss(bce, logits, 0.9)
+    expected = keras.losses.BinaryCrossentropy(from_logits=True)(tf.fill([2, 1], 0.9), logits)
+    assert float(smoothed) == pytest.approx(float(expected))
+    assert float(smoothed) != pytest.approx(float(losses.discriminator_real_loss(bce, logits)))
+    plain, smooth = tiny_gan(), tiny_gan(real_label=0.9)
+    plain.train_on_batch(tiny_images[:16])
+    smooth.train_on_batch(tiny_images[:16])
+    assert not np.allclose(_weights(plain.discriminator)[0], _weights(smooth.discriminator)[0])
+    assert smooth.get_compile_config()["real_label"] == 0.9
+    with pytest.raises(ValueError, match="real_label=0.3"):
+        tiny_gan(real_label=0.3)

@@ -64,7 +64,11 @@ class TrainConfig:
     latent_dim: int = 100  # length of z, as in the paper
     base_filters: int = 64  # G's last and D's first filter count (the paper's ngf = ndf = 64)
     learning_rate: float = 2e-4  # Adam, both networks (paper: 0.001 was too high)
+    d_learning_rate: float | None = None  # D's own rate (two time-scale); None: learning_rate
+    g_learning_rate: float | None = None  # G's own rate; None: learning_rate
     beta1: float = 0.5  # Adam beta_1 (paper: 0.9 oscillated and was unstable)
+    beta2: float = 0.999  # Adam beta_2 (Keras' and PyTorch's default, as the paper's code)
+    label_smoothing: float = 0.0  # one-sided: D's target on real images is 1 - this
     d_update: str = "separate"  # "separate": a D step on real, then on fake; "joint": one summed step
     ema_decay: float | None = None  # samples from a moving average of G's weights; None: G itself
     seed: int | None = None  # None: drawn at random and recorded here, so the run can be repeated
@@ -129,6 +133,23 @@ class TrainConfig:
             raise ValueError(
                 f"learning_rate must be between 0 and 1; received learning_rate={self.learning_rate}. "
                 "The paper uses 0.0002."
+            )
+        for name in ("d_learning_rate", "g_learning_rate"):
+            rate = getattr(self, name)
+            if rate is not None and not (isinstance(rate, (int, float)) and 0 < rate < 1):
+                raise ValueError(
+                    f"{name} must be between 0 and 1; received {name}={rate}. Leave it out to "
+                    "use --learning-rate."
+                )
+        if not (isinstance(self.beta2, (int, float)) and 0 <= self.beta2 < 1):
+            raise ValueError(
+                f"beta2 must be in [0, 1); received beta2={self.beta2}. Adam's default is 0.999."
+            )
+        if not (isinstance(self.label_smoothing, (int, float))
+                and 0 <= self.label_smoothing < 0.5):
+            raise ValueError(
+                f"label_smoothing must be in [0, 0.5); received label_smoothing="
+                f"{self.label_smoothing}. Use 0 (the paper's) or e.g. 0.1."
             )
         if not (isinstance(self.beta1, (int, float)) and 0 <= self.beta1 < 1):
             raise ValueError(

@@ -104,7 +104,7 @@ class DCGAN(keras.Model):
         ]
 
     def compile(self, d_optimizer=None, g_optimizer=None, loss_fn=None, d_update="separate",
-                **kwargs):
+                real_label=1.0, **kwargs):
         """Sets the optimizers and the loss; defaults are the paper's.
 
         Args:
@@ -113,6 +113,8 @@ class DCGAN(keras.Model):
             loss_fn: a Keras loss on `(targets, logits)`; default binary cross-entropy on logits.
             d_update: "separate" (an optimizer step on the real batch, then one on the generated
                 batch) or "joint" (one step on the sum of both gradients).
+            real_label: D's target on real images; below 1 is one-sided label smoothing
+                (e.g. 0.9). Generated images keep target 0, and G's loss target 1.
             **kwargs: passed to `keras.Model.compile`, e.g. `jit_compile`, `steps_per_execution`.
         """
         check_d_update(d_update)
@@ -133,6 +135,12 @@ class DCGAN(keras.Model):
         self.g_optimizer = _loss_scaled_if_float16(g_optimizer, self.generator)
         self.loss_fn = loss_fn or losses.default_loss()
         self.d_update = d_update
+        if not (isinstance(real_label, (int, float)) and 0.5 < real_label <= 1):
+            raise ValueError(
+                f"real_label must be in (0.5, 1]; received real_label={real_label!r}. Use 1.0 "
+                "(the paper's) or e.g. 0.9 for one-sided label smoothing."
+            )
+        self.real_label = float(real_label)
         # Built here, not lazily on the first step, so BackupAndRestore and .keras loading find
         # the Adam moments to restore.
         self.d_optimizer.build(self.discriminator.trainable_variables)
@@ -184,7 +192,8 @@ class DCGAN(keras.Model):
             with g_tape.stop_recording():
                 with tf.GradientTape() as real_tape:
                     real_logits = self.discriminator(real_images, training=True)
-                    d_real_loss = losses.discriminator_real_loss(self.loss_fn, real_logits)
+                    d_real_loss = losses.discriminator_real_loss(self.loss_fn, real_logits,
+                                                                 self.real_label)
                     scaled_loss = self.d_optimizer.scale_loss(d_real_loss)
                 real_grads = real_tape.gradient(scaled_loss, d_vars)
                 if self.d_update == "separate":
@@ -310,6 +319,7 @@ class DCGAN(keras.Model):
             "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
             "loss_fn": keras.saving.serialize_keras_object(self.loss_fn),
             "d_update": self.d_update,
+            "real_label": self.real_label,
             "jit_compile": self._jit_compile_arg,
         }
 

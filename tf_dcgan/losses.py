@@ -15,10 +15,14 @@ def default_loss():
     return keras.losses.BinaryCrossentropy(from_logits=True)
 
 
-def discriminator_real_loss(loss_fn, real_logits):
-    """D's loss on real images: classify them as real (target 1), i.e. maximise log D(x)."""
+def discriminator_real_loss(loss_fn, real_logits, target=1.0):
+    """D's loss on real images: classify them as real (target 1), i.e. maximise log D(x).
+
+    A `target` below 1 is one-sided label smoothing (Salimans et al. 2016): D is asked for
+    `target` on real images only; generated images keep target 0 and G's loss target 1.
+    """
     real_logits = ops.cast(real_logits, "float32")
-    return loss_fn(ops.ones_like(real_logits), real_logits)
+    return loss_fn(ops.full_like(real_logits, target), real_logits)
 
 
 def discriminator_fake_loss(loss_fn, fake_logits):

@@ -238,10 +238,13 @@ def build_gan(config):
                                         dtype=dtype, sync_batchnorm=config.sync_batchnorm)
     gan = DCGAN(generator, discriminator, latent_dim=config.latent_dim, seed=config.seed,
                 ema_decay=config.ema_decay)
+    d_rate = config.d_learning_rate or config.learning_rate
+    g_rate = config.g_learning_rate or config.learning_rate
     gan.compile(
-        d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta1),
-        g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta1),
+        d_optimizer=keras.optimizers.Adam(d_rate, beta_1=config.beta1, beta_2=config.beta2),
+        g_optimizer=keras.optimizers.Adam(g_rate, beta_1=config.beta1, beta_2=config.beta2),
         d_update=config.d_update,
+        real_label=1.0 - config.label_smoothing,
         jit_compile="auto" if config.jit else False,
     )
     return gan
