@@ -29,6 +29,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 METRICS = ("fid", "kid", "precision", "recall")
 
 
+# The settings that make a training recipe (the moving average does not change training: it is
+# the sampler column).
+RECIPE_SETTINGS = ("batch_size", "latent_dim", "base_filters", "learning_rate", "d_learning_rate",
+                   "g_learning_rate", "beta1", "beta2", "label_smoothing", "d_update", "precision")
+
+
+def _recipe_name(config):
+    """The run's training recipe: "paper", or its settings that differ from the paper's."""
+    from tf_dcgan.config import TrainConfig
+
+    paper = TrainConfig().with_recipe("paper")
+    changed = [f"{name} {getattr(config, name)}" for name in RECIPE_SETTINGS
+               if getattr(config, name) != getattr(paper, name)]
+    return ", ".join(changed) or "paper"
+
+
 def last_step_of_epochs(run_folder):
     """{epoch: the step at its end}, from the run's per-step losses.csv."""
     with open(run_folder.losses_csv_path, newline="") as f:
@@ -74,35 +90,38 @@ def main():
     for folder, config in zip(folders, configs):
         if config.ema_decay is None:
             raise SystemExit(f"{folder.path} was trained without --ema-decay: it holds one recipe")
+        recipe = _recipe_name(config)
         gan = build_gan(config)
         state = TrainingState(gan, folder.checkpoints_dir)
         ends = last_step_of_epochs(folder)
         for epoch in args.epochs:
             path = folder.checkpoints_dir / f"ckpt-{ends[epoch]}"
             state.checkpoint.restore(str(path)).assert_existing_objects_matched()
-            for recipe, generator in (("paper (plain G)", gan.generator),
-                                      (f"default (EMA {config.ema_decay})", gan.ema_generator)):
+            for sampler, generator in (("G", gan.generator),
+                                       (f"EMA {config.ema_decay}", gan.ema_generator)):
                 scores = score(generator)
-                rows.setdefault((epoch, recipe), []).append((config.seed, scores))
-                print(f"seed {config.seed} epoch {epoch} {recipe}: " + ", ".join(
+                rows.setdefault((epoch, recipe, sampler), []).append((config.seed, scores))
+                print(f"seed {config.seed} epoch {epoch} {recipe} {sampler}: " + ", ".join(
                     f"{name} {value:.4f}" for name, value in scores.items()), flush=True)
 
     print(f"\nextractor: {extractor.name}; reference: {reference_name}; {args.eval_images} "
           f"generated images, noise seed {args.seed}")
-    print(f"{'epoch':>5} {'recipe':<24} {'seed':>6} {'FID':>8} {'KID x1000':>10} "
-          f"{'precision':>9} {'recall':>7}")
-    for (epoch, recipe), results in rows.items():
+    print(f"{'epoch':>5} {'training recipe':<32} {'sampler':<10} {'seed':>6} {'FID':>8} "
+          f"{'KID x1000':>10} {'precision':>9} {'recall':>7}")
+    for (epoch, recipe, sampler), results in rows.items():
         for seed, scores in results + [("mean", {
                 name: statistics.mean(s[name] for _, s in results) for name in METRICS})]:
-            print(f"{epoch:>5} {recipe:<24} {seed!s:>6} {scores['fid']:8.2f} "
+            print(f"{epoch:>5} {recipe:<32} {sampler:<10} {seed!s:>6} {scores['fid']:8.2f} "
                   f"{1000 * scores['kid']:10.2f} {scores['precision']:9.3f} "
                   f"{scores['recall']:7.3f}")
-    for epoch in args.epochs:
-        paper = [s["fid"] for _, s in rows[(epoch, "paper (plain G)")]]
-        ours = [s["fid"] for key, results in rows.items() if key[0] == epoch
-                and key[1] != "paper (plain G)" for _, s in results]
-        print(f"epoch {epoch}: default FID / paper FID = "
-              f"{statistics.mean(ours) / statistics.mean(paper):.2f} (mean over seeds)")
+    paper = {epoch: statistics.mean(s["fid"] for _, s in results)
+             for (epoch, recipe, sampler), results in rows.items()
+             if recipe == "paper" and sampler == "G"}
+    for (epoch, recipe, sampler), results in rows.items():
+        if epoch in paper and (recipe, sampler) != ("paper", "G"):
+            mean = statistics.mean(s["fid"] for _, s in results)
+            print(f"epoch {epoch}: {recipe}, {sampler}: FID / the paper recipe's FID = "
+                  f"{mean / paper[epoch]:.2f} (means over seeds)")
     print(f"floor ({floor_name} vs {reference_name}): FID {floor_scores.fid:.2f}, KID x1000 "
           f"{1000 * floor_scores.kid:.2f}, precision {floor_scores.precision:.3f}, "
           f"recall {floor_scores.recall:.3f}")
