@@ -35,10 +35,10 @@ def parse_args(argv=None):
         examples=EXAMPLES,
     )
     parser.add_argument("--recipe", default="default", choices=RECIPES,
-                        help="default: this project's recipe (the paper's networks and "
-                        "optimizer, samples from a moving average of G); paper: exactly the "
-                        "paper's (Radford et al. 2015, as in pytorch/examples). Flags given "
-                        "explicitly win (default: %(default)s)")
+                        help="paper: exactly the paper's recipe (Radford et al. 2015, as in "
+                        "pytorch/examples); default: this project's, which today is the same "
+                        "(no lever measured so far halves the FID: README, 'Recipe ablation'). "
+                        "Flags given explicitly win (default: %(default)s)")
     parser.add_argument("--dataset", default=defaults.dataset,
                         help="a folder of images (searched recursively), a .npy/.npz file of "
                         "uint8 images, or a TensorFlow Datasets name with an optional split, "
@@ -67,21 +67,24 @@ def parse_args(argv=None):
                         help="D's own Adam rate, for two time-scale updates (default: "
                         "--learning-rate)")
     parser.add_argument("--g-learning-rate", type=float, default=None,
-                        help="G's own Adam rate (default: --learning-rate)")
+                        help="G's own Adam rate (default: --learning-rate). Measured: 4e-4 gave "
+                        "0.80x the paper's FID after 5 Fashion-MNIST epochs")
     parser.add_argument("--beta1", type=float, default=defaults.beta1,
                         help="Adam beta_1 (default: %(default)s)")
     parser.add_argument("--beta2", type=float, default=defaults.beta2,
                         help="Adam beta_2 (default: %(default)s)")
     parser.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing,
                         help="one-sided label smoothing: D's target on real images is 1 minus "
-                        "this, e.g. 0.1 (default: %(default)s)")
+                        "this, e.g. 0.1 (measured: 0.97x the paper's FID after 5 epochs) "
+                        "(default: %(default)s)")
     parser.add_argument("--d-update", default=defaults.d_update, choices=D_UPDATES,
                         help="separate: a D step on real then on fake; joint: one step on the sum "
                         "(default: %(default)s)")
     parser.add_argument("--ema-decay", type=_optional_float, default=defaults.ema_decay,
                         help="sample from an exponential moving average of the generator's "
                         "weights with this decay, e.g. 0.999; 'none' samples from the generator "
-                        "itself (default: %(default)s)")
+                        "itself. Measured: 0.999 did not lower FID within 20 Fashion-MNIST "
+                        "epochs (1.01-1.06x the plain G's) (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=None,
                         help="random seed (default: drawn and recorded in config.json)")
     parser.add_argument("--out", default=None,
