@@ -47,7 +47,7 @@ def make_strategy(name="auto"):
             raise ValueError(
                 "strategy=multiworker needs the cluster in the TF_CONFIG environment variable; "
                 "received no TF_CONFIG. Set it on every machine (see the README's 'Several "
-                "machines' section), or use --strategy auto on one machine."
+                "devices and machines' section), or use --strategy auto on one machine."
             )
         return tf.distribute.MultiWorkerMirroredStrategy()
     try:
