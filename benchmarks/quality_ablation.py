@@ -107,12 +107,12 @@ def main():
     print(f"\nextractor: {extractor.name}; reference: {reference_name}; {args.eval_images} "
           f"generated images, noise seed {args.seed}")
     print(f"{'epoch':>5} {'training recipe':<32} {'sampler':<10} {'seed':>6} {'FID':>8} "
-          f"{'KID x1000':>10} {'precision':>9} {'recall':>7}")
+          f"{'KID':>8} {'precision':>9} {'recall':>7}")
     for (epoch, recipe, sampler), results in rows.items():
         for seed, scores in results + [("mean", {
                 name: statistics.mean(s[name] for _, s in results) for name in METRICS})]:
             print(f"{epoch:>5} {recipe:<32} {sampler:<10} {seed!s:>6} {scores['fid']:8.2f} "
-                  f"{1000 * scores['kid']:10.2f} {scores['precision']:9.3f} "
+                  f"{scores['kid']:8.3f} {scores['precision']:9.3f} "
                   f"{scores['recall']:7.3f}")
     paper = {epoch: statistics.mean(s["fid"] for _, s in results)
              for (epoch, recipe, sampler), results in rows.items()
@@ -122,8 +122,8 @@ def main():
             mean = statistics.mean(s["fid"] for _, s in results)
             print(f"epoch {epoch}: {recipe}, {sampler}: FID / the paper recipe's FID = "
                   f"{mean / paper[epoch]:.2f} (means over seeds)")
-    print(f"floor ({floor_name} vs {reference_name}): FID {floor_scores.fid:.2f}, KID x1000 "
-          f"{1000 * floor_scores.kid:.2f}, precision {floor_scores.precision:.3f}, "
+    print(f"floor ({floor_name} vs {reference_name}): FID {floor_scores.fid:.2f}, KID "
+          f"{floor_scores.kid:.3f}, precision {floor_scores.precision:.3f}, "
           f"recall {floor_scores.recall:.3f}")
 
 
