@@ -1,19 +1,23 @@
-"""The recipe ablation: the paper's generator against its moving average, from the same runs.
+"""The recipe ablation: training recipes, and G against its moving average, scored from runs.
 
-An exponential moving average of G's weights never changes training (`DCGAN(ema_decay=...)`
-only reads the weights after each step; `tests/test_ema.py` pins that the trained networks are
-identical with and without it). So one run with `--ema-decay` holds both recipes: its plain
-generator IS the paper's recipe for that seed, and its average is the default recipe's sampler.
-This script restores each run's checkpoints at the chosen epochs and scores both with the
-evaluation issue's benchmark (the project's Fashion-MNIST classifier, `--eval-images` generated
-images against the test split, the same noise seed for every model), then prints one table per
-epoch with every seed and the mean, next to the real-vs-real floor measured in the same run.
+Each run folder is one training recipe and one seed; its kept checkpoints are restored at the
+chosen epochs and scored with the evaluation issue's benchmark (the project's Fashion-MNIST
+classifier, `--eval-images` generated images against the test split, the same noise seed for
+every model). Rows are named by the settings that differ from the paper's recipe ("paper" when
+none does) and by the sampler. A moving average of G never changes training (`tests/test_ema.py`
+pins it), so a run with `--ema-decay` holds two rows: its plain G and its average. The table
+lists every seed and the mean, each recipe's FID as a ratio to the paper's, and the real-vs-real
+floor measured in the same run.
 
-Make the runs first (the default recipe, with every epoch's checkpoint kept), then score them:
+Make the runs (every epoch's checkpoint kept), then score them in one run of this script:
 
-    python train.py --epochs 20 --seed 1 --keep-checkpoints 20 --out runs/ablation-seed1
-    python train.py --epochs 20 --seed 2 --keep-checkpoints 20 --out runs/ablation-seed2
-    python benchmarks/quality_ablation.py runs/ablation-seed1 runs/ablation-seed2 --epochs 5 20
+    python train.py --epochs 20 --seed 1 --keep-checkpoints 20 --out runs/default-seed1
+    python train.py --epochs 20 --seed 2 --keep-checkpoints 20 --out runs/default-seed2
+    python train.py --recipe paper --ema-decay 0.999 --epochs 20 --seed 1 --keep-checkpoints 20 \
+        --out runs/paper-seed1
+    python train.py --recipe paper --ema-decay 0.999 --epochs 20 --seed 2 --keep-checkpoints 20 \
+        --out runs/paper-seed2
+    python benchmarks/quality_ablation.py runs/*-seed? --epochs 5 20
 """
 
 import argparse
@@ -56,7 +60,8 @@ def last_step_of_epochs(run_folder):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", help="run folders trained with --ema-decay")
+    parser.add_argument("runs", nargs="+", help="run folders with a checkpoint kept for every "
+                        "epoch asked for (--keep-checkpoints)")
     parser.add_argument("--epochs", type=int, nargs="+", default=[5, 20])
     parser.add_argument("--eval-images", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated noise")
@@ -88,17 +93,21 @@ def main():
 
     rows = {}  # (epoch, recipe) -> list of per-seed scores
     for folder, config in zip(folders, configs):
-        if config.ema_decay is None:
-            raise SystemExit(f"{folder.path} was trained without --ema-decay: it holds one recipe")
         recipe = _recipe_name(config)
         gan = build_gan(config)
         state = TrainingState(gan, folder.checkpoints_dir)
         ends = last_step_of_epochs(folder)
         for epoch in args.epochs:
+            if epoch not in ends:  # a shorter run (a 5-epoch screen): only its own epochs
+                continue
             path = folder.checkpoints_dir / f"ckpt-{ends[epoch]}"
             state.checkpoint.restore(str(path)).assert_existing_objects_matched()
-            for sampler, generator in (("G", gan.generator),
-                                       (f"EMA {config.ema_decay}", gan.ema_generator)):
+            samplers = [("G", gan.generator)]
+            if config.ema_decay is not None:
+                samplers.append((f"EMA {config.ema_decay}", gan.ema_generator))
+            for sampler, generator in samplers:
+                if any(seed == config.seed for seed, _ in rows.get((epoch, recipe, sampler), [])):
+                    continue  # the same recipe and seed trains the same networks: scored once
                 scores = score(generator)
                 rows.setdefault((epoch, recipe, sampler), []).append((config.seed, scores))
                 print(f"seed {config.seed} epoch {epoch} {recipe} {sampler}: " + ", ".join(

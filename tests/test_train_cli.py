@@ -197,7 +197,7 @@ def test_a_run_that_fails_mid_training_says_so_and_the_same_command_retries(
 def test_dry_run_prints_the_config(capsys):
     assert train.main(["--dry-run", "--epochs", "3", "--d-update", "joint"]) == 0
     config = json.loads(capsys.readouterr().out)
-    assert config["epochs"] == 3 and config["d_update"] == "joint" and config["batch_size"] == 128
+    assert config["epochs"] == 3 and config["d_update"] == "joint" and config["batch_size"] == 64
 
 
 def test_help_ends_with_examples():
