@@ -91,7 +91,7 @@ def main():
         result = score_features(real, fake, seed=args.seed)
         return {name: getattr(result, name) for name in METRICS}
 
-    rows = {}  # (epoch, recipe) -> list of per-seed scores
+    rows = {}  # (epoch, recipe, sampler) -> [(seed, scores), ...]
     for folder, config in zip(folders, configs):
         recipe = _recipe_name(config)
         gan = build_gan(config)

@@ -255,8 +255,7 @@ class TrainConfig:
             )
         known = {field.name for field in dataclasses.fields(cls)}
         # A recipe setting missing from an older file did not exist yet: the run had the paper's.
-        settings = {**{name: value for name, value in PAPER_RECIPE.items() if name in known},
-                    **settings}
+        settings = {**PAPER_RECIPE, **settings}
         unknown = sorted(set(settings) - known)
         if unknown:
             raise ValueError(
