@@ -67,7 +67,7 @@ def parse_args(argv=None):
                         help="G's last and D's first filter count (default: %(default)s)")
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate,
                         help="Adam learning rate for both networks (default: %(default)s)")
-    parser.add_argument("--d-learning-rate", type=float, default=None,
+    parser.add_argument("--d-learning-rate", type=_optional_float, default=None,
                         help="D's own Adam rate, for two time-scale updates (default: "
                         "--learning-rate)")
     parser.add_argument("--g-learning-rate", type=_optional_float,

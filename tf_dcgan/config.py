@@ -143,8 +143,8 @@ class TrainConfig:
             rate = getattr(self, name)
             if rate is not None and not (isinstance(rate, (int, float)) and 0 < rate < 1):
                 raise ValueError(
-                    f"{name} must be between 0 and 1; received {name}={rate}. Leave it out to "
-                    "use --learning-rate."
+                    f"{name} must be between 0 and 1; received {name}={rate}. Pass e.g. 4e-4, "
+                    "or none to use --learning-rate."
                 )
         if not (isinstance(self.beta2, (int, float)) and 0 <= self.beta2 < 1):
             raise ValueError(
