@@ -1,5 +1,8 @@
 """Score a trained generator: FID, KID, precision and recall against real images, with the floor.
 
+A class-conditional generator (train.py --conditional) is also scored class by class: the domain
+classifier's accuracy on each class's images, and each class's FID against its real images.
+
     python evaluate.py --run runs/20261125-202956-fashion_mnist
     python evaluate.py --generator docs/fashion_mnist_run/generator.keras --dataset fashion_mnist
 """
@@ -42,6 +45,9 @@ def parse_args(argv=None):
                         help="InceptionV3 no-top weights file (default: Keras' cache)")
     parser.add_argument("--batch-size", type=int, default=250, help="default: %(default)s")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated noise")
+    parser.add_argument("--per-class-images", type=int, default=1000,
+                        help="a conditional generator's images per class for class accuracy and "
+                        "per-class FID (default: %(default)s)")
     parser.add_argument("--experiments", action="store_true",
                         help="also run the paper's experiments into RUN/experiments (or "
                         "--images-dir): latent walks, vector arithmetic, nearest training images, "
@@ -65,10 +71,13 @@ def main(argv=None):
     try:
         check_positive_int("num_images", args.num_images, "Use e.g. --num-images 10000.")
         check_positive_int("batch_size", args.batch_size, "Use e.g. --batch-size 250.")
+        check_positive_int("per_class_images", args.per_class_images,
+                           "Use e.g. --per-class-images 1000.")
         import_tensorflow_quietly()
         from tf_dcgan import evaluation, export
         from tf_dcgan.data import make_eval_dataset
         from tf_dcgan.files import atomic_output
+        from tf_dcgan.latent import LatentSpace
         from tf_dcgan.run_folder import RunFolder
 
         config = RunFolder.open(args.run).read_config() if args.run else None
@@ -90,6 +99,10 @@ def main(argv=None):
         extractor.check_images(channels)
         experiments = None
         if args.experiments:
+            if LatentSpace.of(generator).conditional:
+                raise ValueError("--experiments walks an unconditional generator's noise; "
+                                 "received a conditional generator. Leave --experiments out: "
+                                 "its class scores are printed without it.")
             check_positive_int("probe_images", args.probe_images, "Use e.g. 10000.")
             images_dir = (RunFolder(args.run).experiments_dir if args.run else args.images_dir)
             if images_dir is None:
@@ -112,6 +125,12 @@ def main(argv=None):
             reference_name, num_images=args.num_images,
             floor_batches=make_eval_dataset(floor, size, channels, resize=resize),
             floor_name=floor_name, batch_size=args.batch_size, seed=args.seed)
+        classes = None
+        if LatentSpace.of(generator).conditional:
+            classes = evaluation.evaluate_classes(
+                generator, extractor, make_eval_dataset(reference, size, channels, resize=resize),
+                reference_name, num_per_class=args.per_class_images, batch_size=args.batch_size,
+                seed=args.seed)
         if args.experiments:
             experiments = evaluation.run_experiments(
                 generator, images_dir, extractor, floor, size, channels,
@@ -122,11 +141,15 @@ def main(argv=None):
             written = report.as_dict()
             if experiments is not None:
                 written["experiments"] = experiments
+            if classes is not None:
+                written["classes"] = classes.as_dict()
             with atomic_output(Path(out)) as tmp:
                 tmp.write_text(json.dumps(written, indent=2) + "\n")
     except ValueError as error:
         return fail("evaluate.py", error)
     print(report.table())
+    if classes is not None:
+        print(classes.table())
     if experiments is not None:
         probe = experiments.get("discriminator_features")
         if probe:

@@ -3,7 +3,7 @@
 import dataclasses
 import sys
 
-from tf_dcgan.checks import D_UPDATES, PRECISIONS, RESIZE_MODES, STRATEGIES
+from tf_dcgan.checks import D_CONDITIONINGS, D_UPDATES, PRECISIONS, RESIZE_MODES, STRATEGIES
 from tf_dcgan.cli import Parser, fail, import_tensorflow_quietly
 from tf_dcgan.config import PAPER_RECIPE, RECIPES, TrainConfig
 
@@ -13,6 +13,7 @@ EXAMPLES = """examples:
   python train.py --epochs 1 --steps-per-epoch 20  # a quick try
   python train.py --image-size 64                 # the paper's 64x64 networks
   python train.py --d-update joint --seed 0 --out runs/joint
+  python train.py --conditional --epochs 20       # generate a chosen class (one row per class)
   python train.py --dataset ~/faces --image-size 64 --epochs 5   # your own folder of images
   python train.py --dataset cifar10 --data-dir ~/tensorflow_datasets
   python train.py --dataset images.npz --channels 3
@@ -91,6 +92,16 @@ def parse_args(argv=None):
                         "weights with this decay, e.g. 0.999; 'none' samples from the generator "
                         "itself. Measured: 0.999 did not lower FID within 20 Fashion-MNIST "
                         "epochs (1.01-1.06x the plain G's) (default: %(default)s)")
+    parser.add_argument("--conditional", action="store_true",
+                        help="a class-conditional DCGAN: G and D also take the dataset's class "
+                        "labels (TFDS labels, .npz labels, or sub-folder names; a dataset "
+                        "without them is refused); grids show one row per class, and the "
+                        "exported models take a class label")
+    parser.add_argument("--d-conditioning", default=defaults.d_conditioning,
+                        choices=D_CONDITIONINGS,
+                        help="how a conditional discriminator uses the label: projection "
+                        "(Miyato and Koyama 2018) or concat (one-hot label maps joined to the "
+                        "image) (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=None,
                         help="random seed (default: drawn and recorded in config.json)")
     parser.add_argument("--out", default=None,

@@ -5,6 +5,7 @@ second, full TensorFlow next to tensorflow-cpu:
     pip install --no-deps tensorflow-serving-api==2.21.0
 Serve an export first (see the README), with port 8500 published, then:
     python examples/grpc_client.py --num-images 8 --seed 42 --out generated/
+    python examples/grpc_client.py --label 7 --out sneakers/   # a conditional model's class 7
 """
 
 import argparse
@@ -15,21 +16,25 @@ import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 
-def generate_png_request(model="dcgan", num_images=4, seed=0):
-    """A PredictRequest for the `generate_png` signature."""
+def generate_png_request(model="dcgan", num_images=4, seed=0, label=None):
+    """A PredictRequest for the `generate_png` signature (`label`: a conditional model's class)."""
     request = predict_pb2.PredictRequest()
     request.model_spec.name = model
     request.model_spec.signature_name = "generate_png"
     request.inputs["num_images"].CopyFrom(tf.make_tensor_proto(num_images, dtype=tf.int32))
     request.inputs["seed"].CopyFrom(tf.make_tensor_proto(seed, dtype=tf.int64))
+    if label is not None:
+        request.inputs["label"].CopyFrom(tf.make_tensor_proto(label, dtype=tf.int32))
     return request
 
 
-def generate_pngs(target="localhost:8500", model="dcgan", num_images=4, seed=0, timeout=30):
+def generate_pngs(target="localhost:8500", model="dcgan", num_images=4, seed=0, timeout=30,
+                  label=None):
     """Returns `num_images` PNG files (bytes) from the gRPC server at `target`."""
     with grpc.insecure_channel(target) as channel:
         stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
-        reply = stub.Predict(generate_png_request(model, num_images, seed), timeout=timeout)
+        reply = stub.Predict(generate_png_request(model, num_images, seed, label),
+                             timeout=timeout)
     return list(tf.make_ndarray(reply.outputs["png_bytes"]))
 
 
@@ -39,11 +44,14 @@ def main():
     parser.add_argument("--model", default="dcgan")
     parser.add_argument("--num-images", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--label", type=int, default=None,
+                        help="a conditional model's class (see its classes signature)")
     parser.add_argument("--out", default="generated")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for index, png in enumerate(generate_pngs(args.target, args.model, args.num_images, args.seed)):
+    pngs = generate_pngs(args.target, args.model, args.num_images, args.seed, label=args.label)
+    for index, png in enumerate(pngs):
         (out / f"seed{args.seed}_{index:03d}.png").write_bytes(png)
     print(f"wrote {args.num_images} images to {out}")
 

@@ -24,19 +24,27 @@ def one_line_error(main, program, argv, capsys):
     return err
 
 
-def tflite_run(path, noise):
-    """Runs a batch-1 generator `.tflite` file on each row of `noise` with the LiteRT interpreter."""
+def tflite_run(path, noise, labels=None):
+    """Runs a batch-1 generator `.tflite` file on each row of `noise` with the LiteRT interpreter
+    (and, for a conditional generator, each of `labels`)."""
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_path=str(path))
     interpreter.allocate_tensors()
-    (input_detail,), (output_detail,) = (interpreter.get_input_details(),
-                                         interpreter.get_output_details())
+    inputs, (output_detail,) = (interpreter.get_input_details(),
+                                interpreter.get_output_details())
+    assert len(inputs) == (1 if labels is None else 2)
+    input_detail = next(d for d in inputs if "label" not in d["name"])
+    label_detail = next((d for d in inputs if "label" in d["name"]), None)
     assert input_detail["shape"].tolist() == [1, noise.shape[1]]
     assert input_detail["dtype"] == np.float32 and output_detail["dtype"] == np.float32
+    if label_detail is not None:
+        assert label_detail["shape"].tolist() == [1] and label_detail["dtype"] == np.int32
     outputs = []
-    for row in noise:
+    for index, row in enumerate(noise):
         interpreter.set_tensor(input_detail["index"], row[np.newaxis])
+        if label_detail is not None:
+            interpreter.set_tensor(label_detail["index"], np.array([labels[index]], np.int32))
         interpreter.invoke()
         outputs.append(interpreter.get_tensor(output_detail["index"])[0])
     return np.stack(outputs)

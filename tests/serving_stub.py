@@ -22,8 +22,12 @@ def rest_predict(signatures, body):
     specs = signature.structured_input_signature[1]
     if "instances" in request:
         rows = request["instances"]
-        name = next(iter(specs))
-        inputs = {name: tf.constant(rows, dtype=specs[name].dtype)}
+        if rows and isinstance(rows[0], dict):  # named inputs: each instance has every input
+            inputs = {k: tf.constant([row[k] for row in rows], dtype=specs[k].dtype)
+                      for k in specs}
+        else:
+            name = next(iter(specs))
+            inputs = {name: tf.constant(rows, dtype=specs[name].dtype)}
     else:
         inputs = {k: tf.constant(v, dtype=specs[k].dtype) for k, v in request["inputs"].items()}
     outputs = signature(**inputs)

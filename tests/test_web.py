@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.select import Select
 
 import export
 from tests.browser import open_page, serve, start_chromium, status, wait_for
@@ -45,12 +46,12 @@ def canvas_pixels(driver, element_id):
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
 
 
-def page_generate(driver, noise):
+def page_generate(driver, noise, label=0):
     """The page's raw model output for one noise vector (window.dcgan.generate)."""
     return np.asarray(driver.execute_async_script(
         "const done = arguments[arguments.length - 1];"
-        "window.dcgan.generate(arguments[0]).then(done, (e) => done(String(e)));",
-        [float(v) for v in noise]), dtype=np.float32)
+        "window.dcgan.generate(arguments[0], arguments[1]).then(done, (e) => done(String(e)));",
+        [float(v) for v in noise], int(label)), dtype=np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def test_the_export_holds_the_page_model_and_runtime(trained_page):
     info = json.loads((trained_page / "model.json").read_text())
     assert info == {
         "name": "dcgan", "model": "generator.tflite", "quantize": "float16", "latent_dim": 100,
-        "height": 28, "width": 28, "channels": 1, "litertjs_version": "2.5.3",
+        "class_names": None, "height": 28, "width": 28, "channels": 1, "litertjs_version": "2.5.3",
         "model_bytes": (trained_page / "generator.tflite").stat().st_size,
     }
     for name in ("index.html", "demo.js", "demo.css", "litert/core/index.js",
@@ -199,6 +200,35 @@ def test_an_rgb_float32_page_matches_too(browser, tmp_path):
         grid = canvas_pixels(browser, "grid")
         assert grid.shape == (4 * 112 + 6, 4 * 112 + 6, 3)
         assert not np.array_equal(grid[..., 0], grid[..., 1])  # colour, not gray
+
+
+def test_a_conditional_page_picks_the_class(browser, tmp_path):
+    generator = build_generator(16, 1, latent_dim=8, base_filters=4, seed=0, num_classes=3,
+                                class_names=["circle", "square", "triangle"])
+    page = web_lib.export_web(generator, tmp_path, name="shapes", quantize="none")
+    assert json.loads((page / "model.json").read_text())["class_names"] == [
+        "circle", "square", "triangle"]
+    noise = np.random.default_rng(17).normal(size=(2, 8)).astype("float32")
+    labels = [2, 0]
+    expected = tflite_run(page / "generator.tflite", noise, labels)
+    with serve(page) as url:
+        assert open_page(browser, url) == "ready", status(browser)
+        assert "one of 3 classes" in browser.find_element(By.ID, "model-info").text
+        options = [o.text for o in browser.find_elements(By.CSS_SELECTOR, "#class option")]
+        assert options == ["every class", "0: circle", "1: square", "2: triangle"]
+        for row, label, image in zip(noise, labels, expected):
+            output = page_generate(browser, row, label).reshape(image.shape)
+            np.testing.assert_allclose(output, image, rtol=0, atol=1e-4)
+        labels_of = "return document.getElementById('grid').dataset.labels"
+        assert browser.execute_script(labels_of) == ",".join(str(i % 3) for i in range(16))
+        every_class = canvas_pixels(browser, "grid")
+        Select(browser.find_element(By.ID, "class")).select_by_value("1")
+        wait_for(browser, labels_of, ",".join(["1"] * 16))
+        one_class = canvas_pixels(browser, "grid")
+        # Tile 1 had class 1 already (1 % 3): unchanged; tile 0 changed from class 0 to 1.
+        np.testing.assert_array_equal(one_class[:112, 114:226], every_class[:112, 114:226])
+        assert not np.array_equal(one_class[:112, :112], every_class[:112, :112])
+        assert console_errors(browser) == []
 
 
 # The export itself, without a browser.

@@ -56,7 +56,9 @@ class SampleGrid(keras.callbacks.Callback):
     """Saves a grid of images generated from the same fixed noise at the end of every epoch.
 
     Fixed noise makes the grids comparable: each cell follows one z through training. The noise is
-    `model.latent.sample(num_images, seed)`, the same as `DCGAN.generate(num_images, seed)`.
+    `model.latent.sample(num_images, seed)`, the same as `DCGAN.generate(num_images, seed)`. A
+    conditional model's grid has one row per class (up to 10) and one noise vector per column
+    (`LatentSpace.grid`).
     Files are `<directory>/epoch_001.png`, `epoch_002.png`, ... (epoch numbers continue from
     `initial_epoch` when training resumes).
 
@@ -79,11 +81,11 @@ class SampleGrid(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.directory.mkdir(parents=True, exist_ok=True)
-        inputs = self.model.latent.sample(self.num_images, self.seed)
+        inputs, columns = self.model.latent.grid(self.num_images, self.seed)
         images = np.asarray(self.model.sampler(inputs, training=False))
         if not np.isfinite(images).all():
             return  # a diverged generator: no black grid (DivergenceGuard reports it)
-        grid = _upscale(image_grid(images), self.scale)
+        grid = _upscale(image_grid(images, columns), self.scale)
         with atomic_output(self.directory / f"epoch_{epoch + 1:03d}.png") as tmp:
             iio.imwrite(tmp, grid)
 
@@ -462,11 +464,11 @@ class TensorBoardLogger(keras.callbacks.Callback):
                     tf.summary.scalar(name, value)
 
     def on_epoch_end(self, epoch, logs=None):
-        images = np.asarray(self.model.sampler(
-            self.model.latent.sample(self.num_images, self.seed), training=False))
+        inputs, columns = self.model.latent.grid(self.num_images, self.seed)
+        images = np.asarray(self.model.sampler(inputs, training=False))
         if not np.isfinite(images).all():
             return
-        grid = image_grid(images)
+        grid = image_grid(images, columns)
         grid = grid[..., np.newaxis] if grid.ndim == 2 else grid
         with self.writer.as_default(step=epoch + 1):
             tf.summary.image("samples", grid[np.newaxis], max_outputs=1)

@@ -10,6 +10,7 @@ bad flag is answered before TensorFlow is imported (about 3 s on the project's m
 RESIZE_MODES = ("crop", "stretch")
 # How the discriminator is updated per batch (see `DCGAN.compile`).
 D_UPDATES = ("separate", "joint")
+D_CONDITIONINGS = ("projection", "concat")
 # TFLite weight formats (see `tf_dcgan.export.export_tflite`).
 QUANTIZATIONS = ("none", "float16", "int8")
 # Training precisions: Keras dtype policies. Weights, losses, logits and BatchNorm statistics stay
@@ -29,6 +30,8 @@ MAX_STEPS_PER_EPOCH = 10_000_000
 MAX_BATCH_SIZE = 65_536
 MAX_LATENT_DIM = 4096
 MAX_BASE_FILTERS = 1024
+# Classes of a conditional model (ImageNet has 1,000; each costs an embedding row).
+MAX_CLASSES = 10_000
 # A sample grid is drawn in one batch and viewed by a person: 32x32 images is already a lot.
 MAX_NUM_SAMPLES = 1024
 # The SavedModel's `generate` signatures: num_images is int32, and one request should not be able
@@ -188,3 +191,9 @@ def error_summary(error, limit=200):
     """
     lines = str(error).strip().splitlines()
     return f"{type(error).__name__}: {lines[0][:limit]}" if lines else type(error).__name__
+
+
+def check_conditioning(conditioning):
+    """Raises ValueError unless `conditioning` is one of `D_CONDITIONINGS`."""
+    check_choice("d_conditioning", conditioning, D_CONDITIONINGS,
+                 "Use 'projection' (the default) or 'concat'.")

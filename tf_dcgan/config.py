@@ -14,6 +14,7 @@ from tf_dcgan.checks import (
     MAX_NUM_SAMPLES,
     MAX_STEPS_PER_EPOCH,
     check_channels,
+    check_conditioning,
     check_d_update,
     check_ema_decay,
     check_precision,
@@ -76,6 +77,9 @@ class TrainConfig:
     label_smoothing: float = 0.0  # one-sided: D's target on real images is 1 - this
     d_update: str = "separate"  # "separate": a D step on real, then on fake; "joint": one summed step
     ema_decay: float | None = None  # samples from a moving average of G's weights; None: G itself
+    conditional: bool = False  # class-conditional G and D, trained on the dataset's labels
+    class_names: list | None = None  # a conditional run's classes; None: the dataset's own
+    d_conditioning: str = "projection"  # how a conditional D uses the label: projection, concat
     seed: int | None = None  # None: drawn at random and recorded here, so the run can be repeated
     out: str | None = None  # the run folder; None: runs/<date>-<time>-<dataset>
     steps_per_epoch: int | None = None  # cap on batches per epoch, for quick tries
@@ -160,7 +164,16 @@ class TrainConfig:
             raise ValueError(
                 f"beta1 must be in [0, 1); received beta1={self.beta1}. The paper uses 0.5."
             )
+        if self.class_names is not None and not (
+                self.conditional and isinstance(self.class_names, list) and self.class_names
+                and all(isinstance(name, str) for name in self.class_names)):
+            raise ValueError(
+                f"class_names must be a non-empty list of names of a conditional run; received "
+                f"class_names={self.class_names!r} with conditional={self.conditional}. Leave "
+                "class_names out: a conditional run takes the dataset's own."
+            )
         check_d_update(self.d_update)
+        check_conditioning(self.d_conditioning)
         check_ema_decay(self.ema_decay)
         check_precision(self.precision)
         check_strategy(self.strategy)

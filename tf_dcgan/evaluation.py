@@ -19,8 +19,8 @@ import tensorflow as tf
 
 from tf_dcgan.checks import check_positive_int
 from tf_dcgan.extractors import classifier_extractor, extract_features, inception_extractor
-from tf_dcgan.latent import LatentSpace
-from tf_dcgan.metrics import Scores, score_features
+from tf_dcgan.latent import LatentSpace, latent_noise
+from tf_dcgan.metrics import Scores, frechet_distance, score_features
 
 
 # The project's own domain classifiers, by dataset name (scripts/train_classifier.py made them).
@@ -139,6 +139,104 @@ def evaluate_generator(generator, extractor, reference_batches, reference_name, 
         report.floor_reference = f"{floor_name} ({len(other)} images) vs {reference_name}"
         report.floor = score_features(real, other, seed=seed)
     return report
+
+
+@dataclasses.dataclass
+class ClassReport:
+    """A conditional generator, class by class: does class k look like class k, and how real?
+
+    Attributes:
+        extractor: the classifier that judged and embedded the images.
+        reference: the real images of each class the FIDs compare with.
+        rows: one dict per class: `label`, `name`, `num_generated`, `num_reference`,
+            `accuracy` (share of generated images the classifier puts in their class) and `fid`
+            (against the real images of that class).
+    """
+
+    extractor: str
+    reference: str
+    rows: list
+
+    @property
+    def accuracy(self):
+        """Class accuracy over all generated images."""
+        total = sum(row["num_generated"] for row in self.rows)
+        return sum(row["accuracy"] * row["num_generated"] for row in self.rows) / total
+
+    def as_dict(self):
+        return {"extractor": self.extractor, "reference": self.reference,
+                "accuracy": self.accuracy, "classes": self.rows}
+
+    def table(self):
+        """The report as a small text table, one line per class."""
+        width = max(len(row["name"]) for row in self.rows)
+        lines = [f"class accuracy by {self.extractor}; per-class FID against {self.reference}",
+                 f"{'label':>5}  {'class':{width}}  {'accuracy':>8} {'FID':>9}  images"]
+        for row in self.rows:
+            lines.append(f"{row['label']:5d}  {row['name']:{width}}  {100 * row['accuracy']:7.2f}% "
+                         f"{row['fid']:9.3f}  {row['num_generated']} vs {row['num_reference']}")
+        lines.append(f"{'':5}  {'all':{width}}  {100 * self.accuracy:7.2f}%")
+        return "\n".join(lines)
+
+
+def evaluate_classes(generator, extractor, reference_batches, reference_name,
+                     num_per_class=1000, batch_size=250, seed=0, verbose=True):
+    """Scores a conditional generator class by class: class accuracy and per-class FID.
+
+    For each class k, `num_per_class` images are generated with label k (noise from `seed`,
+    the same for every class) and the domain classifier's prediction is compared with k; their
+    features are compared (FID) with the reference images labelled k.
+
+    Args:
+        generator: a conditional Keras generator (`build_generator(num_classes=...)`).
+        extractor: a classifier extractor (`classifier_extractor`) for the same classes.
+        reference_batches: labelled real images, (images, labels) batches
+            (`make_eval_dataset`).
+        reference_name: what they are (e.g. "fashion_mnist:test").
+
+    Raises:
+        ValueError: the generator is not conditional, or the extractor is not a classifier of
+            as many classes.
+    """
+    latent = LatentSpace.of(generator)
+    check_positive_int("num_per_class", num_per_class, "Use e.g. 1000.")
+    classifier = getattr(extractor, "classifier", None)
+    if not latent.conditional:
+        raise ValueError("class scores need a conditional generator; received an unconditional "
+                         "one. Train one with train.py --conditional.")
+    if classifier is None or extractor.info["num_classes"] != latent.num_classes:
+        raise ValueError(
+            f"class accuracy needs a classifier of the generator's {latent.num_classes} classes; "
+            f"received the extractor {extractor.name}. Pass a classifier .keras trained on the "
+            "same dataset (scripts/train_classifier.py) with --extractor."
+        )
+    real_features, real_labels = [], []
+    for images, labels in reference_batches:
+        real_features.append(extractor(images))
+        real_labels.append(np.asarray(labels))
+    real_features, real_labels = np.concatenate(real_features), np.concatenate(real_labels)
+    rows = []
+    for label in range(latent.num_classes):
+        features, predicted = [], []
+        for start in range(0, num_per_class, batch_size):
+            count = min(batch_size, num_per_class - start)
+            inputs = {"noise": latent_noise(count, latent.latent_dim, seed * 100_003 + start),
+                      "label": tf.fill([count], label)}
+            images = generator(inputs, training=False)
+            features.append(extractor(images))
+            predicted.append(extractor.predict_classes(images))
+        features, predicted = np.concatenate(features), np.concatenate(predicted)
+        real = real_features[real_labels == label]
+        rows.append({
+            "label": label, "name": latent.class_names[label],
+            "num_generated": len(features), "num_reference": len(real),
+            "accuracy": float(np.mean(predicted == label)),
+            "fid": float(frechet_distance(real, features)) if len(real) > 1 else float("nan"),
+        })
+        if verbose:
+            print(f"class {label} ({latent.class_names[label]}): accuracy "
+                  f"{100 * rows[-1]['accuracy']:.1f}%, FID {rows[-1]['fid']:.2f}", flush=True)
+    return ClassReport(extractor.name, reference_name, rows)
 
 
 def reference_sets(dataset, data_dir=None, held_out=0.1, seed=0):

@@ -12,8 +12,15 @@ The SavedModel has three signatures, all with BatchNorm in inference mode:
 `num_images` outside [1, max_images] fails in the graph with an InvalidArgument error, so one
 request cannot make a server allocate without bound.
 
-The TFLite model takes `noise` [1, latent_dim] and returns the image as float32 in [-1, 1]; random
-ops do not convert to TFLite, so phones draw the noise themselves. It uses builtin ops only.
+A class-conditional generator's SavedModel takes a class too: `serving_default` takes `noise` and
+`label` int32 [batch]; `generate` and `generate_png` take `num_images`, `seed` and `label` (int32
+scalar: every image of that class); a label outside [0, num_classes) fails in the graph with an
+InvalidArgument error that names it. A fourth signature, `classes` (no inputs), returns the
+`class_names` (strings, index order) and their `labels`.
+
+The TFLite model takes `noise` [1, latent_dim] (and a conditional one `label` int32 [1]) and
+returns the image as float32 in [-1, 1]; random ops do not convert to TFLite, so phones draw the
+noise themselves. It uses builtin ops only.
 """
 
 import contextlib
@@ -34,20 +41,25 @@ from tf_dcgan.checks import (
     error_summary,
 )
 from tf_dcgan.files import atomic_output, replace_directory
-from tf_dcgan.latent import LatentSpace
+from tf_dcgan.latent import LatentSpace, latent_noise
 from tf_dcgan.run_folder import RunFolder
 from tf_dcgan.transforms import to_uint8
 
 
 def check_generator(generator):
-    """Raises ValueError unless `generator` is a Keras model from noise to images."""
-    if not isinstance(generator, keras.Model) or len(generator.inputs) != 1 or (
-        len(generator.input_shape) != 2 or len(generator.output_shape) != 4
+    """Raises ValueError unless `generator` is a Keras model from noise (and, for a conditional
+    one, a class label) to images."""
+    names = sorted(tensor.name.split(":")[0] for tensor in getattr(generator, "inputs", []) or [])
+    shapes = [tuple(tensor.shape) for tensor in getattr(generator, "inputs", []) or []]
+    unconditional = len(names) == 1 and len(shapes[0]) == 2
+    conditional = names == ["label", "noise"]
+    if not isinstance(generator, keras.Model) or not (unconditional or conditional) or (
+        len(generator.output_shape) != 4
     ):
         raise ValueError(
-            "generator must be a Keras model from noise [batch, latent_dim] to images "
-            f"[batch, H, W, C]; received {type(generator).__name__} with input "
-            f"{getattr(generator, 'input_shape', None)} and output "
+            "generator must be a Keras model from noise [batch, latent_dim] (and, when "
+            "conditional, a label [batch]) to images [batch, H, W, C]; received "
+            f"{type(generator).__name__} with inputs {shapes} and output "
             f"{getattr(generator, 'output_shape', None)}. Pass a run's generator.keras."
         )
 
@@ -150,40 +162,79 @@ def build_archive(generator, max_images=256):
                        MAX_EXPORT_IMAGES)
     latent = LatentSpace.of(generator)
 
-    def images_float(noise):
-        return generator(noise, training=False)
+    def images_float(inputs):
+        return generator(inputs, training=False)
 
-    def images_uint8(num_images, seed):
-        in_range = tf.logical_and(num_images >= 1, num_images <= max_images)
-        check = tf.debugging.Assert(
-            in_range, [f"num_images must be between 1 and {max_images}; received num_images=",
-                       num_images])
-        with tf.control_dependencies([check]):
-            noise = latent.sample(num_images, seed)
+    def checked(condition, message, value):
+        return tf.debugging.Assert(condition, [message, value])
+
+    def images_uint8(num_images, seed, label=None):
+        checks = [checked(tf.logical_and(num_images >= 1, num_images <= max_images),
+                          f"num_images must be between 1 and {max_images}; received num_images=",
+                          num_images)]
+        if label is not None:
+            checks.append(checked(tf.logical_and(label >= 0, label < latent.num_classes),
+                                  f"label must be a class in [0, {latent.num_classes}); received "
+                                  "label=", label))
+        with tf.control_dependencies(checks):
+            noise = latent_noise(num_images, latent.latent_dim, seed)
+            if label is not None:
+                noise = {"noise": noise, "label": tf.fill(tf.reshape(num_images, [1]), label)}
         return to_uint8(images_float(noise))
-
-    def serving_default(noise):
-        return {"images": images_float(noise)}
-
-    def generate(num_images, seed):
-        return {"images": images_uint8(num_images, seed)}
-
-    def generate_png(num_images, seed):
-        images = images_uint8(num_images, seed)
-        png = tf.map_fn(tf.io.encode_png, images, fn_output_signature=tf.string)
-        return {"png_bytes": png}
 
     count_spec = [tf.TensorSpec([], tf.int32, name="num_images"),
                   tf.TensorSpec([], tf.int64, name="seed")]
+    noise_spec = tf.TensorSpec([None, latent.latent_dim], tf.float32, name="noise")
     archive = keras.export.ExportArchive()
     archive.track(generator)
-    archive.add_endpoint(
-        "serving_default", serving_default,
-        input_signature=[tf.TensorSpec([None, latent.latent_dim], tf.float32, name="noise")],
-    )
-    archive.add_endpoint("generate", generate, input_signature=count_spec)
-    archive.add_endpoint("generate_png", generate_png, input_signature=count_spec)
+    if not latent.conditional:
+        def serving_default(noise):
+            return {"images": images_float(noise)}
+
+        def generate(num_images, seed):
+            return {"images": images_uint8(num_images, seed)}
+
+        def generate_png(num_images, seed):
+            return {"png_bytes": _png(images_uint8(num_images, seed))}
+
+        archive.add_endpoint("serving_default", serving_default, input_signature=[noise_spec])
+        archive.add_endpoint("generate", generate, input_signature=count_spec)
+        archive.add_endpoint("generate_png", generate_png, input_signature=count_spec)
+        return archive
+
+    names = tf.constant(latent.class_names)
+
+    def conditional_default(noise, label):
+        in_range = tf.logical_and(tf.reduce_all(label >= 0),
+                                  tf.reduce_all(label < latent.num_classes))
+        check = checked(in_range, f"label must be classes in [0, {latent.num_classes}); received "
+                        "label=", label)
+        with tf.control_dependencies([check]):
+            return {"images": images_float({"noise": noise, "label": tf.identity(label)})}
+
+    def conditional_generate(num_images, seed, label):
+        return {"images": images_uint8(num_images, seed, label)}
+
+    def conditional_generate_png(num_images, seed, label):
+        return {"png_bytes": _png(images_uint8(num_images, seed, label))}
+
+    def classes():
+        return {"class_names": names,
+                "labels": tf.range(latent.num_classes, dtype=tf.int32)}
+
+    label_spec = tf.TensorSpec([], tf.int32, name="label")
+    archive.add_endpoint("serving_default", conditional_default, input_signature=[
+        noise_spec, tf.TensorSpec([None], tf.int32, name="label")])
+    archive.add_endpoint("generate", conditional_generate,
+                         input_signature=count_spec + [label_spec])
+    archive.add_endpoint("generate_png", conditional_generate_png,
+                         input_signature=count_spec + [label_spec])
+    archive.add_endpoint("classes", classes, input_signature=[])
     return archive
+
+
+def _png(images):
+    return tf.map_fn(tf.io.encode_png, images, fn_output_signature=tf.string)
 
 
 def export_saved_model(generator, base_dir, model_name="dcgan", version=None, max_images=256,
@@ -284,8 +335,9 @@ def _process_alive(pid):
 def export_tflite(generator, path, quantize="none", representative_samples=200, seed=0):
     """Converts the generator to a TFLite (LiteRT) model with builtin ops only.
 
-    The model takes `noise` float32 [1, latent_dim] and returns the image float32
-    [1, H, W, C] in [-1, 1], with BatchNorm folded in inference mode.
+    The model takes `noise` float32 [1, latent_dim] (a conditional generator's also `label`
+    int32 [1]) and returns the image float32 [1, H, W, C] in [-1, 1], with BatchNorm folded in
+    inference mode.
 
     Args:
         generator: a Keras generator.
@@ -315,16 +367,36 @@ def export_tflite(generator, path, quantize="none", representative_samples=200, 
     # A batch-1 functional wrapper that calls the generator in inference mode; the converter
     # freezes its weights and folds BatchNorm's moving statistics into the graph.
     noise = keras.Input((latent.latent_dim,), batch_size=1, name="noise")
+    inputs = noise
+    if latent.conditional:
+        inputs = {"noise": noise,
+                  "label": keras.Input((), batch_size=1, dtype="int32", name="label")}
     if quantize == "int8" and _ends_in_tanh(generator):
         # A trained generator's pre-tanh values reach -150 and beyond for a flat background, so
         # one int8 scale over that range is ~0.6 wide where tanh is steepest. Clipping them to
         # [-4, 4] changes the image by at most 1 - tanh(4) = 7e-4 and cut the mean error 5x here.
-        logits = keras.Model(generator.inputs, generator.layers[-1].input)(noise, training=False)
+        logits = keras.Model(generator.input, generator.layers[-1].input)(inputs, training=False)
         images = keras.layers.Activation("tanh")(keras.ops.clip(logits, -4.0, 4.0))
     else:
-        images = generator(noise, training=False)
-    wrapper = keras.Model(noise, images, name="generator_batch1")
-    converter = tf.lite.TFLiteConverter.from_keras_model(wrapper)
+        images = generator(inputs, training=False)
+    wrapper = keras.Model(inputs, images, name="generator_batch1")
+    if latent.conditional:
+        # The converter's Keras path takes one input only (two fail in its legacy freezing), and
+        # a concrete function keeps the weights as variables; a SavedModel converts whole.
+        archive = keras.export.ExportArchive()
+        archive.track(wrapper)
+        archive.add_endpoint(
+            "serving_default",
+            lambda noise, label: {"images": wrapper({"noise": noise, "label": label},
+                                                    training=False)},
+            input_signature=[tf.TensorSpec([1, latent.latent_dim], tf.float32, name="noise"),
+                             tf.TensorSpec([1], tf.int32, name="label")])
+        saved = Path(tempfile.mkdtemp(prefix="tf-dcgan-tflite-"))  # removed after convert()
+        archive.write_out(str(saved), verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
+    else:
+        saved = None
+        converter = tf.lite.TFLiteConverter.from_keras_model(wrapper)
     # Builtin ops only: a model that needs the Flex (Select TF ops) delegate fails to convert here
     # instead of failing on the phone.
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -332,18 +404,26 @@ def export_tflite(generator, path, quantize="none", representative_samples=200, 
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
     elif quantize == "int8":
-        calibration = latent.sample(representative_samples, seed).numpy()
+        calibration = latent.sample(representative_samples, seed)
 
         def representative_dataset():
-            for row in calibration:
-                yield [row[np.newaxis]]
+            if not latent.conditional:
+                for row in calibration.numpy():
+                    yield [row[np.newaxis]]
+                return
+            for row, label in zip(calibration["noise"].numpy(), calibration["label"].numpy()):
+                yield {"noise": row[np.newaxis], "label": np.array([label], np.int32)}
 
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = representative_dataset
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     # The converter's Keras export prints its endpoints on stdout; keep the CLI's output short.
-    with contextlib.redirect_stdout(io.StringIO()):
-        model = converter.convert()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            model = converter.convert()
+    finally:
+        if saved is not None:
+            shutil.rmtree(saved, ignore_errors=True)
     flex_ops = _non_builtin_ops(model)
     if flex_ops:
         raise ValueError(

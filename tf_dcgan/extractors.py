@@ -46,6 +46,8 @@ class FeatureExtractor:
         self.model = model
         self.image_size = image_size
         self.channels = channels
+        self.classifier = None  # a classifier extractor's whole model (class logits)
+        self.info = None
         self._call = tf.function(lambda images: self.model(self._prepare(images), training=False),
                                  reduce_retracing=True)
 
@@ -62,6 +64,11 @@ class FeatureExtractor:
     def __call__(self, images):
         """Features of one batch of images in [-1, 1], as a float32 array."""
         return np.asarray(self._call(tf.convert_to_tensor(images)), np.float32)
+
+    def predict_classes(self, images):
+        """The classifier's class for each image in [-1, 1] (classifier extractors only)."""
+        logits = self.classifier(self._prepare(tf.convert_to_tensor(images)), training=False)
+        return np.argmax(np.asarray(logits), axis=-1)
 
     def check_images(self, channels):
         """Raises ValueError when images with `channels` cannot be fed to this extractor."""

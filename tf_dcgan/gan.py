@@ -54,18 +54,27 @@ class DCGAN(keras.Model):
     def __init__(self, generator, discriminator, latent_dim=100, seed=None, ema_decay=None,
                  **kwargs):
         super().__init__(**kwargs)
-        generator_latent = generator.input_shape[-1]
+        latent = LatentSpace.of(generator)
+        generator_latent = latent.latent_dim
         if generator_latent != latent_dim:
             raise ValueError(
                 f"latent_dim must match the generator's input; received latent_dim={latent_dim} "
                 f"for a generator that takes noise of length {generator_latent}. "
                 f"Pass latent_dim={generator_latent}."
             )
-        if tuple(generator.output_shape[1:]) != tuple(discriminator.input_shape[1:]):
+        d_images = _images_input(discriminator)
+        if tuple(generator.output_shape[1:]) != tuple(d_images.shape[1:]):
             raise ValueError(
                 "the discriminator must take the generator's images; received a generator that "
                 f"makes {generator.output_shape[1:]} and a discriminator that takes "
-                f"{discriminator.input_shape[1:]}. Build both with the same image_size and channels."
+                f"{tuple(d_images.shape[1:])}. Build both with the same image_size and channels."
+            )
+        d_classes = _num_classes(discriminator)
+        if d_classes != latent.num_classes:
+            raise ValueError(
+                "the generator and the discriminator must both be conditional on the same classes, "
+                f"or both not; received a generator with num_classes={latent.num_classes} and a "
+                f"discriminator with num_classes={d_classes}. Build both with the same num_classes."
             )
         check_ema_decay(ema_decay)
         self.generator = generator
@@ -79,7 +88,7 @@ class DCGAN(keras.Model):
             self.ema_generator.set_weights(generator.get_weights())
         self.latent_dim = latent_dim
         self.seed = seed
-        self.latent = LatentSpace(latent_dim)
+        self.latent = latent
         self.seed_generator = keras.random.SeedGenerator(seed)
         # generate(seed=None) draws here, never from the training stream above.
         self.sample_seed_generator = keras.random.SeedGenerator(seed)
@@ -172,16 +181,40 @@ class DCGAN(keras.Model):
             return self.generator(noise, training=True)
         return self.sampler(noise, training=False)
 
+    @property
+    def conditional(self):
+        """Whether the networks take a class label (`build_generator(num_classes=...)`)."""
+        return self.latent.conditional
+
     def _training_noise(self, batch_size):
         seed = replica_seed(self.seed_generator.next())
         return self.latent.sample_from_seed_tensor(batch_size, seed)
 
+    def _discriminate(self, images, labels, training=True):
+        if labels is None:
+            return self.discriminator(images, training=training)
+        return self.discriminator({"images": images, "label": labels}, training=training)
+
     def train_step(self, data):
-        """One batch: D on real, D on generated (detached), then G through the updated D."""
+        """One batch: D on real, D on generated (detached), then G through the updated D.
+
+        A conditional model takes `(images, labels)` batches: D sees the real images with their
+        labels, and the generated ones with the labels G was given (uniform random classes).
+        """
         # fit() hands over image batches, (images, labels) pairs, or train_on_batch's 1-tuples.
         real_images = data[0] if isinstance(data, (tuple, list)) else data
         real_images = tf.convert_to_tensor(real_images)
+        real_labels = fake_labels = None
+        if self.conditional:
+            if not isinstance(data, (tuple, list)) or len(data) < 2:
+                raise ValueError(
+                    "a conditional DCGAN trains on (images, labels) batches; received images "
+                    "only. Pass a dataset of (images, labels) pairs."
+                )
+            real_labels = tf.cast(tf.reshape(data[1], [-1]), tf.int32)
         noise = self._training_noise(tf.shape(real_images)[0])
+        if self.conditional:
+            fake_labels = noise["label"]
         d_vars = self.discriminator.trainable_variables
         g_vars = self.generator.trainable_variables
 
@@ -191,7 +224,7 @@ class DCGAN(keras.Model):
             fake_images = self.generator(noise, training=True)
             with g_tape.stop_recording():
                 with tf.GradientTape() as real_tape:
-                    real_logits = self.discriminator(real_images, training=True)
+                    real_logits = self._discriminate(real_images, real_labels)
                     d_real_loss = losses.discriminator_real_loss(self.loss_fn, real_logits,
                                                                  self.real_label)
                     scaled_loss = self.d_optimizer.scale_loss(d_real_loss)
@@ -201,9 +234,7 @@ class DCGAN(keras.Model):
 
                 with tf.GradientTape() as fake_tape:
                     # Detached from G: this step trains D only.
-                    fake_logits = self.discriminator(
-                        tf.stop_gradient(fake_images), training=True
-                    )
+                    fake_logits = self._discriminate(tf.stop_gradient(fake_images), fake_labels)
                     d_fake_loss = losses.discriminator_fake_loss(self.loss_fn, fake_logits)
                     scaled_loss = self.d_optimizer.scale_loss(d_fake_loss)
                 fake_grads = fake_tape.gradient(scaled_loss, d_vars)
@@ -214,7 +245,7 @@ class DCGAN(keras.Model):
                     self.d_optimizer.apply_gradients(zip(summed, d_vars))
 
             # Through the discriminator as just updated.
-            g_logits = self.discriminator(fake_images, training=True)
+            g_logits = self._discriminate(fake_images, fake_labels)
             g_loss = losses.generator_loss(self.loss_fn, g_logits)
             scaled_loss = self.g_optimizer.scale_loss(g_loss)
         g_grads = g_tape.gradient(scaled_loss, g_vars)
@@ -260,7 +291,7 @@ class DCGAN(keras.Model):
             "sample quality with the callbacks or an evaluation script."
         )
 
-    def generate(self, num_images, seed=None):
+    def generate(self, num_images, seed=None, labels=None):
         """Generates `num_images` images in [-1, 1] with BatchNorm in inference mode.
 
         Args:
@@ -268,19 +299,28 @@ class DCGAN(keras.Model):
             seed: an integer for reproducible images (the same seed gives the same images, here
                 and in the exported SavedModel), or None for new images each call, drawn from a
                 random stream of their own (the training noise is left as it was).
+            labels: a conditional model's classes: one int for every image, one per image, or
+                None for class `i % num_classes` for image i. An unconditional model refuses them.
 
         Returns:
             A float32 tensor of shape `(num_images, height, width, channels)`.
         """
         check_positive_int("num_images", num_images, "Pass for example num_images=64.")
+        if labels is not None and not self.conditional:
+            raise ValueError(
+                f"labels need a conditional model; received labels={labels!r} for an "
+                "unconditional one. Leave labels out, or train with num_classes (--conditional)."
+            )
         if seed is None:
             # Folded with 1 so that, for one model seed, this stream never repeats the training
             # noise either.
             seed_tensor = tf.random.experimental.stateless_fold_in(
                 tf.cast(self.sample_seed_generator.next(), tf.int64), 1)
             inputs = self.latent.sample_from_seed_tensor(num_images, seed_tensor)
+            if self.conditional:
+                inputs["label"] = self.latent.labels(num_images, labels)
         else:
-            inputs = self.latent.sample(num_images, seed)
+            inputs = self.latent.sample(num_images, seed, labels)
         return self.sampler(inputs, training=False)
 
     def inference_generator(self):
@@ -328,6 +368,25 @@ class DCGAN(keras.Model):
         for key in ("d_optimizer", "g_optimizer", "loss_fn"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         self.compile(**config)
+
+
+def _images_input(discriminator):
+    """The discriminator's image input (its only input, or the one named "images")."""
+    for tensor in discriminator.inputs:
+        if len(tensor.shape) == 4:
+            return tensor
+    raise ValueError(
+        f"the discriminator must take images [batch, H, W, C]; received inputs "
+        f"{[tuple(t.shape) for t in discriminator.inputs]}. Pass build_discriminator()'s model."
+    )
+
+
+def _num_classes(discriminator):
+    """The class count of a conditional discriminator (its `class_label` layer), else None."""
+    try:
+        return len(discriminator.get_layer("class_label").class_names)
+    except ValueError:
+        return None
 
 
 def _loss_scaled_if_float16(optimizer, network):

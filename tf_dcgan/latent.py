@@ -1,8 +1,7 @@
 """The generator's inputs, in one place: seeded noise for training, sampling and export.
 
-Every image the project makes starts here. `LatentSpace` knows what a generator takes (today a
-noise vector of `latent_dim`; a class label can join it without changing the callers) and draws
-it from a seed:
+Every image the project makes starts here. `LatentSpace` knows what a generator takes (a noise
+vector of `latent_dim`, and a class label for a conditional generator) and draws it from a seed:
 
 - `sample(num_images, seed)`: the same images for the same integer seed, everywhere: sample grids,
   `DCGAN.generate`, the SavedModel's `generate` signature and the TFLite calibration noise;
@@ -60,34 +59,114 @@ def replica_seed(seed_tensor):
 class LatentSpace:
     """What a generator takes as input, and how to draw it from a seed.
 
-    Built from the generator (`LatentSpace.of(generator)`) or from its `latent_dim`. Every caller
-    that needs generator inputs asks this object, so the inputs can grow (a class label joining
-    the noise) without changing the callers.
+    Built from the generator (`LatentSpace.of(generator)`) or from its `latent_dim` (and, for a
+    class-conditional generator, `num_classes`). Every caller that needs generator inputs asks
+    this object, so the same code drives both kinds of generator:
+
+    - unconditional: the inputs are a noise tensor `(num_images, latent_dim)`;
+    - conditional: a dict `{"noise": (num_images, latent_dim), "label": (num_images,) int32}`.
+      The noise is the same as the unconditional one for the same seed; the labels are the ones
+      asked for, or else class `i % num_classes` for image i (`sample`) or uniform random ones
+      drawn from the seed (`sample_from_seed_tensor`, as in training).
 
     Args:
         latent_dim: length of the noise vector z.
+        num_classes: classes of a conditional generator; None for an unconditional one.
+        class_names: the classes' names (index order), when known.
 
     Example:
         >>> space = LatentSpace.of(generator)
         >>> images = generator(space.sample(16, seed=42), training=False)
     """
 
-    def __init__(self, latent_dim):
+    def __init__(self, latent_dim, num_classes=None, class_names=None):
         check_positive_int("latent_dim", latent_dim, "The paper uses latent_dim=100.")
+        if num_classes is not None:
+            check_positive_int("num_classes", num_classes, "Use the dataset's class count.")
         self.latent_dim = latent_dim
+        self.num_classes = num_classes
+        self.class_names = list(class_names) if class_names is not None else None
+
+    @property
+    def conditional(self):
+        """Whether the generator also takes a class label."""
+        return self.num_classes is not None
 
     @classmethod
     def of(cls, generator):
-        """The latent space of a Keras generator (its input is `(batch, latent_dim)` noise)."""
-        return cls(int(generator.input_shape[-1]))
+        """The latent space of a Keras generator: noise `(batch, latent_dim)`, and a `label`
+        input when it is class-conditional (`build_generator(num_classes=...)`)."""
+        names = [tensor.name.split(":")[0] for tensor in generator.inputs]
+        if len(generator.inputs) == 1:
+            return cls(int(generator.inputs[0].shape[-1]))
+        noise = generator.inputs[names.index("noise")]
+        labels = generator.get_layer("class_label")
+        return cls(int(noise.shape[-1]), len(labels.class_names), labels.class_names)
 
-    def sample(self, num_images, seed):
-        """The generator's inputs for `num_images` images, the same for the same integer `seed`."""
-        return latent_noise(num_images, self.latent_dim, seed)
+    def labels(self, num_images, labels=None):
+        """`num_images` int32 class labels: `labels` (one int for all, or one per image) or, when
+        None, class `i % num_classes` for image i.
+
+        Raises:
+            ValueError: a label outside [0, num_classes), or a count that does not match.
+        """
+        if labels is None:
+            return tf.range(num_images, dtype=tf.int32) % self.num_classes
+        values = np.asarray(labels)
+        if values.ndim == 0:
+            values = np.full(num_images, int(values))
+        if values.shape != (num_images,) or not np.issubdtype(values.dtype, np.integer):
+            raise ValueError(
+                f"labels must be one integer class or one per image ({num_images}); received "
+                f"labels={labels!r}. Pass e.g. labels=3."
+            )
+        bad = values[(values < 0) | (values >= self.num_classes)]
+        if bad.size:
+            raise ValueError(
+                f"labels must be classes in [0, {self.num_classes}); received label {int(bad[0])}. "
+                f"The classes are {self._names_hint()}."
+            )
+        return tf.constant(values, tf.int32)
+
+    def _names_hint(self):
+        if not self.class_names or self.class_names == [str(i) for i in range(self.num_classes)]:
+            return f"0 to {self.num_classes - 1}"
+        return ", ".join(f"{i} {name}" for i, name in enumerate(self.class_names))
+
+    def sample(self, num_images, seed, labels=None):
+        """The generator's inputs for `num_images` images, the same for the same integer `seed`
+        (and labels: see `labels`; ignored by an unconditional generator's space)."""
+        noise = latent_noise(num_images, self.latent_dim, seed)
+        if not self.conditional:
+            return noise
+        return {"noise": noise, "label": self.labels(num_images, labels)}
 
     def sample_from_seed_tensor(self, num_images, seed_tensor):
-        """The generator's inputs drawn with a `[2]` int64 seed tensor (e.g. a SeedGenerator's)."""
-        return _normal(num_images, self.latent_dim, tf.cast(seed_tensor, tf.int64))
+        """The generator's inputs drawn with a `[2]` int64 seed tensor (e.g. a SeedGenerator's);
+        a conditional space draws uniform random labels from the same seed."""
+        seed_tensor = tf.cast(seed_tensor, tf.int64)
+        noise = _normal(num_images, self.latent_dim, seed_tensor)
+        if not self.conditional:
+            return noise
+        label_seed = tf.random.experimental.stateless_fold_in(seed_tensor, 1)
+        labels = tf.random.stateless_uniform(tf.reshape(num_images, [1]), label_seed, 0,
+                                             self.num_classes, dtype=tf.int32)
+        return {"noise": noise, "label": labels}
+
+    def grid(self, num_images, seed):
+        """The inputs of a sample grid, with its column count (None: square).
+
+        Unconditional: `sample(num_images, seed)`. Conditional: one row per class (the first 10
+        classes), `num_images // rows` columns; each column keeps one noise vector on every row,
+        so a row shows its class and a column one z across the classes.
+        """
+        if not self.conditional:
+            return self.sample(num_images, seed), None
+        rows = min(self.num_classes, 10)
+        columns = max(1, num_images // rows)
+        noise = tf.tile(latent_noise(columns, self.latent_dim, seed), [rows, 1])
+        labels = tf.repeat(tf.range(rows, dtype=tf.int32), columns)
+        return {"noise": noise, "label": labels}, columns
 
 
 def interpolate(start, end, steps, spherical=True):

@@ -1,5 +1,7 @@
-"""Layers the networks are built from, where Keras' own are slower on the TensorFlow backend.
+"""Layers the networks are built from that Keras lacks, or where its own are slower on TensorFlow.
 
+`ClassLabel` is a conditional network's label input, with the class names in its config;
+`LabelMaps` turns labels into one-hot maps joined to a discriminator's image.
 `FusedBatchNormalization` is Keras' `BatchNormalization` whose training-mode pass runs TensorFlow's
 fused kernel (`FusedBatchNormV3`: one op, oneDNN on CPU, cuDNN on GPU) instead of Keras 3's
 separate moments, subtractions and multiplications, which are not fused on the TF backend.
@@ -67,3 +69,60 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
         self.moving_variance.assign(
             self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
         return tf.cast(outputs, self.compute_dtype)
+
+
+@keras.saving.register_keras_serializable(package="tf_dcgan")
+class ClassLabel(keras.layers.Layer):
+    """The class-label input of a conditional network, with the classes' names in its config.
+
+    Passes the labels on as int32 (one per image, shape `(batch,)`). Its `class_names` travel with
+    the model in every `.keras` file, so an exported generator can say which index is which class.
+
+    Args:
+        class_names: the classes' names in index order; their count is the number of classes.
+
+    Example:
+        >>> ClassLabel(["shirt", "shoe"])(keras.ops.array([1, 0])).dtype
+        'int32'
+    """
+
+    def __init__(self, class_names, **kwargs):
+        kwargs.setdefault("dtype", "int32")
+        super().__init__(**kwargs)
+        self.class_names = [str(name) for name in class_names]
+
+    def call(self, labels):
+        return tf.cast(tf.reshape(labels, [-1]), tf.int32)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],)
+
+    def get_config(self):
+        return {**super().get_config(), "class_names": self.class_names}
+
+
+@keras.saving.register_keras_serializable(package="tf_dcgan")
+class LabelMaps(keras.layers.Layer):
+    """One-hot class maps the size of an image: labels `(batch,)` to `(batch, size, size, K)`.
+
+    Joined to a discriminator's image as extra channels (`conditioning="concat"`).
+
+    Args:
+        num_classes: K, the number of maps.
+        size: their height and width.
+    """
+
+    def __init__(self, num_classes, size, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.size = size
+
+    def call(self, labels):
+        maps = tf.one_hot(tf.cast(labels, tf.int32), self.num_classes, dtype=self.compute_dtype)
+        return tf.tile(maps[:, None, None, :], [1, self.size, self.size, 1])
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.size, self.size, self.num_classes)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes, "size": self.size}

@@ -13,13 +13,15 @@ from keras import layers
 
 from tf_dcgan.checks import (
     BASE_SIZES,
+    MAX_CLASSES,
     check_channels,
     check_image_size,
     check_positive_int,
+    check_conditioning,
     check_precision,
     supported_image_sizes,
 )
-from tf_dcgan.layers import FusedBatchNormalization
+from tf_dcgan.layers import ClassLabel, FusedBatchNormalization, LabelMaps
 
 __all__ = ["as_float32", "build_discriminator", "build_generator", "supported_image_sizes"]
 
@@ -68,8 +70,34 @@ def _seeds(seed):
     return next_seed
 
 
+def _class_names(num_classes, class_names):
+    """The class names of a conditional network (None for an unconditional one), checked."""
+    if num_classes is None:
+        if class_names is not None:
+            raise ValueError(
+                "class_names needs num_classes; received class_names without num_classes. "
+                f"Pass num_classes={len(class_names)}."
+            )
+        return None
+    check_positive_int("num_classes", num_classes, "Pass the dataset's class count, e.g. 10.",
+                       MAX_CLASSES)
+    if class_names is None:
+        return [str(index) for index in range(num_classes)]
+    if len(class_names) != num_classes:
+        raise ValueError(
+            f"class_names must name every class; received {len(class_names)} names for "
+            f"num_classes={num_classes}. Pass one name per class, in index order."
+        )
+    return [str(name) for name in class_names]
+
+
+def _label_input(class_names):
+    labels = keras.Input(shape=(), dtype="int32", name="label")
+    return labels, ClassLabel(class_names, name="class_label")(labels)
+
+
 def build_generator(image_size=64, channels=3, latent_dim=100, base_filters=64, seed=None,
-                    dtype=None, sync_batchnorm=False):
+                    dtype=None, sync_batchnorm=False, num_classes=None, class_names=None):
     """Builds the DCGAN generator: noise of shape `(latent_dim,)` to images in [-1, 1].
 
     The noise is projected (a matrix multiplication reshaped to a 4x4 or 7x7 map, the paper's
@@ -90,6 +118,10 @@ def build_generator(image_size=64, channels=3, latent_dim=100, base_filters=64, 
         sync_batchnorm: under a `tf.distribute` strategy, BatchNorm normalises with the
             statistics of the global batch (all replicas) instead of each replica's own share;
             no effect outside a strategy or on inference.
+        num_classes: with a class count, a class-conditional generator: it also takes a `label`
+            input (int32, one per image), whose learned embedding (`latent_dim` long) is joined
+            to the noise before the projection. None: exactly the unconditional network.
+        class_names: the classes' names, stored in the model (default "0", "1", ...).
 
     Example:
         >>> g = build_generator(image_size=28, channels=1)
@@ -101,14 +133,24 @@ def build_generator(image_size=64, channels=3, latent_dim=100, base_filters=64, 
     check_positive_int("latent_dim", latent_dim, "The paper uses latent_dim=100.")
     check_positive_int("base_filters", base_filters, "The paper uses base_filters=64.")
     check_precision(dtype or "float32")
+    class_names = _class_names(num_classes, class_names)
     next_seed = _seeds(seed)
 
     noise = keras.Input(shape=(latent_dim,), name="noise")
+    inputs, x = noise, noise
+    if class_names is not None:
+        labels, label_ids = _label_input(class_names)
+        embedded = layers.Embedding(
+            num_classes, latent_dim, embeddings_initializer=keras.initializers.RandomNormal(
+                stddev=1.0, seed=next_seed()), name="label_embedding", dtype=dtype,
+        )(label_ids)
+        x = layers.Concatenate(name="noise_and_label", dtype=dtype)([noise, embedded])
+        inputs = {"noise": noise, "label": labels}
     filters = base_filters * 2 ** (doublings - 1)
     x = layers.Dense(
         base * base * filters, use_bias=False, kernel_initializer=_weight_init(next_seed()),
         name="project", dtype=dtype,
-    )(noise)
+    )(x)
     x = layers.Reshape((base, base, filters), name="reshape", dtype=dtype)(x)
     x = _batch_norm("project_bn", next_seed(), dtype, sync_batchnorm)(x)
     x = layers.ReLU(name="project_relu", dtype=dtype)(x)
@@ -126,11 +168,12 @@ def build_generator(image_size=64, channels=3, latent_dim=100, base_filters=64, 
     )(x)
     # float32 output keeps tanh's range exact under a mixed-precision policy.
     images = layers.Activation("tanh", dtype="float32", name="images")(x)
-    return keras.Model(noise, images, name="generator")
+    return keras.Model(inputs, images, name="generator")
 
 
 def build_discriminator(image_size=64, channels=3, base_filters=64, seed=None, dtype=None,
-                        sync_batchnorm=False):
+                        sync_batchnorm=False, num_classes=None, class_names=None,
+                        conditioning="projection"):
     """Builds the DCGAN discriminator: images in [-1, 1] to one real-vs-fake logit per image.
 
     Each of n strided convolutions (kernel 4, stride 2) halves the size and doubles the filters,
@@ -146,6 +189,14 @@ def build_discriminator(image_size=64, channels=3, base_filters=64, seed=None, d
         seed: optional integer that makes the initial weights reproducible.
         dtype: the layers' dtype policy, as for `build_generator`; the logits are float32.
         sync_batchnorm: BatchNorm over the global batch under a strategy, as for `build_generator`.
+        num_classes: with a class count, a conditional discriminator that also takes a `label`
+            input (see `conditioning`). None: exactly the unconditional network.
+        class_names: the classes' names, stored in the model (default "0", "1", ...).
+        conditioning: how a conditional discriminator uses the label. "projection" (Miyato and
+            Koyama 2018): the logit gains the inner product of a learned class embedding with
+            the flattened features, `logit = w . phi(x) + b + e_y . phi(x)`. "concat": one-hot
+            label maps are joined to the image as extra input channels (Mirza and Osindero
+            2014, as in keras-io's conditional GAN).
 
     Example:
         >>> d = build_discriminator(image_size=28, channels=1)
@@ -158,8 +209,18 @@ def build_discriminator(image_size=64, channels=3, base_filters=64, seed=None, d
     check_precision(dtype or "float32")
     next_seed = _seeds(seed)
 
+    class_names = _class_names(num_classes, class_names)
+    check_conditioning(conditioning)
+
     images = keras.Input(shape=(image_size, image_size, channels), name="images")
     x = images
+    inputs = images
+    if class_names is not None:
+        labels, label_ids = _label_input(class_names)
+        inputs = {"images": images, "label": labels}
+        if conditioning == "concat":
+            maps = LabelMaps(num_classes, image_size, name="label_maps", dtype=dtype)(label_ids)
+            x = layers.Concatenate(name="images_and_labels", dtype=dtype)([images, maps])
     filters = base_filters
     for i in range(1, doublings + 1):
         x = layers.Conv2D(
@@ -170,10 +231,18 @@ def build_discriminator(image_size=64, channels=3, base_filters=64, seed=None, d
             x = _batch_norm(f"down{i}_bn", next_seed(), dtype, sync_batchnorm)(x)
         x = layers.LeakyReLU(negative_slope=0.2, name=f"down{i}_lrelu", dtype=dtype)(x)
         filters *= 2
-    x = layers.Flatten(name="flatten", dtype=dtype)(x)
-    x = layers.Dense(1, kernel_initializer=_weight_init(next_seed()), name="logit", dtype=dtype)(x)
+    features = layers.Flatten(name="flatten", dtype=dtype)(x)
+    x = layers.Dense(1, kernel_initializer=_weight_init(next_seed()), name="logit",
+                     dtype=dtype)(features)
+    if class_names is not None and conditioning == "projection":
+        embedded = layers.Embedding(
+            num_classes, features.shape[-1], embeddings_initializer=_weight_init(next_seed()),
+            name="class_projection", dtype=dtype,
+        )(label_ids)
+        projection = layers.Dot(axes=1, name="projection", dtype=dtype)([embedded, features])
+        x = layers.Add(name="logit_plus_projection", dtype=dtype)([x, projection])
     logits = layers.Activation("linear", dtype="float32", name="logits")(x)
-    return keras.Model(images, logits, name="discriminator")
+    return keras.Model(inputs, logits, name="discriminator")
 
 
 def as_float32(model):
@@ -187,7 +256,7 @@ def as_float32(model):
         >>> as_float32(build_generator(28, 1, dtype="mixed_bfloat16")).layers[1].compute_dtype
         'float32'
     """
-    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+    if not any(layer.dtype_policy.name.startswith("mixed_") for layer in model.layers):
         return model
 
     def float32_layer(layer):

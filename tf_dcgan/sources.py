@@ -89,6 +89,33 @@ class ImageSource:
             class_names=class_names,
         )
 
+    def classes(self):
+        """The class names a conditional model trains on: `class_names`, or "0" to "K-1" for
+        integer labels without names (K = the largest label + 1).
+
+        Raises:
+            ValueError: the source has no label for some or all of its images.
+        """
+        if self.tfds_dataset is not None:
+            if self.class_names:
+                return list(self.class_names)
+            missing = self.num_images
+        else:
+            missing = int(np.sum(self.labels < 0)) if self.labels is not None else self.num_images
+        if missing:
+            how = ("put each class's images in a sub-folder of its own"
+                   if self.paths is not None else
+                   "save an .npz with a labels array (np.savez(path, images=x, labels=y)), or "
+                   "use a dataset with a label feature")
+            raise ValueError(
+                f"dataset {self.name!r} has no class label for {missing} of its {self.num_images} "
+                f"images; --conditional trains on one label per image. To train it, {how}; "
+                "or leave --conditional out."
+            )
+        if self.class_names:
+            return list(self.class_names)
+        return [str(index) for index in range(int(self.labels.max()) + 1)]
+
     def summary(self):
         """One line: what was found, and what was skipped."""
         line = f"{self.name}: {self.num_images} images"

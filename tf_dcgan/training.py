@@ -180,7 +180,11 @@ def prepare_run(config, resume=False, given=(), strategy=None):
         image_size = source.image_size if source.image_size in supported_image_sizes() else 64
     channels = config.channels or source.channels
     check_sample_grid(config.num_samples, image_size, channels)
-    config = dataclasses.replace(config, image_size=image_size, channels=channels)
+    class_names = config.class_names
+    if config.conditional and class_names is None:
+        class_names = source.classes()
+    config = dataclasses.replace(config, image_size=image_size, channels=channels,
+                                 class_names=class_names)
     run = PreparedRun(config, folder, None, source, resume, strategy=strategy, out=out)
     run.dataset, run.steps_per_epoch = run.stream(0)  # checks the batch size and the cache
     if config.eval_every:
@@ -224,18 +228,30 @@ def build_gan(config):
             leaves them).
 
     Returns:
-        A compiled `DCGAN` with two Adam optimizers of the config's learning rate and beta1.
+        A compiled `DCGAN` with two Adam optimizers of the config's learning rates and betas;
+        class-conditional networks when `config.conditional` (with `config.class_names`).
         Under a `tf.distribute` strategy, call it inside `strategy.scope()`.
 
     Example:
         >>> gan = build_gan(TrainConfig(image_size=28, channels=1, seed=0))
     """
     dtype = None if config.precision == "float32" else config.precision
+    classes = {}
+    if config.conditional:
+        if not config.class_names:
+            raise ValueError(
+                "a conditional config needs its class_names; received none. Resolve them with "
+                "prepare_run, or set class_names to the dataset's classes."
+            )
+        classes = {"num_classes": len(config.class_names), "class_names": config.class_names}
     generator = build_generator(config.image_size, config.channels, config.latent_dim,
                                 config.base_filters, dtype=dtype,
-                                sync_batchnorm=config.sync_batchnorm)
+                                sync_batchnorm=config.sync_batchnorm, **classes)
+    if classes:
+        classes["conditioning"] = config.d_conditioning
     discriminator = build_discriminator(config.image_size, config.channels, config.base_filters,
-                                        dtype=dtype, sync_batchnorm=config.sync_batchnorm)
+                                        dtype=dtype, sync_batchnorm=config.sync_batchnorm,
+                                        **classes)
     gan = DCGAN(generator, discriminator, latent_dim=config.latent_dim, seed=config.seed,
                 ema_decay=config.ema_decay)
     d_rate = config.d_learning_rate or config.learning_rate

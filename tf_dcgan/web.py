@@ -3,10 +3,12 @@
 `export_web` writes a folder that any static host serves (`python -m http.server -d EXPORT/web`):
 
 - `index.html`, `demo.js`, `demo.css`: the page (a seeded grid of images, a latent walk by
-  spherical interpolation, time per image, PNG download), from `tf_dcgan/web_page/`;
+  spherical interpolation, time per image, PNG download; a class selector for a conditional
+  generator), from `tf_dcgan/web_page/`;
 - `generator.tflite`: the batch-1 TFLite model of `export.export_tflite` (float16 weights by
   default: half the bytes of float32, images within ~1e-3);
-- `model.json`: what the page needs to know (latent size, image shape, file, quantization);
+- `model.json`: what the page needs to know (latent size, class names or null, image shape,
+  file, quantization);
 - `litert/`: the LiteRT.js runtime (`@litertjs/core` and its helper `@litertjs/wasm-utils`, with
   their WebAssembly files), copied from the npm package the project pins in `package.json` and
   `package-lock.json` (`npm ci`, run by `scripts/setup.sh`). No CDN: the page works offline.
@@ -144,6 +146,7 @@ def _write_page(folder, generator, name, quantize, model_bytes, litertjs_version
         "model_bytes": model_bytes,
         "quantize": quantize,
         "latent_dim": LatentSpace.of(generator).latent_dim,
+        "class_names": LatentSpace.of(generator).class_names,
         "height": height,
         "width": width,
         "channels": channels,

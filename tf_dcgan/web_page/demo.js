@@ -1,10 +1,12 @@
 // The DCGAN demo page: runs the exported generator (a batch-1 .tflite model, noise -> image in
-// [-1, 1]) with LiteRT.js in WebAssembly. Everything happens in the browser; the page needs only
-// a static host. Written by `python export.py --web`; model.json beside it describes the model.
+// [-1, 1]; a class-conditional one also takes a class label) with LiteRT.js in WebAssembly.
+// Everything happens in the browser; the page needs only a static host. Written by
+// `python export.py --web`; model.json beside it describes the model.
 //
 // For tests and for people who want the numbers, `window.dcgan` exposes the model's raw output:
-//   await window.dcgan.generate([...noise])  -> Array of H*W*C floats (NHWC, batch 1)
-//   window.dcgan.noise(seed, count)          -> the page's seeded noise vectors
+//   await window.dcgan.generate([...noise], label)  -> Array of H*W*C floats (NHWC, batch 1);
+//                                                      label: a class index (conditional models)
+//   window.dcgan.noise(seed, count)                 -> the page's seeded noise vectors
 import {loadAndCompile, loadLiteRt, supportsFeature, Tensor} from './litert/core/index.js';
 
 const GRID_COLUMNS = 4;
@@ -87,21 +89,25 @@ class Generator {
     this.model = model;
     this.info = info;
     this.queue = Promise.resolve();
+    // The model's inputs in its own order: the noise, and a conditional model's label.
+    this.inputNames = model.getInputDetails().map((detail) => detail.name);
   }
 
-  run(noise) {
-    const result = this.queue.then(() => this.runNow(noise));
+  run(noise, label = 0) {
+    const result = this.queue.then(() => this.runNow(noise, label));
     this.queue = result.catch(() => {});
     return result;
   }
 
-  async runNow(noise) {
-    const input = new Tensor(Float32Array.from(noise), [1, this.info.latent_dim]);
+  async runNow(noise, label) {
+    const inputs = this.inputNames.map((name) => (name.includes('label')
+      ? new Tensor(Int32Array.from([label]), [1])
+      : new Tensor(Float32Array.from(noise), [1, this.info.latent_dim])));
     let outputs;
     try {
-      outputs = await this.model.run([input]);
+      outputs = await this.model.run(inputs);
     } finally {
-      input.delete();
+      for (const input of inputs) input.delete();
     }
     try {
       // A copy: the tensor's array is a view into WebAssembly memory that is freed below.
@@ -138,9 +144,11 @@ function drawScaled(context, source, x, y, scale) {
 async function main() {
   const info = await (await fetchOk('model.json', 'The model description')).json();
   $('title').textContent = `${info.name}: DCGAN generator`;
+  const classes = info.class_names || null;
   $('model-info').textContent =
     `${info.height}x${info.width} ${info.channels === 1 ? 'grayscale' : 'RGB'} images from ` +
-    `${info.latent_dim}-d noise; ${info.model} (${info.quantize} weights, ` +
+    `${info.latent_dim}-d noise${classes ? ` and one of ${classes.length} classes` : ''}; ` +
+    `${info.model} (${info.quantize} weights, ` +
     `${(info.model_bytes / 1024).toFixed(0)} KiB), LiteRT.js ${info.litertjs_version}.`;
 
   // Threads need SharedArrayBuffer, which browsers give only to cross-origin isolated pages
@@ -171,15 +179,29 @@ async function main() {
     throw new Error(`${info.model} is not a LiteRT model this page can run ` +
       `(${error.message || error}). Export it again with python export.py --web.`);
   }
-  const inputShape = Array.from(model.getInputDetails()[0].shape);
+  const details = model.getInputDetails();
+  const noiseDetail = details.find((detail) => !detail.name.includes('label'));
+  const inputShape = Array.from(noiseDetail ? noiseDetail.shape : []);
   const outputShape = Array.from(model.getOutputDetails()[0].shape);
   const expectedOutput = [1, info.height, info.width, info.channels];
   if (inputShape.join() !== [1, info.latent_dim].join() ||
-      outputShape.join() !== expectedOutput.join()) {
-    throw new Error(`${info.model} takes [${inputShape}] and gives [${outputShape}], but ` +
-      `model.json describes [1,${info.latent_dim}] -> [${expectedOutput}]. ` +
+      details.length !== (classes ? 2 : 1) || outputShape.join() !== expectedOutput.join()) {
+    throw new Error(`${info.model} takes ${details.length} inputs ([${inputShape}]) and gives ` +
+      `[${outputShape}], but model.json describes [1,${info.latent_dim}]` +
+      `${classes ? ' and a label' : ''} -> [${expectedOutput}]. ` +
       'Export the page again with python export.py --web.');
   }
+  if (classes) {
+    const select = $('class');
+    for (const [index, name] of classes.entries()) select.add(new Option(`${index}: ${name}`, index));
+    $('class-choice').hidden = false;
+  }
+  // The class of grid image i: the chosen one, or i % classes for "every class".
+  const labelOf = (i) => {
+    if (!classes) return 0;
+    const chosen = $('class').value;
+    return chosen === 'all' ? i % classes.length : Number(chosen);
+  };
   const generator = new Generator(model, info);
 
   const scale = Math.max(1, Math.round(TILE_PIXELS / Math.max(info.height, info.width)));
@@ -199,7 +221,7 @@ async function main() {
     const context = grid.getContext('2d');
     const start = performance.now();
     const images = [];
-    for (const noise of vectors) images.push(await generator.run(noise));
+    for (const [i, noise] of vectors.entries()) images.push(await generator.run(noise, labelOf(i)));
     const elapsed = performance.now() - start;
     images.forEach((pixels, i) => {
       const x = (i % GRID_COLUMNS) * (tileWidth + GAP);
@@ -209,13 +231,14 @@ async function main() {
     $('timing').textContent = `${images.length} images in ${elapsed.toFixed(1)} ms: ` +
       `${(elapsed / images.length).toFixed(2)} ms per image (${mode}).${modeNote}`;
     walkEnds = [vectors[0], vectors[1]];
+    grid.dataset.labels = vectors.map((_, i) => labelOf(i)).join(',');
     await drawWalk();
     grid.dataset.seed = String(seed);
   }
 
   async function drawWalk() {
     const t = Number($('walk').value) / 100;
-    const pixels = await generator.run(slerp(walkEnds[0], walkEnds[1], t));
+    const pixels = await generator.run(slerp(walkEnds[0], walkEnds[1], t), labelOf(0));
     const context = walkCanvas.getContext('2d');
     drawScaled(context, imageCanvas(pixels, info), 0, 0, 2 * scale);
     walkCanvas.dataset.position = String(t);
@@ -259,6 +282,7 @@ async function main() {
     showSeed(seed);
   });
   $('walk').addEventListener('input', () => { drawWalk(); });
+  $('class').addEventListener('change', () => { showSeed(Number(grid.dataset.seed)); });
   $('download').addEventListener('click', () => {
     grid.toBlob((blob) => {
       const link = document.createElement('a');
@@ -272,7 +296,7 @@ async function main() {
   window.dcgan = {
     info,
     mode,
-    generate: async (noise) => Array.from(await generator.run(noise)),
+    generate: async (noise, label = 0) => Array.from(await generator.run(noise, label)),
     noise: (seed, count) => noiseVectors(seed, count, info.latent_dim).map((v) => Array.from(v)),
   };
   await drawGrid(Number($('seed').value));
