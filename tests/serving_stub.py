@@ -36,6 +36,8 @@ def rest_predict(signatures, body):
         value = tensor.numpy()
         if name.endswith("_bytes"):
             response[name] = [{"b64": base64.b64encode(v).decode()} for v in value]
+        elif value.dtype == object:  # other strings go out as UTF-8 text
+            response[name] = [v.decode() for v in value.ravel()]
         else:
             response[name] = value.tolist()
     key = "predictions" if "instances" in request else "outputs"
