@@ -45,9 +45,13 @@ def parse_args(argv=None):
                         help="InceptionV3 no-top weights file (default: Keras' cache)")
     parser.add_argument("--batch-size", type=int, default=250, help="default: %(default)s")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated noise")
+    parser.add_argument("--per-class", action="store_true",
+                        help="also score an unconditional generator class by class: the domain "
+                        "classifier sorts its images into classes (their shares, and each "
+                        "class's FID); a conditional generator always is")
     parser.add_argument("--per-class-images", type=int, default=1000,
-                        help="a conditional generator's images per class for class accuracy and "
-                        "per-class FID (default: %(default)s)")
+                        help="images per class for the class scores (an unconditional "
+                        "generator: this times the class count) (default: %(default)s)")
     parser.add_argument("--experiments", action="store_true",
                         help="also run the paper's experiments into RUN/experiments (or "
                         "--images-dir): latent walks, vector arithmetic, nearest training images, "
@@ -126,11 +130,11 @@ def main(argv=None):
             floor_batches=make_eval_dataset(floor, size, channels, resize=resize),
             floor_name=floor_name, batch_size=args.batch_size, seed=args.seed)
         classes = None
-        if LatentSpace.of(generator).conditional:
+        if LatentSpace.of(generator).conditional or args.per_class:
             classes = evaluation.evaluate_classes(
                 generator, extractor, make_eval_dataset(reference, size, channels, resize=resize),
                 reference_name, num_per_class=args.per_class_images, batch_size=args.batch_size,
-                seed=args.seed)
+                seed=args.seed, class_names=reference.class_names)
         if args.experiments:
             experiments = evaluation.run_experiments(
                 generator, images_dir, extractor, floor, size, channels,

@@ -215,9 +215,13 @@ def test_class_scores_use_the_domain_classifier(tmp_path):
     # Untrained: the classifier puts its blobs into few classes, so most classes score 0%.
     assert 0 <= report.accuracy < 0.5
     assert "class accuracy" in report.table()
-    with pytest.raises(ValueError, match="need a conditional generator"):
-        evaluation.evaluate_classes(build_generator(28, 1, latent_dim=8, base_filters=4),
-                                    extractor, reference, "noise images")
+    # An unconditional generator: the classifier sorts its images; shares, no accuracy.
+    sorted_report = evaluation.evaluate_classes(
+        build_generator(28, 1, latent_dim=8, base_filters=4, seed=0), extractor, reference,
+        "noise images", num_per_class=4, batch_size=20, verbose=False)
+    assert sorted_report.accuracy is None and not sorted_report.conditional
+    assert sum(row["num_generated"] for row in sorted_report.rows) == 40
+    assert sum(row["share"] for row in sorted_report.rows) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="classifier of the generator's 3 classes"):
         evaluation.evaluate_classes(build_generator(28, 1, latent_dim=8, base_filters=4,
                                                     num_classes=3),

@@ -143,100 +143,133 @@ def evaluate_generator(generator, extractor, reference_batches, reference_name, 
 
 @dataclasses.dataclass
 class ClassReport:
-    """A conditional generator, class by class: does class k look like class k, and how real?
+    """A generator, class by class: does class k look like class k, and how real is it?
+
+    For a conditional generator each class's images are the ones made with its label; for an
+    unconditional one, the images the domain classifier puts in that class.
 
     Attributes:
         extractor: the classifier that judged and embedded the images.
         reference: the real images of each class the FIDs compare with.
-        rows: one dict per class: `label`, `name`, `num_generated`, `num_reference`,
-            `accuracy` (share of generated images the classifier puts in their class) and `fid`
+        rows: one dict per class: `label`, `name`, `num_generated`, `num_reference`, `share`
+            (of all generated images), `accuracy` (conditional: the share of the class's images
+            that the classifier puts in it; None for an unconditional generator) and `fid`
             (against the real images of that class).
+        conditional: whether the generator took the labels.
     """
 
     extractor: str
     reference: str
     rows: list
+    conditional: bool = True
 
     @property
     def accuracy(self):
-        """Class accuracy over all generated images."""
+        """Class accuracy over all generated images (None for an unconditional generator)."""
+        if not self.conditional:
+            return None
         total = sum(row["num_generated"] for row in self.rows)
         return sum(row["accuracy"] * row["num_generated"] for row in self.rows) / total
 
     def as_dict(self):
         return {"extractor": self.extractor, "reference": self.reference,
-                "accuracy": self.accuracy, "classes": self.rows}
+                "conditional": self.conditional, "accuracy": self.accuracy,
+                "classes": self.rows}
 
     def table(self):
         """The report as a small text table, one line per class."""
         width = max(len(row["name"]) for row in self.rows)
-        lines = [f"class accuracy by {self.extractor}; per-class FID against {self.reference}",
-                 f"{'label':>5}  {'class':{width}}  {'accuracy':>8} {'FID':>9}  images"]
+        how = ("class accuracy" if self.conditional
+               else "classes of an unconditional generator's images")
+        lines = [f"{how} by {self.extractor}; per-class FID against {self.reference}",
+                 f"{'label':>5}  {'class':{width}}  {'share':>6} {'accuracy':>8} {'FID':>9}  images"]
         for row in self.rows:
-            lines.append(f"{row['label']:5d}  {row['name']:{width}}  {100 * row['accuracy']:7.2f}% "
-                         f"{row['fid']:9.3f}  {row['num_generated']} vs {row['num_reference']}")
-        lines.append(f"{'':5}  {'all':{width}}  {100 * self.accuracy:7.2f}%")
+            accuracy = "" if row["accuracy"] is None else f"{100 * row['accuracy']:7.2f}%"
+            lines.append(f"{row['label']:5d}  {row['name']:{width}}  {100 * row['share']:5.1f}% "
+                         f"{accuracy:>8} {row['fid']:9.3f}  {row['num_generated']} vs "
+                         f"{row['num_reference']}")
+        if self.conditional:
+            lines.append(f"{'':5}  {'all':{width}}  {'':6} {100 * self.accuracy:7.2f}%")
         return "\n".join(lines)
 
 
 def evaluate_classes(generator, extractor, reference_batches, reference_name,
-                     num_per_class=1000, batch_size=250, seed=0, verbose=True):
-    """Scores a conditional generator class by class: class accuracy and per-class FID.
+                     num_per_class=1000, batch_size=250, seed=0, class_names=None, verbose=True):
+    """Scores a generator class by class: per-class FID, and class accuracy when conditional.
 
-    For each class k, `num_per_class` images are generated with label k (noise from `seed`,
-    the same for every class) and the domain classifier's prediction is compared with k; their
-    features are compared (FID) with the reference images labelled k.
+    A conditional generator makes `num_per_class` images with each label k (noise from `seed`,
+    the same for every class); the domain classifier's prediction is compared with k. An
+    unconditional generator makes `num_per_class` times the class count images, which the
+    classifier sorts into classes (their shares show how balanced the generator is). Each
+    class's images are compared (FID) with the reference images labelled k.
 
     Args:
-        generator: a conditional Keras generator (`build_generator(num_classes=...)`).
-        extractor: a classifier extractor (`classifier_extractor`) for the same classes.
+        generator: a Keras generator, conditional (`build_generator(num_classes=...)`) or not.
+        extractor: a classifier extractor (`classifier_extractor`) of the dataset's classes.
         reference_batches: labelled real images, (images, labels) batches
             (`make_eval_dataset`).
         reference_name: what they are (e.g. "fashion_mnist:test").
+        class_names: the classes' names for an unconditional generator (a conditional one
+            carries its own).
 
     Raises:
-        ValueError: the generator is not conditional, or the extractor is not a classifier of
-            as many classes.
+        ValueError: the extractor is not a classifier (of as many classes as a conditional
+            generator has).
     """
     latent = LatentSpace.of(generator)
     check_positive_int("num_per_class", num_per_class, "Use e.g. 1000.")
-    classifier = getattr(extractor, "classifier", None)
-    if not latent.conditional:
-        raise ValueError("class scores need a conditional generator; received an unconditional "
-                         "one. Train one with train.py --conditional.")
-    if classifier is None or extractor.info["num_classes"] != latent.num_classes:
+    info = getattr(extractor, "info", None)
+    if extractor.classifier is None or (latent.conditional
+                                        and info["num_classes"] != latent.num_classes):
+        wanted = (f"the generator's {latent.num_classes} classes" if latent.conditional
+                  else "the dataset's classes")
         raise ValueError(
-            f"class accuracy needs a classifier of the generator's {latent.num_classes} classes; "
-            f"received the extractor {extractor.name}. Pass a classifier .keras trained on the "
-            "same dataset (scripts/train_classifier.py) with --extractor."
+            f"class scores need a classifier of {wanted}; received the extractor "
+            f"{extractor.name}. Pass a classifier .keras trained on the same dataset "
+            "(scripts/train_classifier.py) with --extractor."
         )
+    num_classes = latent.num_classes or info["num_classes"]
+    names = latent.class_names or class_names or [str(k) for k in range(num_classes)]
     real_features, real_labels = [], []
     for images, labels in reference_batches:
         real_features.append(extractor(images))
         real_labels.append(np.asarray(labels))
     real_features, real_labels = np.concatenate(real_features), np.concatenate(real_labels)
-    rows = []
-    for label in range(latent.num_classes):
+
+    def generated(count, label, offset):
         features, predicted = [], []
-        for start in range(0, num_per_class, batch_size):
-            count = min(batch_size, num_per_class - start)
-            inputs = {"noise": latent_noise(count, latent.latent_dim, seed * 100_003 + start),
-                      "label": tf.fill([count], label)}
+        for start in range(0, count, batch_size):
+            size = min(batch_size, count - start)
+            inputs = latent_noise(size, latent.latent_dim, seed * 100_003 + offset + start)
+            if label is not None:
+                inputs = {"noise": inputs, "label": tf.fill([size], label)}
             images = generator(inputs, training=False)
             features.append(extractor(images))
             predicted.append(extractor.predict_classes(images))
-        features, predicted = np.concatenate(features), np.concatenate(predicted)
+        return np.concatenate(features), np.concatenate(predicted)
+
+    if latent.conditional:
+        per_class = [generated(num_per_class, label, 0) for label in range(num_classes)]
+    else:
+        features, predicted = generated(num_per_class * num_classes, None, 0)
+        per_class = [(features[predicted == k], predicted[predicted == k])
+                     for k in range(num_classes)]
+    total = sum(len(features) for features, _ in per_class)
+    rows = []
+    for label, (features, predicted) in enumerate(per_class):
         real = real_features[real_labels == label]
         rows.append({
-            "label": label, "name": latent.class_names[label],
+            "label": label, "name": names[label],
             "num_generated": len(features), "num_reference": len(real),
-            "accuracy": float(np.mean(predicted == label)),
-            "fid": float(frechet_distance(real, features)) if len(real) > 1 else float("nan"),
+            "share": len(features) / total,
+            "accuracy": float(np.mean(predicted == label)) if latent.conditional else None,
+            "fid": (float(frechet_distance(real, features))
+                    if len(real) > 1 and len(features) > 1 else float("nan")),
         })
         if verbose:
-            print(f"class {label} ({latent.class_names[label]}): accuracy "
-                  f"{100 * rows[-1]['accuracy']:.1f}%, FID {rows[-1]['fid']:.2f}", flush=True)
-    return ClassReport(extractor.name, reference_name, rows)
+            print(f"class {label} ({names[label]}): {len(features)} images, FID "
+                  f"{rows[-1]['fid']:.2f}", flush=True)
+    return ClassReport(extractor.name, reference_name, rows, latent.conditional)
 
 
 def reference_sets(dataset, data_dir=None, held_out=0.1, seed=0):
