@@ -24,6 +24,11 @@ class DCGAN(keras.Model):
     The progress bar shows `d_loss` (= `d_real_loss` + `d_fake_loss`), `g_loss`, and the mean
     probabilities `d_real` = D(x) and `d_fake` = D(G(z)) (before D's update on that batch).
 
+    With class-conditional networks (`build_generator(num_classes=...)` and
+    `build_discriminator(num_classes=...)`) it trains on `(images, labels)` batches: D sees the real
+    images with their labels, and the generated ones (and G's step) with the uniform random labels
+    G was given; `generate(..., labels=...)` picks the classes.
+
     Training noise comes from a seeded `keras.random.SeedGenerator`; under a `tf.distribute`
     strategy the replica id is folded into the seed so replicas draw different noise. `generate`
     draws from a second generator of its own, so sampling between steps never changes training.
