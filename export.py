@@ -1,5 +1,6 @@
 """Export a trained generator: a SavedModel for TF Serving, and optionally a TFLite model and a
-web page that runs it in the browser."""
+web page that runs it in the browser. A conditional generator (train.py --conditional) exports
+with a label input everywhere and a `classes` signature."""
 
 import os
 import sys
@@ -12,6 +13,7 @@ EXAMPLES = """examples:
   python export.py --run RUN --out exports --tflite --quantize float16
   python export.py --generator my_generator.keras --out exports --version 3 --overwrite
   python export.py --generator docs/fashion_mnist_run/generator.keras --out exports --web
+  python export.py --generator docs/conditional_run/generator.keras --out exports --web --tflite
 
 then serve it:
   python -m http.server -d exports/web     # the web page, at http://localhost:8000
