@@ -218,7 +218,7 @@ def evaluate_classes(generator, extractor, reference_batches, reference_name,
     """
     latent = LatentSpace.of(generator)
     check_positive_int("num_per_class", num_per_class, "Use e.g. 1000.")
-    info = getattr(extractor, "info", None)
+    info = extractor.info
     if extractor.classifier is None or (latent.conditional
                                         and info["num_classes"] != latent.num_classes):
         wanted = (f"the generator's {latent.num_classes} classes" if latent.conditional
@@ -236,11 +236,11 @@ def evaluate_classes(generator, extractor, reference_batches, reference_name,
         real_labels.append(np.asarray(labels))
     real_features, real_labels = np.concatenate(real_features), np.concatenate(real_labels)
 
-    def generated(count, label, offset):
+    def generated(count, label):
         features, predicted = [], []
         for start in range(0, count, batch_size):
             size = min(batch_size, count - start)
-            inputs = latent_noise(size, latent.latent_dim, seed * 100_003 + offset + start)
+            inputs = latent_noise(size, latent.latent_dim, seed * 100_003 + start)
             if label is not None:
                 inputs = {"noise": inputs, "label": tf.fill([size], label)}
             images = generator(inputs, training=False)
@@ -249,9 +249,9 @@ def evaluate_classes(generator, extractor, reference_batches, reference_name,
         return np.concatenate(features), np.concatenate(predicted)
 
     if latent.conditional:
-        per_class = [generated(num_per_class, label, 0) for label in range(num_classes)]
+        per_class = [generated(num_per_class, label) for label in range(num_classes)]
     else:
-        features, predicted = generated(num_per_class * num_classes, None, 0)
+        features, predicted = generated(num_per_class * num_classes, None)
         per_class = [(features[predicted == k], predicted[predicted == k])
                      for k in range(num_classes)]
     total = sum(len(features) for features, _ in per_class)

@@ -247,11 +247,9 @@ def build_gan(config):
     generator = build_generator(config.image_size, config.channels, config.latent_dim,
                                 config.base_filters, dtype=dtype,
                                 sync_batchnorm=config.sync_batchnorm, **classes)
-    if classes:
-        classes["conditioning"] = config.d_conditioning
     discriminator = build_discriminator(config.image_size, config.channels, config.base_filters,
                                         dtype=dtype, sync_batchnorm=config.sync_batchnorm,
-                                        **classes)
+                                        conditioning=config.d_conditioning, **classes)
     gan = DCGAN(generator, discriminator, latent_dim=config.latent_dim, seed=config.seed,
                 ema_decay=config.ema_decay)
     d_rate = config.d_learning_rate or config.learning_rate

@@ -140,13 +140,14 @@ def _write_page(folder, generator, name, quantize, model_bytes, litertjs_version
     for file_name in PAGE_FILES:
         shutil.copyfile(PAGE_DIR / file_name, folder / file_name)
     height, width, channels = generator.output_shape[1:]
+    latent = LatentSpace.of(generator)
     info = {
         "name": name,
         "model": MODEL_FILE,
         "model_bytes": model_bytes,
         "quantize": quantize,
-        "latent_dim": LatentSpace.of(generator).latent_dim,
-        "class_names": LatentSpace.of(generator).class_names,
+        "latent_dim": latent.latent_dim,
+        "class_names": latent.class_names,
         "height": height,
         "width": width,
         "channels": channels,
