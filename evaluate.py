@@ -78,14 +78,14 @@ def main(argv=None):
         check_positive_int("per_class_images", args.per_class_images,
                            "Use e.g. --per-class-images 1000.")
         import_tensorflow_quietly()
-        from tf_dcgan import evaluation, export
-        from tf_dcgan.data import make_eval_dataset
+        from tf_dcgan import evaluation
+        from tf_dcgan.data.pipelines import make_eval_dataset
         from tf_dcgan.files import atomic_output
-        from tf_dcgan.latent import LatentSpace
+        from tf_dcgan.model import LatentSpace, load_generator, load_model_file
         from tf_dcgan.run_folder import RunFolder
 
         config = RunFolder.open(args.run).read_config() if args.run else None
-        generator = export.load_generator(run_dir=args.run, path=args.generator)
+        generator = load_generator(run_dir=args.run, path=args.generator)
         dataset = args.dataset or (config.dataset if config else None)
         if dataset is None:
             raise ValueError("dataset is needed with --generator; received none. Pass e.g. "
@@ -122,7 +122,7 @@ def main(argv=None):
                 arithmetic = evaluation.parse_arithmetic(expression, floor.class_names)
             discriminator = None
             if args.run and RunFolder(args.run).dcgan_path.is_file():
-                discriminator = export.load_model_file(
+                discriminator = load_model_file(
                     RunFolder(args.run).dcgan_path).discriminator
         report = evaluation.evaluate_generator(
             generator, extractor, make_eval_dataset(reference, size, channels, resize=resize),

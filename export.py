@@ -55,7 +55,8 @@ def main(argv=None):
     args = parse_args(argv)
     import_tensorflow_quietly()
     from tf_dcgan import export as export_lib
-    from tf_dcgan.web import export_web, find_litertjs
+    from tf_dcgan.export.web import export_web, find_litertjs
+    from tf_dcgan.model import load_generator
 
     tflite_path = os.path.join(args.out, f"{args.model_name}.tflite")
     web_path = os.path.join(args.out, "web")
@@ -71,7 +72,7 @@ def main(argv=None):
                 raise ValueError(f"{web_path} already exists; pass --overwrite to replace it, "
                                  "or pick another --out.")
             find_litertjs()
-        generator = export_lib.load_generator(run_dir=args.run, path=args.generator)
+        generator = load_generator(run_dir=args.run, path=args.generator)
         version_dir = export_lib.export_saved_model(
             generator, args.out, model_name=args.model_name, version=args.version,
             max_images=args.max_images, overwrite=args.overwrite,

@@ -188,7 +188,7 @@ def _train(config, dry_run, resume, given):
             print(config.to_json())
             return 0
         import_tensorflow_quietly()
-        from tf_dcgan import training
+        from tf_dcgan.training import run as training
 
         run = training.prepare_run(config, resume=resume, given=given)
     except ValueError as error:

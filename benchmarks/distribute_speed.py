@@ -52,7 +52,7 @@ def measure(args):
         strategy = tf.distribute.get_strategy()
 
     from tf_dcgan.config import TrainConfig
-    from tf_dcgan.training import build_gan
+    from tf_dcgan.training.run import build_gan
 
     channels = 1 if args.image_size == 28 else 3
     config = TrainConfig(image_size=args.image_size, channels=channels, seed=0,

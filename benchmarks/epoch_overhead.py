@@ -56,8 +56,8 @@ def main():
     parser.add_argument("--batch-size", type=int, default=None, help="default: train.py's")
     args = parser.parse_args()
 
-    from tf_dcgan import training
     from tf_dcgan.config import TrainConfig
+    from tf_dcgan.training import run as training
 
     spent = collections.defaultdict(lambda: collections.defaultdict(float))
     make_callbacks = training.run_callbacks

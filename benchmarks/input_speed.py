@@ -23,7 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from tf_dcgan import DCGAN, build_discriminator, build_generator, data, sources  # noqa: E402
+from tf_dcgan import (  # noqa: E402
+    DCGAN,
+    build_discriminator,
+    build_generator,
+    data,  # noqa: E402
+)
+from tf_dcgan import data as sources  # noqa: E402
 
 
 def make_jpegs(folder, count, size=64):

@@ -30,9 +30,10 @@ def main():
     parser.add_argument("--out", default=None, help="run folder (default: a new one in runs/)")
     args = parser.parse_args()
 
-    from tf_dcgan import data, evaluation, training
-    from tf_dcgan.extractors import extract_features
-    from tf_dcgan.metrics import score_features
+    from tf_dcgan import data, evaluation
+    from tf_dcgan.evaluation.extractors import extract_features
+    from tf_dcgan.evaluation.metrics import score_features
+    from tf_dcgan.training import run as training
 
     config = TrainConfig(epochs=args.epochs, seed=args.seed, eval_every=1,
                          eval_images=args.eval_images, out=args.out)

@@ -68,11 +68,11 @@ def main():
     args = parser.parse_args()
 
     from tf_dcgan import data, evaluation
-    from tf_dcgan.checkpoints import TrainingState
-    from tf_dcgan.extractors import extract_features
-    from tf_dcgan.metrics import score_features
+    from tf_dcgan.evaluation.extractors import extract_features
+    from tf_dcgan.evaluation.metrics import score_features
     from tf_dcgan.run_folder import RunFolder
-    from tf_dcgan.training import build_gan
+    from tf_dcgan.training.checkpoints import TrainingState
+    from tf_dcgan.training.run import build_gan
 
     folders = [RunFolder.open(run) for run in args.runs]
     configs = [folder.read_config() for folder in folders]

@@ -41,8 +41,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tf_dcgan import DCGAN, build_discriminator, build_generator  # noqa: E402
-from tf_dcgan.callbacks import LossHistory  # noqa: E402
-from tf_dcgan.layers import FusedBatchNormalization  # noqa: E402
+from tf_dcgan.model.layers import FusedBatchNormalization  # noqa: E402
+from tf_dcgan.training.callbacks import LossHistory  # noqa: E402
 
 try:
     import torch

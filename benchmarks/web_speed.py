@@ -33,8 +33,8 @@ from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 from tests.browser import open_page, serve, start_chromium, wait_for  # noqa: E402
 from tf_dcgan.checks import QUANTIZATIONS  # noqa: E402
-from tf_dcgan.export import load_generator  # noqa: E402
-from tf_dcgan.web import export_web  # noqa: E402
+from tf_dcgan.export.web import export_web  # noqa: E402
+from tf_dcgan.model.saving import load_generator  # noqa: E402
 
 GRID = 16
 

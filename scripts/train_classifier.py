@@ -1,6 +1,6 @@
 """Train the domain classifier whose features score generators (FID, KID, precision, recall).
 
-    python scripts/train_classifier.py                      # Fashion-MNIST -> docs/extractors/
+    python scripts/train_classifier.py                      # Fashion-MNIST -> tf_dcgan/evaluation/classifiers/
     python scripts/train_classifier.py --dataset cifar10 --out cifar10_classifier.keras
 
 It learns the dataset's labelled training split and is tested on its test split; the accuracy is
@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tf_dcgan.cli import Parser, fail, import_tensorflow_quietly  # noqa: E402
 
-DEFAULT_OUT = "docs/extractors/fashion_mnist_classifier.keras"
+DEFAULT_OUT = "tf_dcgan/evaluation/classifiers/fashion_mnist_classifier.keras"
 
 
 def main(argv=None):
@@ -29,7 +29,8 @@ def main(argv=None):
     import_tensorflow_quietly()
     import numpy as np
 
-    from tf_dcgan import data, extractors
+    from tf_dcgan import data
+    from tf_dcgan import evaluation as extractors
 
     try:
         train = data.read_images(f"{args.dataset}:train")

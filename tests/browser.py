@@ -1,7 +1,7 @@
 """Real headless Chromium for the web page: serve a folder on 127.0.0.1, start the browser, wait.
 
 Debian's `chromium` and `chromium-driver` (scripts/setup.sh installs them), driven by Selenium;
-Selenium never downloads a browser here: both paths are given. Used by tests/test_web.py and
+Selenium never downloads a browser here: both paths are given. Used by tests/export/test_web.py and
 benchmarks/web_speed.py.
 """
 

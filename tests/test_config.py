@@ -6,7 +6,7 @@ import sys
 import pytest
 
 import train
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from tf_dcgan.config import PAPER_RECIPE, TrainConfig
 
 

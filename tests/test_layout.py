@@ -1,43 +1,34 @@
-"""The package's layering: which module may import which (see the README's layout section)."""
+"""The package's layering: which part may import which (see the README's layout section)."""
 
 import ast
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
-ALLOWED = {
+PACKAGE = ROOT / "tf_dcgan"
+
+# The TensorFlow-free foundation at the top, module by module.
+FOUNDATION = {
     "checks": set(),
     "environment": set(),
     "files": set(),
-    "losses": set(),
     "config": {"checks"},
     "run_folder": {"checks", "config", "files"},
     "cli": {"environment"},
-    "transforms": {"checks"},
-    "sources": {"checks", "environment", "transforms"},
-    "data": {"checks", "files", "sources", "transforms"},
-    "latent": {"checks"},
-    "layers": set(),
-    "models": {"checks", "layers"},
-    "distribute": {"checks"},
-    "gan": {"checks", "distribute", "latent", "losses", "models"},
-    "callbacks": {"files", "run_folder", "transforms"},
-    "export": {"checks", "files", "latent", "run_folder", "transforms", "gan"},
-    "web": {"checks", "export", "files", "latent"},
-    "checkpoints": {"callbacks", "files"},
-    "metrics": set(),
-    "extractors": {"checks", "files"},
-    "evaluation": {"checks", "data", "experiments", "extractors", "latent", "metrics", "files",
-                   "sources"},
-    "experiments": {"callbacks", "latent"},
-    "training": {"callbacks", "checkpoints", "checks", "data", "distribute", "evaluation", "gan",
-                 "models", "run_folder", "sources"},
 }
-# Modules that must not import TensorFlow or Keras at all, so the CLIs answer without them.
-TENSORFLOW_FREE = {"checks", "environment", "files", "config", "run_folder", "cli"}
+BASE = set(FOUNDATION)
+# Each stage of the pipeline, and the parts it may import besides its own modules.
+STAGES = {
+    "distribute": BASE,
+    "model": BASE | {"distribute"},
+    "data": BASE,
+    "evaluation": BASE | {"model", "data"},
+    "export": BASE | {"model", "data"},
+    "training": BASE | {"distribute", "model", "data", "evaluation"},
+}
 
 
-def _imports(module):
-    tree = ast.parse((ROOT / "tf_dcgan" / f"{module}.py").read_text())
+def _imports(path):
+    tree = ast.parse(path.read_text())
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module:
@@ -50,18 +41,44 @@ def _imports(module):
     return names
 
 
-def test_every_module_is_listed_and_imports_only_lower_layers():
-    modules = {p.stem for p in (ROOT / "tf_dcgan").glob("*.py")} - {"__init__"}
-    assert modules == set(ALLOWED)
-    for module, allowed in ALLOWED.items():
-        ours = {name.split(".")[1] for name in _imports(module) if name.startswith("tf_dcgan.")}
-        assert ours <= allowed, (module, ours - allowed)
+def _part(path):
+    """'checks' for tf_dcgan/checks.py, 'model' for anything in tf_dcgan/model/."""
+    relative = path.relative_to(PACKAGE)
+    return relative.parts[0] if len(relative.parts) > 1 else relative.stem
 
 
-def test_the_settings_layer_names_no_tensorflow():
-    for module in TENSORFLOW_FREE:
-        heavy = {name for name in _imports(module)
-                 if name.split(".")[0] in {"tensorflow", "keras", "tensorflow_datasets"}}
+def _ours(path):
+    return {name.split(".")[1] for name in _imports(path) if name.startswith("tf_dcgan.")}
+
+
+def test_every_part_is_known_and_imports_only_lower_layers():
+    files = [path for path in PACKAGE.rglob("*.py") if path != PACKAGE / "__init__.py"]
+    assert {_part(path) for path in files} == set(FOUNDATION) | set(STAGES)
+    for path in files:
+        part = _part(path)
+        allowed = FOUNDATION.get(part, STAGES.get(part, set())) | {part}
+        assert _ours(path) <= allowed, (str(path.relative_to(ROOT)), _ours(path) - allowed)
+
+
+def test_the_top_level_and_the_foundation_name_no_tensorflow():
+    heavy_roots = {"tensorflow", "keras", "tensorflow_datasets"}
+    for module in [*FOUNDATION, "__init__"]:
+        heavy = {name for name in _imports(PACKAGE / f"{module}.py")
+                 if name.split(".")[0] in heavy_roots}
         # environment imports TensorFlow on request only, inside a function.
         assert heavy <= ({"tensorflow", "tensorflow_datasets", "tensorflow_datasets.core.download"}
                          if module == "environment" else set()), (module, heavy)
+    # The top level imports its stages only on first use of one of its names.
+    assert _ours(PACKAGE / "__init__.py") <= {"environment"}
+
+
+def test_each_stage_lists_its_public_names():
+    for stage in set(STAGES) - {"distribute"}:
+        init = PACKAGE / stage / "__init__.py"
+        tree = ast.parse(init.read_text())
+        exported = next(node.value for node in tree.body if isinstance(node, ast.Assign)
+                        and node.targets[0].id == "__all__")
+        names = {element.value for element in exported.elts}
+        imported = {alias.asname or alias.name for node in tree.body
+                    if isinstance(node, ast.ImportFrom) for alias in node.names}
+        assert names and names <= imported, (stage, names - imported)

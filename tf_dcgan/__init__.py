@@ -1,34 +1,69 @@
 """tf-dcgan: the DCGAN of Radford, Metz and Chintala (2015) in TensorFlow and Keras 3.
 
-The package imports lazily: `import tf_dcgan` and its TensorFlow-free modules (`checks`, `config`,
-`run_folder`, `environment`, `files`, `cli`) do not import TensorFlow, so command lines answer
-`--help` and bad flags at once. The names below import their module (and TensorFlow) on first use;
-`from tf_dcgan import DCGAN` also registers the class with Keras, which `keras.models.load_model`
-needs for a `dcgan.keras` file.
+The package is laid out by stage of the pipeline, each subpackage collapsing its modules into one
+namespace (`tf_dcgan.model`, `tf_dcgan.data`, `tf_dcgan.training`, `tf_dcgan.evaluation`,
+`tf_dcgan.export`); the TensorFlow-free foundation (`checks`, `config`, `run_folder`, `files`,
+`environment`, `cli`) sits at the top. The names below are what a user's own code needs.
+
+`import tf_dcgan` does not import TensorFlow, so the command lines answer `--help` and bad flags at
+once; each name imports its subpackage on first use. The package's Keras classes are registered
+as soon as Keras is imported (now, or later), so after `import tf_dcgan`,
+`keras.models.load_model` reads every `.keras` file the project writes.
 
 Example:
-    >>> from tf_dcgan import DCGAN, build_discriminator, build_generator
-    >>> gan = DCGAN(build_generator(28, 1), build_discriminator(28, 1))
+    >>> import tf_dcgan
+    >>> gan = tf_dcgan.DCGAN(tf_dcgan.build_generator(28, 1), tf_dcgan.build_discriminator(28, 1))
 """
 
 import importlib
 
+from tf_dcgan.environment import register_when_keras_loads
+
 _EXPORTS = {
-    "DCGAN": "tf_dcgan.gan",
-    "LatentSpace": "tf_dcgan.latent",
-    "latent_noise": "tf_dcgan.latent",
-    "build_discriminator": "tf_dcgan.models",
-    "build_generator": "tf_dcgan.models",
-    "supported_image_sizes": "tf_dcgan.checks",
+    # the model
+    "DCGAN": "tf_dcgan.model",
+    "build_generator": "tf_dcgan.model",
+    "build_discriminator": "tf_dcgan.model",
+    "LatentSpace": "tf_dcgan.model",
+    "latent_noise": "tf_dcgan.model",
+    "interpolate": "tf_dcgan.model",
+    "load_generator": "tf_dcgan.model",
+    "inference_copy": "tf_dcgan.model",
+    # the data
+    "read_images": "tf_dcgan.data",
+    "make_dataset": "tf_dcgan.data",
+    "make_training_stream": "tf_dcgan.data",
+    "make_eval_dataset": "tf_dcgan.data",
+    "image_grid": "tf_dcgan.data",
+    # training
+    "prepare_run": "tf_dcgan.training",
+    "train": "tf_dcgan.training",
+    "SampleGrid": "tf_dcgan.training",
+    "TrainingGif": "tf_dcgan.training",
+    "LossHistory": "tf_dcgan.training",
+    "DivergenceGuard": "tf_dcgan.training",
+    "TensorBoardLogger": "tf_dcgan.training",
+    # evaluation
+    "choose_extractor": "tf_dcgan.evaluation",
+    "evaluate_generator": "tf_dcgan.evaluation",
+    "score_features": "tf_dcgan.evaluation",
+    # export
+    "export_saved_model": "tf_dcgan.export",
+    "export_tflite": "tf_dcgan.export",
+    "export_web": "tf_dcgan.export",
+    # settings and run folders (no TensorFlow)
     "TrainConfig": "tf_dcgan.config",
     "RunFolder": "tf_dcgan.run_folder",
+    "supported_image_sizes": "tf_dcgan.checks",
 }
 
 __all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"
 
+register_when_keras_loads("tf_dcgan.model")
 
-def __getattr__(name):
+
+def __getattr__(name: str):
     if name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value
@@ -36,5 +71,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'tf_dcgan' has no attribute {name!r}")
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_EXPORTS))

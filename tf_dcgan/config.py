@@ -17,14 +17,13 @@ from tf_dcgan.checks import (
     check_conditioning,
     check_d_update,
     check_ema_decay,
-    check_precision,
-    check_strategy,
     check_image_size,
     check_positive_int,
+    check_precision,
     check_resize,
     check_seed,
+    check_strategy,
 )
-
 
 # Settings a resumed run may change: how long it trains and how it is kept, not what it learns.
 RESUMABLE = ("epochs", "out", "save_every_steps", "keep_checkpoints", "deterministic",

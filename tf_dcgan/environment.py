@@ -6,8 +6,12 @@ reads as what it does. TensorFlow-free at import time.
 """
 
 import contextlib
+import importlib
+import importlib.abc
+import importlib.util
 import logging
 import os
+import sys
 
 # TensorFlow's C++ log below warnings would bury our one-line errors; warnings and errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -82,3 +86,50 @@ def quiet_tfds_download():
     finally:
         downloader.MAX_RETRIES = saved
         tfds.display_progress_bar(True)
+
+
+class _AfterKerasLoads(importlib.abc.MetaPathFinder):
+    """Finds `keras` with the other finders, and imports `module` once Keras has loaded."""
+
+    def __init__(self, module: str):
+        self.module = module
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "keras":
+            return None
+        sys.meta_path.remove(self)  # once: the real finders take it from here
+        spec = importlib.util.find_spec("keras")
+        if spec is not None and spec.loader is not None:
+            exec_module = spec.loader.exec_module
+
+            def exec_then_register(module):
+                exec_module(module)
+                _import_unless_loading(self.module)
+
+            spec.loader.exec_module = exec_then_register
+        return spec
+
+
+def _import_unless_loading(module: str) -> None:
+    # A module already in sys.modules is imported or being imported (it may be the one that
+    # imported Keras): its classes are registered by the time that import ends.
+    if module not in sys.modules:
+        importlib.import_module(module)
+
+
+def register_when_keras_loads(module: str) -> None:
+    """Imports `module` as soon as Keras is imported (now, if it already is).
+
+    Keras finds a custom class of a `.keras` file only among the classes registered so far
+    (`register_keras_serializable`); it imports the module named in the file only for its own
+    packages. Importing the module that registers them when Keras loads lets
+    `import tf_dcgan; keras.models.load_model(...)` work while `import tf_dcgan` alone stays
+    TensorFlow-free, so the command lines answer `--help` at once.
+
+    Args:
+        module: str. The module whose import registers the classes, e.g. "tf_dcgan.model".
+    """
+    if "keras" in sys.modules:
+        _import_unless_loading(module)
+    elif not any(isinstance(finder, _AfterKerasLoads) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _AfterKerasLoads(module))

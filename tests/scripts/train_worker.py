@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
 import numpy as np  # noqa: E402
 
 import train  # noqa: E402
-from tf_dcgan import training  # noqa: E402
+from tf_dcgan.training import run as training  # noqa: E402
 
 results = []
 _train = training.train

@@ -1,0 +1,121 @@
+"""Stops of every kind, and --resume: nothing lost, nothing twice, and (deterministic) exact."""
+
+import csv
+import signal
+import subprocess
+import sys
+import time
+
+import imageio.v3 as iio
+import keras
+import numpy as np
+import pytest
+
+from tests.helpers import ROOT
+from tf_dcgan import DCGAN  # noqa: F401  (registers DCGAN with Keras for load_model)
+
+RUN = ["--batch-size", "16", "--base-filters", "16", "--latent-dim", "16", "--num-samples", "4",
+       "--seed", "0", "--steps-per-epoch", "40", "--epochs", "2", "--save-every-steps", "10"]
+
+
+def _train(*args, **kwargs):
+    return subprocess.run([sys.executable, str(ROOT / "train.py"), *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300, **kwargs)
+
+
+def _start(*args):
+    return subprocess.Popen([sys.executable, str(ROOT / "train.py"), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+
+
+def _wait_for(path, process, seconds=120):
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert process.poll() is None, process.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.01)
+
+
+def _weights(run):
+    gan = keras.models.load_model(run / "dcgan.keras")
+    return [np.asarray(w) for w in gan.generator.weights + gan.discriminator.weights]
+
+
+def _steps(run):
+    with open(run / "losses.csv", newline="") as f:
+        return [int(row["step"]) for row in csv.DictReader(f)]
+
+
+@pytest.mark.slow
+def test_a_run_killed_mid_epoch_resumes_to_bit_identical_weights(tmp_path):
+    reference, killed = tmp_path / "reference", tmp_path / "killed"
+    result = _train(*RUN, "--deterministic", "--out", str(reference))
+    assert result.returncode == 0, result.stderr[-3000:]
+    process = _start(*RUN, "--deterministic", "--out", str(killed))
+    # Step 50 is in the middle of the second epoch.
+    _wait_for(killed / "checkpoints" / "ckpt-50.index", process)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    assert not (killed / "samples" / "epoch_002.png").exists()
+    result = _train("--out", str(killed), "--resume")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _steps(killed) == list(range(1, 81))  # one row per step: none missing, none twice
+    assert sorted(p.name for p in (killed / "samples").iterdir()) == [
+        "epoch_001.png", "epoch_002.png"]
+    assert iio.imread(killed / "training.gif", index=None).shape[0] == 2
+    assert not list(killed.rglob(".*tmp*"))
+    for ours, theirs in zip(_weights(killed), _weights(reference)):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_sigint_and_sigterm_stop_cleanly_and_leave_a_resumable_run(tmp_path, stop, code):
+    run = tmp_path / "run"
+    process = _start(*RUN, "--out", str(run))
+    _wait_for(run / "checkpoints" / "ckpt-10.index", process)
+    process.send_signal(stop)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == code, err[-3000:]
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    assert f"stopped by {stop.name}" in err and f"--out {run} --resume" in err
+    stopped_at = max(int(p.stem.split("-")[1]) for p in (run / "checkpoints").glob("ckpt-*.index"))
+    assert 10 <= stopped_at < 80
+    assert _steps(run) == list(range(1, stopped_at + 1))
+    assert (run / "generator.keras").is_file() and (run / "training.gif").is_file()
+    if stop == signal.SIGINT:  # one resume suffices to show the run goes on from there
+        result = _train("--out", str(run), "--resume")
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert _steps(run) == list(range(1, 81))
+
+
+@pytest.mark.slow
+def test_a_corrupt_newest_checkpoint_falls_back_to_the_one_before(tmp_path):
+    run = tmp_path / "run"
+    result = _train(*RUN, "--epochs", "1", "--out", str(run))
+    assert result.returncode == 0, result.stderr[-3000:]
+    newest = sorted((run / "checkpoints").glob("ckpt-40.data-*"))[0]
+    newest.write_bytes(newest.read_bytes()[:100])  # truncated, as a full disk would leave it
+    result = _train("--out", str(run), "--resume", "--epochs", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "checkpoint" in result.stdout and "does not load" in result.stdout
+    assert _steps(run) == list(range(1, 81))  # steps 31-40 were redone from checkpoint 30
+
+
+def test_resume_refuses_flags_that_would_change_the_model_or_data(tmp_path, capsys):
+    import train
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(
+        '{"batch_size": 16, "epochs": 2, "image_size": 28, "channels": 1, "seed": 0}')
+    for argv, message in (
+        (["--batch-size", "32"], "batch_size cannot change when resuming; the run used "
+                                 "batch_size=16 and this command asks for 32"),
+        (["--dataset", "cifar10"], "dataset cannot change when resuming"),
+    ):
+        assert train.main(["--out", str(run), "--resume", *argv]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+    assert train.main(["--out", str(tmp_path / "nothing"), "--resume"]) == 2
+    assert "which does not exist" in capsys.readouterr().err

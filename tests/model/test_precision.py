@@ -1,0 +1,89 @@
+"""Mixed-precision training: 16-bit activations, float32 weights, losses and saved generator."""
+
+import keras
+import numpy as np
+import pytest
+
+import export
+import train
+from tests.helpers import ROOT, TINY_RUN, tflite_run
+from tf_dcgan import DCGAN, build_discriminator, build_generator
+from tf_dcgan import export as export_lib
+from tf_dcgan.export.tflite import non_builtin_ops
+from tf_dcgan.model import load_generator
+from tf_dcgan.model.networks import inference_copy
+
+
+def _gan(dtype):
+    generator = build_generator(16, 1, latent_dim=8, base_filters=8, seed=1, dtype=dtype)
+    discriminator = build_discriminator(16, 1, base_filters=8, seed=2, dtype=dtype)
+    gan = DCGAN(generator, discriminator, latent_dim=8, seed=3)
+    gan.compile()
+    return gan
+
+
+@pytest.mark.parametrize("dtype, compute", [("mixed_bfloat16", "bfloat16"),
+                                            ("mixed_float16", "float16")])
+def test_a_few_mixed_precision_steps_run_and_stay_finite(tiny_images, dtype, compute):
+    gan = _gan(dtype)
+    assert gan.generator.get_layer("up1").compute_dtype == compute
+    assert all(w.dtype == "float32" for w in gan.generator.weights + gan.discriminator.weights)
+    before = [np.array(w) for w in gan.generator.trainable_weights]
+    for _ in range(3):
+        logs = gan.train_on_batch(tiny_images[:16], return_dict=True)
+    assert all(np.isfinite(value) for value in logs.values()), logs
+    after = [np.array(w) for w in gan.generator.trainable_weights]
+    assert any(not np.array_equal(b, a) for b, a in zip(before, after))  # G was trained
+    # float16 gradients are loss-scaled, one LossScaleOptimizer per network; bfloat16 needs none.
+    scaled = isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert scaled == (compute == "float16")
+    assert scaled == isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
+
+
+def test_the_inference_generator_is_float32_with_the_same_weights():
+    gan = _gan("mixed_bfloat16")
+    float32 = gan.inference_generator()
+    assert {layer.compute_dtype for layer in float32.layers} == {"float32"}
+    for mine, theirs in zip(float32.weights, gan.generator.weights):
+        np.testing.assert_array_equal(mine, theirs)
+    noise = np.random.default_rng(0).normal(size=(4, 8)).astype("float32")
+    np.testing.assert_allclose(float32(noise, training=False),
+                               gan.generator(noise, training=False), atol=0.05)
+    plain = _gan(None)
+    # A float32 network's copy differs only in its BatchNorm class: the same outputs, bit for bit.
+    copy = plain.inference_generator()
+    np.testing.assert_array_equal(copy(noise, training=False),
+                                  plain.generator(noise, training=False))
+    assert inference_copy(copy) is copy  # already float32 with stock layers: no second copy
+
+
+@pytest.mark.slow
+def test_a_bfloat16_run_saves_and_exports_a_float32_generator(tmp_path):
+    out = tmp_path / "run"
+    assert train.main([*TINY_RUN, "--precision", "mixed_bfloat16", "--out", str(out)]) == 0
+    saved = keras.models.load_model(out / "generator.keras", compile=False)
+    assert {layer.compute_dtype for layer in saved.layers} == {"float32"}
+    whole = keras.models.load_model(out / "dcgan.keras")
+    assert whole.generator.get_layer("up1").compute_dtype == "bfloat16"  # resumes as trained
+    assert export.main(["--run", str(out), "--out", str(tmp_path / "exports"), "--tflite"]) == 0
+    noise = np.random.default_rng(1).normal(size=(3, 16)).astype("float32")
+    images = tflite_run(tmp_path / "exports" / "dcgan.tflite", noise)
+    np.testing.assert_allclose(images, saved(noise, training=False), atol=1e-4)
+    assert load_generator(path=out / "dcgan.keras").get_layer("up1").compute_dtype \
+        == "float32"
+
+
+def test_a_bad_precision_is_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(["--precision", "bfloat16", "--dry-run"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'bfloat16'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="precision must be one of float32, mixed_bfloat16"):
+        build_generator(16, 1, dtype="float64")
+
+
+def test_old_generator_files_still_load_and_export(tmp_path):
+    # The README run's generator was saved with Keras' own BatchNormalization.
+    generator = load_generator(path=ROOT / "docs/fashion_mnist_run/generator.keras")
+    export_lib.export_tflite(generator, tmp_path / "g.tflite")
+    assert non_builtin_ops((tmp_path / "g.tflite").read_bytes()) == []

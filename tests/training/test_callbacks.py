@@ -1,0 +1,71 @@
+import csv
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_dcgan.data.grids import image_grid
+from tf_dcgan.training.callbacks import LossHistory, SampleGrid, TrainingGif
+
+
+def test_image_grid_places_images_in_rows_with_padding():
+    images = np.full((5, 4, 4, 1), -1.0, "float32")
+    images[4] = 1.0  # the fifth image is white: second row, second column of a 3-column grid
+    grid = image_grid(images, padding=1)
+    assert grid.shape == (2 * 5 + 1, 3 * 5 + 1)
+    assert grid[6:10, 6:10].min() == 255
+    assert grid[1:5, 1:5].max() == 0
+    rgb = image_grid(np.zeros((4, 4, 4, 3), "float32"), padding=2)
+    assert rgb.shape == (2 * 6 + 2, 2 * 6 + 2, 3)
+
+
+def test_loss_history_rows_are_per_step_values_that_average_to_the_epoch_logs(
+        tiny_gan, tiny_images, tmp_path):
+    gan = tiny_gan()
+    history_callback = LossHistory(tmp_path / "losses.csv", tmp_path / "losses.png")
+    dataset = tf.data.Dataset.from_tensor_slices(tiny_images).batch(16)
+    history = gan.fit(dataset, epochs=2, verbose=0, callbacks=[history_callback])
+    with open(tmp_path / "losses.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == list(range(1, 9))
+    assert [int(r["epoch"]) for r in rows] == [1] * 4 + [2] * 4
+    for name in ("d_loss", "d_real_loss", "d_fake_loss", "g_loss", "d_real", "d_fake"):
+        for epoch in (1, 2):
+            values = [float(r[name]) for r in rows if int(r["epoch"]) == epoch]
+            assert np.mean(values) == pytest.approx(history.history[name][epoch - 1], rel=1e-4)
+    # Per-step values, not running means: the last row is not the epoch mean.
+    assert float(rows[3]["g_loss"]) != pytest.approx(history.history["g_loss"][0], rel=1e-6)
+    image = iio.imread(tmp_path / "losses.png")
+    assert image.shape[0] > 300 and image.shape[1] > 500
+
+
+def test_loss_history_appends_to_an_existing_csv(tiny_gan, tiny_images, tmp_path):
+    gan = tiny_gan()
+    dataset = tf.data.Dataset.from_tensor_slices(tiny_images).batch(16)
+    gan.fit(dataset, epochs=1, verbose=0, callbacks=[LossHistory(tmp_path / "l.csv")])
+    gan.fit(dataset, epochs=1, verbose=0,
+            callbacks=[LossHistory(tmp_path / "l.csv", append=True)])
+    with open(tmp_path / "l.csv", newline="") as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == list(range(1, 9))
+
+
+def test_sample_grids_use_fixed_noise_and_the_gif_has_a_frame_per_epoch(
+        tiny_gan, tiny_images, tmp_path):
+    gan = tiny_gan()
+    samples = tmp_path / "samples"
+    dataset = tf.data.Dataset.from_tensor_slices(tiny_images).batch(16)
+    gan.fit(dataset, epochs=3, verbose=0, callbacks=[
+        SampleGrid(samples, num_images=9, seed=4, scale=2),
+        TrainingGif(samples, tmp_path / "training.gif"),
+    ])
+    files = sorted(p.name for p in samples.iterdir())
+    assert files == ["epoch_001.png", "epoch_002.png", "epoch_003.png"]
+    last = iio.imread(samples / "epoch_003.png")
+    assert last.shape == (2 * (3 * 18 + 2), 2 * (3 * 18 + 2))
+    # The last grid is the generator's images for the fixed noise, seed 4.
+    expected = image_grid(gan.generate(9, seed=4).numpy())
+    np.testing.assert_array_equal(last[::2, ::2], expected)
+    frames = iio.imread(tmp_path / "training.gif", index=None)
+    assert frames.shape[0] == 3
+    assert not list(tmp_path.glob(".*tmp*"))  # no temporary file left behind

@@ -1,0 +1,77 @@
+"""TODO docstring."""
+
+import json
+import zipfile
+from pathlib import Path
+
+import keras
+
+from tf_dcgan.evaluation.extractors import INFO_ENTRY
+
+
+def build_classifier(image_size, channels, num_classes, feature_dim=128, seed=0):
+    """A small CNN classifier whose `features` layer serves as a domain feature extractor.
+
+    A 32-filter conv block at full size, a 64-filter block of two convs at half size (each conv
+    with BatchNorm and ReLU, each block ending in 2x2 max-pooling), a `features` dense layer of
+    `feature_dim` units, dropout, and the class logits.
+    """
+    init = keras.initializers.HeNormal(seed=seed)
+    inputs = keras.Input((image_size, image_size, channels), name="images")
+    x = inputs
+    for filters, convs in ((32, 1), (64, 2)):
+        for _ in range(convs):
+            x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False,
+                                    kernel_initializer=init)(x)
+            x = keras.layers.BatchNormalization()(x)
+            x = keras.layers.ReLU()(x)
+        x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Flatten()(x)
+    features = keras.layers.Dense(feature_dim, activation="relu", kernel_initializer=init,
+                                  name="features")(x)
+    x = keras.layers.Dropout(0.3, seed=seed)(features)
+    logits = keras.layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(inputs, logits, name="domain_classifier")
+
+
+def train_classifier(train_batches, test_batches, image_size, channels, num_classes, path,
+                     dataset_name, epochs=4, steps_per_epoch=None, verbose=2):
+    """Trains `build_classifier` on labelled batches and saves it with its test accuracy.
+
+    Args:
+        train_batches, test_batches: `tf.data` datasets of (images in [-1, 1], int labels).
+        image_size, channels, num_classes: what the classifier takes and predicts.
+        path: the `.keras` file to write (atomically); it holds the accuracy and `dataset_name`.
+        dataset_name: what it learned (e.g. "fashion_mnist:train"), for the reports.
+        epochs: passes over the training data.
+        steps_per_epoch: batches per epoch, for an endless `train_batches` stream.
+
+    Returns:
+        The test accuracy.
+    """
+    model = build_classifier(image_size, channels, num_classes)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    model.fit(train_batches, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose)
+    accuracy = float(model.evaluate(test_batches, verbose=0, return_dict=True)["accuracy"])
+    info = {"dataset": dataset_name, "test_accuracy": accuracy, "image_size": image_size,
+            "channels": channels, "num_classes": num_classes,
+            "feature_dim": int(model.get_layer("features").units)}
+    save_classifier(model, info, path)
+    return accuracy
+
+
+def save_classifier(model, info, path):
+    """Writes a trained classifier with `info` inside its `.keras` file, without its optimizer
+    (the file is for feature extraction only: a third of the size), atomically."""
+    from tf_dcgan.files import atomic_output
+
+    inference = build_classifier(info["image_size"], info["channels"], info["num_classes"],
+                                 info["feature_dim"])
+    inference.set_weights(model.get_weights())
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(Path(path)) as tmp:
+        inference.save(tmp)
+        with zipfile.ZipFile(tmp, "a") as archive:
+            archive.writestr(INFO_ENTRY, json.dumps(info, indent=2))

@@ -1,0 +1,86 @@
+"""TODO docstring."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_dcgan.evaluation.extractors import extract_features
+from tf_dcgan.evaluation.metrics import score_features
+from tf_dcgan.evaluation.scores import generated_batches
+
+
+class PeriodicEvaluation(keras.callbacks.Callback):
+    """Scores the generator every `every_epochs` epochs during training (`--eval-every`).
+
+    The reference features are computed once, when training begins; each evaluation then only
+    generates and extracts `num_images` images. Each result is appended to a CSV (epoch, step,
+    fid, kid, kid_std, precision, recall) and, with a `tf.summary` writer, to TensorBoard;
+    `latest` holds the newest `Scores` (what `checkpoints.KeepBest` reads).
+
+    Args:
+        extractor: a `FeatureExtractor`.
+        reference_batches: the real images (`make_eval_dataset` of the test split).
+        every_epochs: evaluate every this many epochs.
+        num_images: generated images per evaluation.
+        csv_path: the metrics CSV (rows are appended; a resumed run keeps its earlier rows).
+        writer: an optional `tf.summary` writer.
+        seed: seed of the generated noise (the same images every time: only the model changes).
+    """
+
+    FIELDS = ("epoch", "step", "fid", "kid", "kid_std", "precision", "recall")
+
+    def __init__(self, extractor, reference_batches, every_epochs, num_images, csv_path,
+                 writer=None, seed=0, start_step=0):
+        super().__init__()
+        self.extractor = extractor
+        self.reference_batches = reference_batches
+        self.every_epochs = every_epochs
+        self.num_images = num_images
+        self.csv_path = csv_path
+        self.writer = writer
+        self.seed = seed
+        self.step = start_step
+        self.reference = None
+        self.latest = None
+
+    def on_train_begin(self, logs=None):
+        if self.reference is None:
+            self.reference = extract_features(self.extractor, self.reference_batches)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every_epochs:
+            return
+        fake = extract_features(self.extractor, generated_batches(
+            self.model.sampler, self.num_images, seed=self.seed))
+        if not np.isfinite(fake).all():
+            return
+        self.latest = score_features(self.reference, fake, seed=self.seed)
+        row = {"epoch": epoch + 1, "step": self.step, **self.latest.as_dict()}
+        self._append(row)
+        if self.writer is not None:
+            with self.writer.as_default(step=self.step):
+                for name, value in self.latest.as_dict().items():
+                    tf.summary.scalar(f"eval/{name}", value)
+            self.writer.flush()
+        print(f"epoch {epoch + 1}: FID {self.latest.fid:.3f}, KID {self.latest.kid:.4f}, "
+              f"precision {self.latest.precision:.3f}, recall "
+              f"{self.latest.recall:.3f} ({self.num_images} images, {self.extractor.name})")
+
+    def _append(self, row):
+        import csv
+
+        from tf_dcgan.files import atomic_output
+
+        rows = []
+        if self.csv_path.is_file():
+            with open(self.csv_path, newline="") as f:
+                rows = [r for r in csv.DictReader(f) if int(r["epoch"]) < row["epoch"]]
+        rows.append(row)
+        with atomic_output(self.csv_path) as tmp:
+            with open(tmp, "w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=self.FIELDS)
+                writer.writeheader()
+                writer.writerows(rows)

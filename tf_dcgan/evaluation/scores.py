@@ -1,0 +1,279 @@
+"""Scoring a generator against real images: FID, KID, precision and recall, with their floor.
+
+`evaluate_generator` draws `num_images` images from the generator in batches (stateless noise
+from a seed, BatchNorm in inference mode), extracts features of them and of the reference images
+(`data.make_eval_dataset`: every real image once), and scores them with `tf_dcgan.metrics`. The
+same metrics between two real sets (the reference split against other real images) give the
+floor: the best a generator can do with this extractor and this many images. Reports always
+name the extractor, the image counts and both real sets.
+"""
+
+import dataclasses
+import json
+import sys
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_dcgan.checks import check_positive_int
+from tf_dcgan.evaluation.extractors import extract_features
+from tf_dcgan.evaluation.metrics import Scores, frechet_distance, score_features
+from tf_dcgan.model.latent import LatentSpace, latent_noise
+
+
+@dataclasses.dataclass
+class Report:
+    """One evaluation: the generator's scores, and the real-vs-real floor beside them."""
+
+    extractor: str
+    num_generated: int
+    reference: str
+    num_reference: int
+    scores: Scores
+    floor_reference: str = None
+    floor: Scores = None
+
+    def as_dict(self):
+        return {
+            "extractor": self.extractor, "num_generated": self.num_generated,
+            "reference": self.reference, "num_reference": self.num_reference,
+            "scores": self.scores.as_dict(), "floor_reference": self.floor_reference,
+            "floor": None if self.floor is None else self.floor.as_dict(),
+        }
+
+    def to_json(self):
+        return json.dumps(self.as_dict(), indent=2)
+
+    def table(self):
+        """The report as a small text table."""
+        rows = [("generator", self.scores)]
+        if self.floor is not None:
+            rows.append((f"floor: {self.floor_reference}", self.floor))
+        width = max(len(name) for name, _ in rows)
+        lines = [
+            f"extractor: {self.extractor}",
+            f"reference: {self.reference} ({self.num_reference} images); generated: "
+            f"{self.num_generated} images",
+            f"{'':{width}}  {'FID':>9} {'KID (mean ± std)':>19} {'precision':>9} {'recall':>7}",
+        ]
+        for name, s in rows:
+            lines.append(f"{name:{width}}  {s.fid:9.3f} {s.kid:9.4f} ± {s.kid_std:7.4f} "
+                         f"{s.precision:9.3f} {s.recall:7.3f}")
+        return "\n".join(lines)
+
+
+def generated_batches(generator, num_images, batch_size=250, seed=0):
+    """Yields `num_images` generated images in batches, the same for the same seed."""
+    latent = LatentSpace.of(generator)
+    for index, start in enumerate(range(0, num_images, batch_size)):
+        count = min(batch_size, num_images - start)
+        inputs = latent.sample_from_seed_tensor(count, tf.constant([seed, index], tf.int64))
+        yield generator(inputs, training=False)
+
+
+def evaluate_generator(generator, extractor, reference_batches, reference_name, num_images=10_000,
+                       floor_batches=None, floor_name=None, batch_size=250, seed=0,
+                       verbose=True):
+    """Scores `num_images` generated images against the reference images, and the floor.
+
+    Args:
+        generator: a Keras generator (noise -> images in [-1, 1]).
+        extractor: a `FeatureExtractor`.
+        reference_batches: the real images to compare with (`make_eval_dataset`).
+        reference_name: what they are (e.g. "fashion_mnist:test").
+        num_images: generated images; the floor uses as many real images, or all there are.
+        floor_batches, floor_name: other real images (e.g. the training split) for the floor.
+        batch_size: generated images per batch.
+        seed: seed of the generated noise and of KID's subsets.
+        verbose: show a progress bar per feature set.
+
+    Returns:
+        A `Report`.
+
+    Example:
+        >>> report = evaluate_generator(generator, classifier_extractor(path),
+        ...                             make_eval_dataset(test, 28, 1), "fashion_mnist:test")
+        >>> print(report.table())
+    """
+    check_positive_int("num_images", num_images, "Use e.g. --num-images 10000.")
+
+    def features(batches, limit, what):
+        # A bar on a terminal; one line per set in a log.
+        bar = (keras.utils.Progbar(limit, unit_name="image")
+               if verbose and sys.stdout.isatty() else None)
+        result = extract_features(extractor, batches, limit=limit, progress=bar)
+        if verbose:
+            print(f"features of {what}: {len(result)} images", flush=True)
+        return result
+
+    real = features(reference_batches, None, reference_name)
+    fake = features(generated_batches(generator, num_images, batch_size, seed), num_images,
+                    f"{num_images} generated images")
+    report = Report(extractor.name, len(fake), reference_name, len(real),
+                    score_features(real, fake, seed=seed))
+    if floor_batches is not None:
+        other = features(floor_batches, num_images, floor_name)
+        report.floor_reference = f"{floor_name} ({len(other)} images) vs {reference_name}"
+        report.floor = score_features(real, other, seed=seed)
+    return report
+
+
+@dataclasses.dataclass
+class ClassReport:
+    """A generator, class by class: does class k look like class k, and how real is it?
+
+    For a conditional generator each class's images are the ones made with its label; for an
+    unconditional one, the images the domain classifier puts in that class.
+
+    Attributes:
+        extractor: the classifier that judged and embedded the images.
+        reference: the real images of each class the FIDs compare with.
+        rows: one dict per class: `label`, `name`, `num_generated`, `num_reference`, `share`
+            (of all generated images), `accuracy` (conditional: the share of the class's images
+            that the classifier puts in it; None for an unconditional generator) and `fid`
+            (against the real images of that class).
+        conditional: whether the generator took the labels.
+    """
+
+    extractor: str
+    reference: str
+    rows: list
+    conditional: bool = True
+
+    @property
+    def accuracy(self):
+        """Class accuracy over all generated images (None for an unconditional generator)."""
+        if not self.conditional:
+            return None
+        total = sum(row["num_generated"] for row in self.rows)
+        return sum(row["accuracy"] * row["num_generated"] for row in self.rows) / total
+
+    def as_dict(self):
+        return {"extractor": self.extractor, "reference": self.reference,
+                "conditional": self.conditional, "accuracy": self.accuracy,
+                "classes": self.rows}
+
+    def table(self):
+        """The report as a small text table, one line per class."""
+        width = max(len(row["name"]) for row in self.rows)
+        how = ("class accuracy" if self.conditional
+               else "classes of an unconditional generator's images")
+        lines = [f"{how} by {self.extractor}; per-class FID against {self.reference}",
+                 f"{'label':>5}  {'class':{width}}  {'share':>6} {'accuracy':>8} {'FID':>9}  images"]
+        for row in self.rows:
+            accuracy = "" if row["accuracy"] is None else f"{100 * row['accuracy']:7.2f}%"
+            lines.append(f"{row['label']:5d}  {row['name']:{width}}  {100 * row['share']:5.1f}% "
+                         f"{accuracy:>8} {row['fid']:9.3f}  {row['num_generated']} vs "
+                         f"{row['num_reference']}")
+        if self.conditional:
+            lines.append(f"{'':5}  {'all':{width}}  {'':6} {100 * self.accuracy:7.2f}%")
+        return "\n".join(lines)
+
+
+def evaluate_classes(generator, extractor, reference_batches, reference_name,
+                     num_per_class=1000, batch_size=250, seed=0, class_names=None, verbose=True):
+    """Scores a generator class by class: per-class FID, and class accuracy when conditional.
+
+    A conditional generator makes `num_per_class` images with each label k (noise from `seed`,
+    the same for every class); the domain classifier's prediction is compared with k. An
+    unconditional generator makes `num_per_class` times the class count images, which the
+    classifier sorts into classes (their shares show how balanced the generator is). Each
+    class's images are compared (FID) with the reference images labelled k.
+
+    Args:
+        generator: a Keras generator, conditional (`build_generator(num_classes=...)`) or not.
+        extractor: a classifier extractor (`classifier_extractor`) of the dataset's classes.
+        reference_batches: labelled real images, (images, labels) batches
+            (`make_eval_dataset`).
+        reference_name: what they are (e.g. "fashion_mnist:test").
+        class_names: the classes' names for an unconditional generator (a conditional one
+            carries its own).
+
+    Raises:
+        ValueError: the extractor is not a classifier (of as many classes as a conditional
+            generator has).
+    """
+    latent = LatentSpace.of(generator)
+    check_positive_int("num_per_class", num_per_class, "Use e.g. 1000.")
+    info = extractor.info
+    if extractor.classifier is None or (latent.conditional
+                                        and info["num_classes"] != latent.num_classes):
+        wanted = (f"the generator's {latent.num_classes} classes" if latent.conditional
+                  else "the dataset's classes")
+        raise ValueError(
+            f"class scores need a classifier of {wanted}; received the extractor "
+            f"{extractor.name}. Pass a classifier .keras trained on the same dataset "
+            "(scripts/train_classifier.py) with --extractor."
+        )
+    num_classes = latent.num_classes or info["num_classes"]
+    names = latent.class_names or class_names or [str(k) for k in range(num_classes)]
+    real_features, real_labels = [], []
+    for images, labels in reference_batches:
+        real_features.append(extractor(images))
+        real_labels.append(np.asarray(labels))
+    real_features, real_labels = np.concatenate(real_features), np.concatenate(real_labels)
+
+    def generated(count, label):
+        features, predicted = [], []
+        for start in range(0, count, batch_size):
+            size = min(batch_size, count - start)
+            inputs = latent_noise(size, latent.latent_dim, seed * 100_003 + start)
+            if label is not None:
+                inputs = {"noise": inputs, "label": tf.fill([size], label)}
+            images = generator(inputs, training=False)
+            features.append(extractor(images))
+            predicted.append(extractor.predict_classes(images))
+        return np.concatenate(features), np.concatenate(predicted)
+
+    if latent.conditional:
+        per_class = [generated(num_per_class, label) for label in range(num_classes)]
+    else:
+        features, predicted = generated(num_per_class * num_classes, None)
+        per_class = [(features[predicted == k], predicted[predicted == k])
+                     for k in range(num_classes)]
+    total = sum(len(features) for features, _ in per_class)
+    rows = []
+    for label, (features, predicted) in enumerate(per_class):
+        real = real_features[real_labels == label]
+        rows.append({
+            "label": label, "name": names[label],
+            "num_generated": len(features), "num_reference": len(real),
+            "share": len(features) / total,
+            "accuracy": float(np.mean(predicted == label)) if latent.conditional else None,
+            "fid": (float(frechet_distance(real, features))
+                    if len(real) > 1 and len(features) > 1 else float("nan")),
+        })
+        if verbose:
+            print(f"class {label} ({names[label]}): {len(features)} images, FID "
+                  f"{rows[-1]['fid']:.2f}", flush=True)
+    return ClassReport(extractor.name, reference_name, rows, latent.conditional)
+
+
+def reference_sets(dataset, data_dir=None, held_out=0.1, seed=0):
+    """The real images to score against, and other real images for the floor.
+
+    A TensorFlow Datasets name (Fashion-MNIST included) is scored against its test split, with
+    its training split for the floor. A folder or array file has no test split: a seeded
+    `held_out` share of its images is the reference and the rest gives the floor; the names say
+    so.
+
+    Returns:
+        (reference source, its name, floor source, its name).
+    """
+    from pathlib import Path
+
+    from tf_dcgan.data.images import subset
+    from tf_dcgan.data.sources import read_images
+
+    if Path(dataset).expanduser().exists():
+        source = read_images(dataset, data_dir)
+        order = np.random.default_rng(seed).permutation(source.num_images)
+        count = max(1, int(round(held_out * source.num_images)))
+        return (subset(source, order[:count]),
+                f"{dataset} ({100 * held_out:.0f}% held out, seed {seed})",
+                subset(source, order[count:]), f"{dataset} (the other {100 - 100 * held_out:.0f}%)")
+    name, _, split = dataset.partition(":")
+    reference = split if split and split != "train" else "test"
+    return (read_images(f"{name}:{reference}", data_dir), f"{name}:{reference}",
+            read_images(f"{name}:train", data_dir), f"{name}:train")

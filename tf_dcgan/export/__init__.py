@@ -1,0 +1,40 @@
+"""Shipping the generator: a SavedModel for TF Serving, a TFLite (LiteRT) model for phones, and a web page that runs it in the browser.
+"""
+
+from tf_dcgan.export.saved_model import (
+    build_archive,
+    export_saved_model,
+    next_version,
+)
+from tf_dcgan.export.staging import (
+    remove_stale_staging,
+    write_failed,
+)
+from tf_dcgan.export.tflite import (
+    export_tflite,
+)
+from tf_dcgan.export.web import (
+    MODEL_FILE,
+    PAGE_DIR,
+    LITERTJS_VERSION,
+    PAGE_FILES,
+    WASM_BUILDS,
+    export_web,
+    find_litertjs,
+)
+
+__all__ = [
+    "MODEL_FILE",
+    "PAGE_DIR",
+    "LITERTJS_VERSION",
+    "PAGE_FILES",
+    "WASM_BUILDS",
+    "build_archive",
+    "export_saved_model",
+    "export_tflite",
+    "export_web",
+    "find_litertjs",
+    "next_version",
+    "remove_stale_staging",
+    "write_failed",
+]

@@ -1,0 +1,279 @@
+"""Generator and discriminator builders, as in Radford, Metz and Chintala (2015).
+
+Both networks are all-convolutional: the generator projects the noise to a small spatial map and
+doubles it with one fractional-strided (transposed) convolution per step; the discriminator halves
+the image with one strided convolution per step and ends in a single logit. There is no pooling and
+no hidden fully connected layer. BatchNorm sits everywhere except at the generator's output and the
+discriminator's input; the generator uses ReLU and a tanh output, the discriminator LeakyReLU(0.2).
+Weights start from N(0, 0.02) and BatchNorm's gamma from N(1, 0.02).
+"""
+
+import keras
+from keras import layers
+
+from tf_dcgan.checks import (
+    BASE_SIZES,
+    MAX_CLASSES,
+    check_channels,
+    check_conditioning,
+    check_image_size,
+    check_positive_int,
+    check_precision,
+)
+from tf_dcgan.model.layers import ClassLabel, FusedBatchNormalization, LabelMaps
+
+
+def _num_doublings(image_size):
+    """How many stride-2 layers lead from the base map to `image_size` (and the base map's size)."""
+    check_image_size(image_size)
+    for base in BASE_SIZES:
+        doublings = 0
+        size = image_size
+        while size % 2 == 0 and size > base:
+            size //= 2
+            doublings += 1
+        if size == base:
+            return doublings, base
+    raise AssertionError("unreachable: size was checked above")  # pragma: no cover
+
+
+def _weight_init(seed):
+    return keras.initializers.RandomNormal(mean=0.0, stddev=0.02, seed=seed)
+
+
+def _gamma_init(seed):
+    return keras.initializers.RandomNormal(mean=1.0, stddev=0.02, seed=seed)
+
+
+def _batch_norm(name, seed, dtype=None, synchronized=False):
+    # momentum 0.9 and epsilon 1e-5 are PyTorch's BatchNorm2d defaults, which the reference DCGANs use.
+    # The fused layer is Keras' BatchNormalization with TensorFlow's fused kernel in training.
+    return FusedBatchNormalization(
+        momentum=0.9, epsilon=1e-5, gamma_initializer=_gamma_init(seed), name=name, dtype=dtype,
+        synchronized=synchronized,
+    )
+
+
+def _seeds(seed):
+    """A distinct initializer seed per layer, or None everywhere for Keras' global seeding."""
+    counter = [0]
+
+    def next_seed():
+        if seed is None:
+            return None
+        counter[0] += 1
+        return seed * 1000 + counter[0]
+
+    return next_seed
+
+
+def _class_names(num_classes, class_names):
+    """The class names of a conditional network (None for an unconditional one), checked."""
+    if num_classes is None:
+        if class_names is not None:
+            raise ValueError(
+                "class_names needs num_classes; received class_names without num_classes. "
+                f"Pass num_classes={len(class_names)}."
+            )
+        return None
+    check_positive_int("num_classes", num_classes, "Pass the dataset's class count, e.g. 10.",
+                       MAX_CLASSES)
+    if class_names is None:
+        return [str(index) for index in range(num_classes)]
+    if len(class_names) != num_classes:
+        raise ValueError(
+            f"class_names must name every class; received {len(class_names)} names for "
+            f"num_classes={num_classes}. Pass one name per class, in index order."
+        )
+    return [str(name) for name in class_names]
+
+
+def _label_input(class_names):
+    labels = keras.Input(shape=(), dtype="int32", name="label")
+    return labels, ClassLabel(class_names, name="class_label")(labels)
+
+
+def build_generator(image_size=64, channels=3, latent_dim=100, base_filters=64, seed=None,
+                    dtype=None, sync_batchnorm=False, num_classes=None, class_names=None):
+    """Builds the DCGAN generator: noise of shape `(latent_dim,)` to images in [-1, 1].
+
+    The noise is projected (a matrix multiplication reshaped to a 4x4 or 7x7 map, the paper's
+    "project and reshape") to `base_filters * 2**(n-1)` feature maps, then each of n transposed
+    convolutions (kernel 4, stride 2) doubles the size and halves the filters; the last one gives
+    `channels` maps through tanh. With the defaults this is the pytorch/examples 64x64 generator
+    (4x4x512 -> 8x8x256 -> 16x16x128 -> 32x32x64 -> 64x64x3).
+
+    Args:
+        image_size: output height and width; see `supported_image_sizes()` (28, 32, 64, 128, ...).
+        channels: 1 for grayscale, 3 for RGB.
+        latent_dim: length of the noise vector z (the paper uses 100).
+        base_filters: filters of the last hidden layer (the paper's ngf, 64).
+        seed: optional integer that makes the initial weights reproducible.
+        dtype: the layers' dtype policy: None (float32) or a mixed-precision policy name,
+            "mixed_bfloat16" or "mixed_float16" (weights float32, activations 16-bit). The output
+            is float32 either way.
+        sync_batchnorm: under a `tf.distribute` strategy, BatchNorm normalises with the
+            statistics of the global batch (all replicas) instead of each replica's own share;
+            no effect outside a strategy or on inference.
+        num_classes: with a class count, a class-conditional generator: it also takes a `label`
+            input (int32, one per image), joined one-hot to the noise before the projection.
+            None: exactly the unconditional network.
+        class_names: the classes' names, stored in the model (default "0", "1", ...).
+
+    Example:
+        >>> g = build_generator(image_size=28, channels=1)
+        >>> g(keras.random.normal((2, 100))).shape
+        TensorShape([2, 28, 28, 1])
+    """
+    doublings, base = _num_doublings(image_size)
+    check_channels(channels)
+    check_positive_int("latent_dim", latent_dim, "The paper uses latent_dim=100.")
+    check_positive_int("base_filters", base_filters, "The paper uses base_filters=64.")
+    check_precision(dtype or "float32")
+    class_names = _class_names(num_classes, class_names)
+    next_seed = _seeds(seed)
+
+    noise = keras.Input(shape=(latent_dim,), name="noise")
+    inputs, x = noise, noise
+    if class_names is not None:
+        labels, label_ids = _label_input(class_names)
+        # One-hot, as in Mirza and Osindero (2014): the projection's label rows start at
+        # N(0, 0.02) like z's. A learned N(0, 1) embedding here made G ignore z (every sample of
+        # a class the same image after 5 epochs, recall 0.000; README, "Generate a chosen class").
+        one_hot = layers.CategoryEncoding(num_classes, output_mode="one_hot", name="label_one_hot",
+                                          dtype=dtype)(label_ids)
+        x = layers.Concatenate(name="noise_and_label", dtype=dtype)([noise, one_hot])
+        inputs = {"noise": noise, "label": labels}
+    filters = base_filters * 2 ** (doublings - 1)
+    x = layers.Dense(
+        base * base * filters, use_bias=False, kernel_initializer=_weight_init(next_seed()),
+        name="project", dtype=dtype,
+    )(x)
+    x = layers.Reshape((base, base, filters), name="reshape", dtype=dtype)(x)
+    x = _batch_norm("project_bn", next_seed(), dtype, sync_batchnorm)(x)
+    x = layers.ReLU(name="project_relu", dtype=dtype)(x)
+    for i in range(1, doublings):
+        filters //= 2
+        x = layers.Conv2DTranspose(
+            filters, 4, strides=2, padding="same", use_bias=False,
+            kernel_initializer=_weight_init(next_seed()), name=f"up{i}", dtype=dtype,
+        )(x)
+        x = _batch_norm(f"up{i}_bn", next_seed(), dtype, sync_batchnorm)(x)
+        x = layers.ReLU(name=f"up{i}_relu", dtype=dtype)(x)
+    x = layers.Conv2DTranspose(
+        channels, 4, strides=2, padding="same", kernel_initializer=_weight_init(next_seed()),
+        name=f"up{doublings}", dtype=dtype,
+    )(x)
+    # float32 output keeps tanh's range exact under a mixed-precision policy.
+    images = layers.Activation("tanh", dtype="float32", name="images")(x)
+    return keras.Model(inputs, images, name="generator")
+
+
+def build_discriminator(image_size=64, channels=3, base_filters=64, seed=None, dtype=None,
+                        sync_batchnorm=False, num_classes=None, class_names=None,
+                        conditioning="projection"):
+    """Builds the DCGAN discriminator: images in [-1, 1] to one real-vs-fake logit per image.
+
+    Each of n strided convolutions (kernel 4, stride 2) halves the size and doubles the filters,
+    starting at `base_filters` with no BatchNorm on the first (the paper's rule for D's input), down
+    to a 4x4 or 7x7 map that is flattened into a single linear output. The output is a logit (no
+    sigmoid), so losses use `from_logits=True`. With the defaults this is the pytorch/examples 64x64
+    discriminator (64x64x3 -> 32x32x64 -> 16x16x128 -> 8x8x256 -> 4x4x512 -> 1).
+
+    Args:
+        image_size: input height and width; see `supported_image_sizes()`.
+        channels: 1 for grayscale, 3 for RGB.
+        base_filters: filters of the first layer (the paper's ndf, 64).
+        seed: optional integer that makes the initial weights reproducible.
+        dtype: the layers' dtype policy, as for `build_generator`; the logits are float32.
+        sync_batchnorm: BatchNorm over the global batch under a strategy, as for `build_generator`.
+        num_classes: with a class count, a conditional discriminator that also takes a `label`
+            input (see `conditioning`). None: exactly the unconditional network.
+        class_names: the classes' names, stored in the model (default "0", "1", ...).
+        conditioning: how a conditional discriminator uses the label. "projection" (Miyato and
+            Koyama 2018): the logit gains the inner product of a learned class embedding with
+            the flattened features, `logit = w . phi(x) + b + e_y . phi(x)`. "concat": one-hot
+            label maps are joined to the image as extra input channels (Mirza and Osindero
+            2014, as in keras-io's conditional GAN).
+
+    Example:
+        >>> d = build_discriminator(image_size=28, channels=1)
+        >>> d(keras.random.normal((2, 28, 28, 1))).shape
+        TensorShape([2, 1])
+    """
+    doublings, _ = _num_doublings(image_size)
+    check_channels(channels)
+    check_positive_int("base_filters", base_filters, "The paper uses base_filters=64.")
+    check_precision(dtype or "float32")
+    next_seed = _seeds(seed)
+
+    class_names = _class_names(num_classes, class_names)
+    check_conditioning(conditioning)
+
+    images = keras.Input(shape=(image_size, image_size, channels), name="images")
+    x = images
+    inputs = images
+    if class_names is not None:
+        labels, label_ids = _label_input(class_names)
+        inputs = {"images": images, "label": labels}
+        if conditioning == "concat":
+            maps = LabelMaps(num_classes, image_size, name="label_maps", dtype=dtype)(label_ids)
+            x = layers.Concatenate(name="images_and_labels", dtype=dtype)([images, maps])
+    filters = base_filters
+    for i in range(1, doublings + 1):
+        x = layers.Conv2D(
+            filters, 4, strides=2, padding="same", use_bias=False,
+            kernel_initializer=_weight_init(next_seed()), name=f"down{i}", dtype=dtype,
+        )(x)
+        if i > 1:
+            x = _batch_norm(f"down{i}_bn", next_seed(), dtype, sync_batchnorm)(x)
+        x = layers.LeakyReLU(negative_slope=0.2, name=f"down{i}_lrelu", dtype=dtype)(x)
+        filters *= 2
+    features = layers.Flatten(name="flatten", dtype=dtype)(x)
+    x = layers.Dense(1, kernel_initializer=_weight_init(next_seed()), name="logit",
+                     dtype=dtype)(features)
+    if class_names is not None and conditioning == "projection":
+        embedded = layers.Embedding(
+            num_classes, features.shape[-1], embeddings_initializer=_weight_init(next_seed()),
+            name="class_projection", dtype=dtype,
+        )(label_ids)
+        projection = layers.Dot(axes=1, name="projection", dtype=dtype)([embedded, features])
+        x = layers.Add(name="logit_plus_projection", dtype=dtype)([x, projection])
+    logits = layers.Activation("linear", dtype="float32", name="logits")(x)
+    return keras.Model(inputs, logits, name="discriminator")
+
+
+def inference_copy(model: keras.Model) -> keras.Model:
+    """The model as it is saved to `generator.keras` and exported: float32, Keras' own layers.
+
+    A network trained under a mixed-precision policy keeps float32 weights; the copy computes in
+    float32 too, so the saved and exported generator is the same float32 model whatever the
+    training precision was. `FusedBatchNormalization` (training speed only) becomes Keras' own
+    `BatchNormalization` with the same weights: inference runs the same code, so the outputs are
+    identical, and an unconditional generator loads in plain Keras without this package.
+
+    Args:
+        model: keras.Model. A network built by `build_generator` or `build_discriminator`.
+
+    Returns:
+        The model itself when it already is float32 with stock layers, else a copy.
+
+    Example:
+        >>> copy = inference_copy(build_generator(28, 1, dtype="mixed_bfloat16"))
+        >>> copy.layers[1].compute_dtype, type(copy.get_layer("project_bn")).__name__
+        ('float32', 'BatchNormalization')
+    """
+    mixed = any(layer.dtype_policy.name.startswith("mixed_") for layer in model.layers)
+    fused = any(isinstance(layer, FusedBatchNormalization) for layer in model.layers)
+    if not (mixed or fused):
+        return model
+
+    def inference_layer(layer):
+        config = {**layer.get_config(), "dtype": "float32"} if mixed else layer.get_config()
+        if isinstance(layer, FusedBatchNormalization):
+            return keras.layers.BatchNormalization.from_config(config)
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=inference_layer)
+    copy.set_weights(model.get_weights())
+    return copy

@@ -1,0 +1,58 @@
+"""A training run: preparing the run folder, `fit` with its callbacks, the guards that stop a run cleanly, and checkpoints for an exact resume.
+"""
+
+from tf_dcgan.training.callbacks import (
+    EpochTimer,
+    LossHistory,
+    SampleGrid,
+    SaveModels,
+    TensorBoardLogger,
+    TrainingGif,
+)
+from tf_dcgan.training.checkpoints import (
+    Checkpointer,
+    KeepBest,
+    TrainingState,
+)
+from tf_dcgan.training.guards import (
+    DivergenceGuard,
+    StopOnSignal,
+)
+from tf_dcgan.training.plots import (
+    plot_losses,
+    write_gif,
+)
+from tf_dcgan.training.run import (
+    PreparedRun,
+    TrainingDiverged,
+    TrainingResult,
+    TrainingStopped,
+    build_gan,
+    prepare_run,
+    run_callbacks,
+    train,
+)
+
+__all__ = [
+    "Checkpointer",
+    "DivergenceGuard",
+    "EpochTimer",
+    "KeepBest",
+    "LossHistory",
+    "PreparedRun",
+    "SampleGrid",
+    "SaveModels",
+    "StopOnSignal",
+    "TensorBoardLogger",
+    "TrainingDiverged",
+    "TrainingGif",
+    "TrainingResult",
+    "TrainingState",
+    "TrainingStopped",
+    "build_gan",
+    "plot_losses",
+    "prepare_run",
+    "run_callbacks",
+    "train",
+    "write_gif",
+]

@@ -1,0 +1,277 @@
+"""Keras callbacks for a DCGAN run: sample grids, the training GIF, loss curves, saving, timing.
+
+Each works with any `fit` of a `DCGAN` (or, for `LossHistory` and `EpochTimer`, of any Keras
+model), so a user's own training code gets the same outputs as `train.py`. Every file is written
+to a temporary name and renamed into place.
+"""
+
+import csv
+import time
+from pathlib import Path
+
+import imageio.v3 as iio
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_dcgan.data.grids import image_grid, upscale
+from tf_dcgan.files import atomic_output
+from tf_dcgan.model.saving import all_weights_finite
+from tf_dcgan.run_folder import RunFolder
+from tf_dcgan.training.plots import plot_losses, write_gif
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Saves a grid of images generated from the same fixed noise at the end of every epoch.
+
+    Fixed noise makes the grids comparable: each cell follows one z through training. The noise is
+    `model.latent.sample(num_images, seed)`, the same as `DCGAN.generate(num_images, seed)`. A
+    conditional model's grid has one row per class (up to 10) and one noise vector per column
+    (`LatentSpace.grid`).
+    Files are `<directory>/epoch_001.png`, `epoch_002.png`, ... (epoch numbers continue from
+    `initial_epoch` when training resumes).
+
+    Args:
+        directory: folder for the PNG files (created if missing).
+        num_images: images in the grid (64 gives 8x8).
+        seed: seed of the fixed noise.
+        scale: integer upscaling of the saved grid (nearest neighbour), for small images.
+
+    Example:
+        >>> gan.fit(dataset, epochs=5, callbacks=[SampleGrid("run/samples")])
+    """
+
+    def __init__(self, directory, num_images=64, seed=0, scale=1):
+        super().__init__()
+        self.directory = Path(directory)
+        self.num_images = num_images
+        self.seed = seed
+        self.scale = scale
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.directory.mkdir(parents=True, exist_ok=True)
+        inputs, columns = self.model.latent.grid(self.num_images, self.seed)
+        images = np.asarray(self.model.sampler(inputs, training=False))
+        if not np.isfinite(images).all():
+            return  # a diverged generator: no black grid (DivergenceGuard reports it)
+        grid = upscale(image_grid(images, columns), self.scale)
+        with atomic_output(self.directory / f"epoch_{epoch + 1:03d}.png") as tmp:
+            iio.imwrite(tmp, grid)
+
+
+class TrainingGif(keras.callbacks.Callback):
+    """Assembles the sample grids of a folder, in epoch order, into an animated GIF.
+
+    The GIF is rewritten at the end of every epoch, so a run that stops early still has one; it
+    holds every `epoch_*.png` in `sample_dir` in the order of their epoch numbers (epoch 1000
+    after 999), including those of earlier, resumed runs. The grids already there are read once,
+    when training begins; after that each epoch reads only its own new grid. Put it after
+    `SampleGrid` in the callback list.
+
+    Args:
+        sample_dir: folder of `epoch_NNN.png` grids (as written by `SampleGrid`).
+        path: the GIF to write.
+        frame_seconds: how long each epoch's frame shows; the last frame shows three times longer.
+    """
+
+    def __init__(self, sample_dir, path, frame_seconds=0.5):
+        super().__init__()
+        self.sample_dir = Path(sample_dir)
+        self.path = Path(path)
+        self.frame_seconds = frame_seconds
+        self.frames = {}
+
+    def on_train_begin(self, logs=None):
+        self.frames = {_epoch_number(p): iio.imread(p) for p in self.sample_dir.glob("epoch_*.png")
+                       if _epoch_number(p) is not None}
+
+    def on_epoch_end(self, epoch, logs=None):
+        grid = self.sample_dir / f"epoch_{epoch + 1:03d}.png"
+        if grid.is_file():
+            self.frames[epoch + 1] = iio.imread(grid)
+        if self.frames:
+            write_gif([self.frames[number] for number in sorted(self.frames)], self.path,
+                      self.frame_seconds)
+
+
+def _epoch_number(path):
+    """1000 for `epoch_1000.png`, None for names that are not sample grids."""
+    digits = Path(path).stem.removeprefix("epoch_")
+    return int(digits) if digits.isdigit() else None
+
+
+class LossHistory(keras.callbacks.Callback):
+    """Records every logged metric at every training step into a CSV file and plots the losses.
+
+    Keras logs the running mean of each metric since the start of the epoch; this callback turns
+    those back into each step's own value (n * mean_n - (n - 1) * mean_{n-1}), so the CSV holds one
+    row per step with the values of that step. The CSV and the plot are rewritten at the end of
+    every epoch; with `append=True` earlier rows of the CSV are kept (for resumed runs).
+
+    Args:
+        csv_path: the CSV file: a `step` column, an `epoch` column, then one column per metric.
+        plot_path: the PNG of the D and G losses per step with a smoothed line; None for no plot.
+        smoothing: weight of the exponential moving average drawn over the raw curves.
+        append: keep the rows already in `csv_path`.
+        resume_step: with `append`, drop the rows after this step when training begins (a
+            resumed run continues from its checkpoint's step; rows written after it are redone).
+
+    Example:
+        >>> gan.fit(dataset, epochs=5, callbacks=[LossHistory("run/losses.csv", "run/losses.png")])
+    """
+
+    def __init__(self, csv_path, plot_path=None, smoothing=0.98, append=False, resume_step=None):
+        super().__init__()
+        self.resume_step = resume_step
+        self.csv_path = Path(csv_path)
+        self.plot_path = None if plot_path is None else Path(plot_path)
+        self.smoothing = smoothing
+        self.append = append
+        self.rows = []
+        self._epoch = 0
+        self._previous_means = None
+        self._previous_batch = -1
+
+    def on_train_begin(self, logs=None):
+        self.rows = self._read_existing() if self.append else []
+        if self.resume_step is not None:
+            self.rows = [row for row in self.rows if row["step"] <= self.resume_step]
+            self.resume_step = None  # once: a second fit of the same run continues its rows
+
+    def _read_existing(self):
+        if not self.csv_path.is_file():
+            return []
+        with open(self.csv_path, newline="") as f:
+            return [
+                {k: (int(v) if k in ("step", "epoch") else float(v)) for k, v in row.items()}
+                for row in csv.DictReader(f)
+            ]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch + 1
+        self._previous_means = None
+        self._previous_batch = -1
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        means = {k: float(v) for k, v in logs.items() if np.ndim(v) == 0}
+        steps_now = batch + 1
+        steps_before = self._previous_batch + 1
+        values = {}
+        for name, mean in means.items():
+            before = self._previous_means.get(name, 0.0) if self._previous_means else 0.0
+            # The mean of the steps since the last log (one step unless steps_per_execution > 1).
+            values[name] = (steps_now * mean - steps_before * before) / (steps_now - steps_before)
+        step = (self.rows[-1]["step"] if self.rows else 0) + steps_now - steps_before
+        self.rows.append({"step": step, "epoch": self._epoch, **values})
+        self._previous_means = means
+        self._previous_batch = batch
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.save()
+
+    def save(self):
+        """Writes the CSV (and the plot) now."""
+        if not self.rows:
+            return
+        self.csv_path.parent.mkdir(parents=True, exist_ok=True)
+        fields = list(dict.fromkeys(k for row in self.rows for k in row))
+        with atomic_output(self.csv_path) as tmp:
+            with open(tmp, "w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=fields)
+                writer.writeheader()
+                writer.writerows(self.rows)
+        if self.plot_path is not None:
+            plot_losses(self.rows, self.plot_path, self.smoothing)
+
+
+class SaveModels(keras.callbacks.Callback):
+    """Saves the run folder's `generator.keras` and `dcgan.keras` together after every epoch.
+
+    Both files come from the same epoch (see `RunFolder.save_models`).
+
+    Args:
+        run_dir: the run folder.
+
+    Example:
+        >>> gan.fit(dataset, epochs=5, callbacks=[SaveModels("runs/mine")])
+    """
+
+    def __init__(self, run_dir):
+        super().__init__()
+        self.run_folder = RunFolder(run_dir)
+        self.last_saved_epoch = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        # Weights that went NaN or infinite never replace the last good pair (DivergenceGuard
+        # stops the run and says so).
+        if all_weights_finite(self.model):
+            self.run_folder.save_models(self.model)
+            self.last_saved_epoch = epoch + 1
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Records the wall time of each epoch in `seconds` (the first includes graph tracing).
+
+    Example:
+        >>> timer = EpochTimer()
+        >>> gan.fit(dataset, epochs=3, callbacks=[timer])
+        >>> timer.seconds
+        [71.2, 62.8, 62.9]
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = []
+        self._start = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+
+class TensorBoardLogger(keras.callbacks.Callback):
+    """Writes every logged metric at every step, and the sample grid every epoch, for TensorBoard.
+
+    Keras' own TensorBoard callback draws weights, not samples; this one writes, with
+    `tf.summary` into `log_dir`, each step's own metric values (as `LossHistory` computes them;
+    pass that callback, placed before this one) and an image of the generator's grid from fixed
+    noise at each epoch's end. View with `tensorboard --logdir RUN/logs`.
+
+    Args:
+        log_dir: the event file folder.
+        history: the run's `LossHistory`, whose newest row is written at each step.
+        num_images: images in the grid.
+        seed: seed of the grid's fixed noise (the same grid as `SampleGrid`'s).
+    """
+
+    def __init__(self, log_dir, history, num_images=64, seed=0):
+        super().__init__()
+        self.log_dir = str(log_dir)
+        self.history = history
+        self.num_images = num_images
+        self.seed = seed
+        self.writer = None
+
+    def on_train_begin(self, logs=None):
+        self.writer = self.writer or tf.summary.create_file_writer(self.log_dir)
+
+    def on_train_batch_end(self, batch, logs=None):
+        row = self.history.rows[-1]
+        with self.writer.as_default(step=row["step"]):
+            for name, value in row.items():
+                if name not in ("step", "epoch"):
+                    tf.summary.scalar(name, value)
+
+    def on_epoch_end(self, epoch, logs=None):
+        inputs, columns = self.model.latent.grid(self.num_images, self.seed)
+        images = np.asarray(self.model.sampler(inputs, training=False))
+        if not np.isfinite(images).all():
+            return
+        grid = image_grid(images, columns)
+        grid = grid[..., np.newaxis] if grid.ndim == 2 else grid
+        with self.writer.as_default(step=epoch + 1):
+            tf.summary.image("samples", grid[np.newaxis], max_outputs=1)
+        self.writer.flush()

@@ -1,0 +1,172 @@
+"""Checkpoints: everything needed to continue a run exactly, each one written whole or not at all.
+
+A checkpoint holds both networks (weights and BatchNorm statistics) and the generator's moving
+average when there is one, both optimizers (Adam's
+moments and step counts), both random streams of the `DCGAN` (training noise and `generate`), and
+the number of training steps done. With the data order a pure function of (seed, step)
+(`data.make_training_stream`) and the sample noise a function of the config's seed, that is the
+whole state of a run; the per-step losses are in the run's `losses.csv`, written before each
+checkpoint and cut back to the checkpoint's step on resume.
+
+`tf.train.Checkpoint` writes the files and `tf.train.CheckpointManager` names and prunes them;
+the manager's `checkpoint` index is only updated after a checkpoint's files are complete, so a
+stop while writing leaves the previous checkpoint as the newest.
+"""
+
+import json
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from tf_dcgan.files import write_json
+from tf_dcgan.model.saving import all_weights_finite
+
+
+class TrainingState:
+    """The checkpointable state of a `DCGAN` run, and the manager of its checkpoint files.
+
+    Args:
+        gan: a compiled `DCGAN` (its optimizers are built in `compile`, as restoring needs).
+        directory: the checkpoint folder (`RunFolder.checkpoints_dir`).
+        keep: how many of the newest checkpoints to keep.
+        restore_from: the folder `restore_newest` reads; default `directory`. (A non-chief
+            worker of a multi-worker run writes into a folder of its own and restores the
+            chief's.)
+
+    Example:
+        >>> state = TrainingState(gan, "runs/x/checkpoints")
+        >>> state.save(step=468)
+        >>> state.restore_newest()  # 468, in a new process with a freshly built gan
+    """
+
+    def __init__(self, gan, directory, keep=3, restore_from=None):
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        parts = dict(
+            generator=gan.generator, discriminator=gan.discriminator,
+            d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer,
+            training_noise=gan.seed_generator.state, sample_noise=gan.sample_seed_generator.state,
+            step=self.step,
+        )
+        if gan.ema_generator is not None:
+            parts["ema_generator"] = gan.ema_generator
+        self.checkpoint = tf.train.Checkpoint(**parts)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory),
+                                                  max_to_keep=keep)
+        self.restore_manager = self.manager
+        if restore_from is not None and Path(restore_from).resolve() != Path(directory).resolve():
+            self.restore_manager = tf.train.CheckpointManager(
+                self.checkpoint, str(restore_from), max_to_keep=keep)
+
+    def save(self, step):
+        """Writes a checkpoint of the state after `step` training steps; returns its path."""
+        self.step.assign(step)
+        return self.manager.save(checkpoint_number=step)
+
+    def restore_newest(self, warn=print):
+        """Restores the newest checkpoint that loads; returns its step, or None when none does.
+
+        A checkpoint that fails to load (truncated or corrupt files) is reported through `warn`
+        and the one before it is tried.
+        """
+        for path in reversed(self.restore_manager.checkpoints):
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            # A truncated file fails in many ways (DataLossError, IndexError "Read less bytes
+            # than requested", a mismatched object graph): each means "not this one".
+            except Exception as error:
+                reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else ""
+                warn(f"warning: checkpoint {path} does not load ({type(error).__name__}: "
+                     f"{reason}); trying the one before it.")
+                continue
+            return int(self.step.numpy())
+        return None
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Writes a checkpoint at the end of every epoch and, optionally, every N steps.
+
+    A stop (`model.stop_training`, as on Ctrl-C) still ends in `on_epoch_end`, so it writes a
+    checkpoint of the step it stopped at. Weights that are not finite are never checkpointed.
+
+    Args:
+        state: a `TrainingState`.
+        every_steps: also write one every this many steps; None for epoch ends only.
+        start_step: steps done before this `fit` (a resumed run's checkpoint step).
+        before_save: functions called before each checkpoint (e.g. writing the loss CSV, so that
+            the files on disk always reach at least the checkpoint's step).
+    """
+
+    def __init__(self, state, every_steps=None, start_step=0, before_save=()):
+        super().__init__()
+        self.state = state
+        self.every_steps = every_steps
+        self.step = start_step
+        self.saved_step = start_step
+        self.before_save = list(before_save)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.every_steps and self.step % self.every_steps == 0:
+            self.save()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.save()
+
+    def save(self):
+        """Writes a checkpoint of the current step, unless it exists or the weights diverged."""
+        if self.step == self.saved_step or not all_weights_finite(self.model):
+            return
+        for function in self.before_save:
+            function()
+        self.state.save(self.step)
+        self.saved_step = self.step
+
+
+class KeepBest(keras.callbacks.Callback):
+    """Keeps the checkpoint with the best score beside the newest ones (`--keep-best`).
+
+    Every `every_epochs` epochs `score_fn(gan)` is called (lower is better, as FID); when the
+    score beats every earlier one, the whole training state is checkpointed into `directory`
+    (one checkpoint, replaced whole) and `best.json` there records the epoch, step and score.
+    The evaluation metrics plug in here; any function of the model works.
+
+    Args:
+        state: the run's `TrainingState` (its objects are what is kept).
+        directory: where the best checkpoint lives (e.g. `RUN/checkpoints/best`).
+        score_fn: `gan -> float`, lower is better.
+        every_epochs: score every this many epochs.
+        start_step: steps done before this `fit`.
+
+    Example:
+        >>> best = KeepBest(state, "runs/x/checkpoints/best", score_fn=lambda gan: fid(gan))
+    """
+
+    def __init__(self, state, directory, score_fn, every_epochs=1, start_step=0):
+        super().__init__()
+        self.score_fn = score_fn
+        self.every_epochs = every_epochs
+        self.step = start_step
+        self.directory = Path(directory)
+        self.manager = tf.train.CheckpointManager(state.checkpoint, str(self.directory),
+                                                  max_to_keep=1)
+        self.state = state
+        self.best = self._recorded()
+
+    def _recorded(self):
+        path = self.directory / "best.json"
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every_epochs or not all_weights_finite(self.model):
+            return
+        score = float(self.score_fn(self.model))
+        if self.best is not None and score >= self.best["score"]:
+            return
+        self.state.step.assign(self.step)
+        self.manager.save(checkpoint_number=self.step)
+        self.best = {"epoch": epoch + 1, "step": self.step, "score": score}
+        write_json(self.directory / "best.json", self.best)

@@ -1,0 +1,102 @@
+"""TODO docstring."""
+
+import math
+import signal
+import threading
+
+import keras
+import numpy as np
+
+
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stops training at the first non-finite loss, and warns once when D wins outright.
+
+    A NaN or infinite logged metric stops `fit` at the end of that step and is recorded in
+    `diverged` (epoch, step counted from the start of training, and the metrics concerned), so the
+    caller can name it; `SaveModels` and `SampleGrid` leave non-finite models unsaved and unseen.
+    A sustained collapse (over `window` steps of an epoch, D(G(z)) below 0.01 and D's loss below
+    0.05, so G gets almost no gradient) prints one warning with what to try.
+
+    Args:
+        window: steps of evidence before warning of a collapse.
+        print_fn: where the warning goes.
+        start_step: steps done before this `fit` (a resumed run's), for the step it names.
+
+    Example:
+        >>> guard = DivergenceGuard()
+        >>> gan.fit(dataset, epochs=5, callbacks=[guard])
+        >>> guard.diverged  # None, or {"epoch": 3, "step": 1207, "metrics": {"g_loss": nan}}
+    """
+
+    def __init__(self, window=200, print_fn=print, start_step=0):
+        super().__init__()
+        self.window = window
+        self.print_fn = print_fn
+        self.diverged = None
+        self.collapse_warned = False
+        self._epoch = 0
+        self._step = start_step
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
+        values = {name: float(value) for name, value in (logs or {}).items()
+                  if np.ndim(value) == 0}
+        bad = {name: value for name, value in values.items() if not math.isfinite(value)}
+        if bad:
+            self.diverged = {"epoch": self._epoch, "step": self._step, "metrics": bad}
+            self.model.stop_training = True
+            return
+        # Keras logs running means over the epoch so far: after `window` steps they describe
+        # a stretch, not one unlucky batch.
+        if (not self.collapse_warned and batch + 1 >= self.window
+                and values.get("d_fake", 1.0) < 0.01 and values.get("d_loss", 1.0) < 0.05):
+            self.collapse_warned = True
+            self.print_fn(
+                f"warning: the discriminator wins outright (epoch {self._epoch}, step "
+                f"{self._step}: D(G(z)) {values['d_fake']:.4f}, d_loss {values['d_loss']:.4f}, "
+                f"g_loss {values.get('g_loss', float('nan')):.2f}); the generator gets almost no "
+                "gradient. Try --d-update joint, a lower --learning-rate, or another --seed."
+            )
+
+
+class StopOnSignal(keras.callbacks.Callback):
+    """Turns Ctrl-C (SIGINT) and SIGTERM into a clean stop at the end of the current step.
+
+    While `fit` runs, the first signal sets `received` and stops training after the step in
+    progress; Keras then runs every callback's `on_epoch_end`, so grids, losses, models and a
+    checkpoint of that step are written. A second signal acts as usual (immediate exit).
+
+    Example:
+        >>> stop = StopOnSignal()
+        >>> gan.fit(dataset, epochs=20, callbacks=[stop, Checkpointer(...)])
+        >>> stop.received  # None, signal.SIGINT or signal.SIGTERM
+    """
+
+    def __init__(self, signals=(signal.SIGINT, signal.SIGTERM)):
+        super().__init__()
+        self.signals = signals
+        self.received = None
+        self._saved = {}
+
+    def on_train_begin(self, logs=None):
+        if threading.current_thread() is threading.main_thread():
+            self._saved = {number: signal.signal(number, self._handle) for number in self.signals}
+
+    def on_train_end(self, logs=None):
+        for number, handler in self._saved.items():
+            signal.signal(number, handler)
+        self._saved = {}
+
+    def _handle(self, number, frame):
+        if self.received is not None:
+            self.on_train_end()
+            signal.raise_signal(number)
+            return
+        self.received = signal.Signals(number)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.received is not None:
+            self.model.stop_training = True

@@ -1,0 +1,424 @@
+"""A whole training run from a `TrainConfig`: data, models, callbacks, `fit`, saved models.
+
+`train.py` is a thin command line over `prepare_run` and `train`; user code can call them too.
+Everything that can be wrong with the input (settings, dataset, run folder) is checked in
+`prepare_run`, before any model is built. Nothing here prints: `train` returns its figures.
+"""
+
+import dataclasses
+import random
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from tf_dcgan import data, distribute, evaluation
+from tf_dcgan.checks import check_sample_grid, error_summary, supported_image_sizes
+from tf_dcgan.data.images import ImageSource
+from tf_dcgan.model.gan import DCGAN
+from tf_dcgan.model.networks import build_discriminator, build_generator
+from tf_dcgan.run_folder import RunFolder, clock_stamp, default_name, free_suffix
+from tf_dcgan.training import callbacks as dcgan_callbacks
+from tf_dcgan.training import guards
+from tf_dcgan.training.checkpoints import Checkpointer, KeepBest, TrainingState
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the message names the step and the last good models."""
+
+
+class TrainingStopped(RuntimeError):
+    """A signal (Ctrl-C, SIGTERM) stopped the run cleanly; the message says how to resume.
+
+    Attributes:
+        signal: the `signal.Signals` received; a CLI exits with 128 + its number.
+    """
+
+    def __init__(self, received, message):
+        super().__init__(message)
+        self.signal = received
+
+
+@dataclasses.dataclass
+class PreparedRun:
+    """A run ready to train: its resolved config, its folder and its input pipeline.
+
+    Attributes:
+        config: the `TrainConfig` with image size, channels, seed and folder resolved.
+        folder: the `RunFolder` (config.json already written).
+        dataset: the training stream from step 0 (`data.make_training_stream`).
+        source: the `ImageSource` it reads.
+        resume: whether to continue from the folder's newest checkpoint.
+        steps_per_epoch: batches in each epoch.
+        extractor, reference_name, reference_batches: with `eval_every`, what scores the
+            generator and against which real images.
+        strategy: the `tf.distribute.Strategy` to train under (`distribute.make_strategy`).
+        out: the run folder's path, the same on every worker. On the chief it is `folder`; a
+            non-chief worker of a multi-worker run writes into a temporary `folder` instead
+            (removed when `train` ends) and reads checkpoints from `out` when resuming.
+    """
+
+    config: object
+    folder: RunFolder
+    dataset: object
+    source: ImageSource
+    resume: bool = False
+    steps_per_epoch: int = None
+    extractor: object = None
+    reference_name: str = None
+    reference_batches: object = None
+    strategy: object = None
+    out: Path = None
+
+    @property
+    def run_dir(self):
+        """The run folder's path (the chief's, on every worker)."""
+        return self.out or self.folder.path
+
+    @property
+    def chief(self):
+        """Whether this process writes the run folder (every process but non-chief workers)."""
+        return self.out is None or self.folder.path == self.out
+
+    def stream(self, start_step):
+        """(training stream from `start_step`, steps per epoch): see `make_training_stream`."""
+        config = self.config
+        return data.make_training_stream(
+            self.source, config.image_size, config.channels, config.batch_size, config.seed,
+            steps_per_epoch=config.steps_per_epoch, start_step=start_step, cache=config.cache,
+            resize=config.resize)
+
+
+@dataclasses.dataclass
+class TrainingResult:
+    """What `train` returns: the trained model, Keras' history and the run's speed.
+
+    Attributes:
+        gan: the trained `DCGAN`.
+        history: the `keras.callbacks.History` of `fit`.
+        steps_per_epoch: batches in each epoch.
+        batch_size: images in each batch.
+        epoch_seconds: wall time of each epoch (the first includes graph tracing).
+        start_step: the checkpoint step a resumed run continued from (0 for a new run).
+    """
+
+    gan: DCGAN
+    history: object
+    steps_per_epoch: int
+    batch_size: int
+    epoch_seconds: list
+    start_step: int = 0
+
+    @property
+    def median_epoch_seconds(self):
+        """The median epoch time, leaving out the first epoch (tracing) when there are more."""
+        later = self.epoch_seconds[1:] or self.epoch_seconds
+        return sorted(later)[len(later) // 2]
+
+    @property
+    def images_per_second(self):
+        """Training images per second in a median epoch."""
+        return self.steps_per_epoch * self.batch_size / self.median_epoch_seconds
+
+
+def prepare_run(config, resume=False, given=(), strategy=None):
+    """Checks the config, sets up the strategy, loads the data, creates (or reopens) the run folder.
+
+    Image size and channels left as None become the dataset's own (when the models support that
+    size; else 64), and a None seed becomes a random one, so config.json records the exact run.
+    The folder is created (and locked for this process) only after the data has loaded, so a bad
+    dataset leaves nothing behind.
+
+    With `resume`, `config.out` must be a run folder: its own config.json is used, changed only
+    by the flags in `given` that a resumed run may change (`TrainConfig.resumed_with`).
+
+    The strategy (`config.strategy`, unless one is passed) is created first, as multi-worker and
+    TPU strategies require. In a multi-worker run every worker calls this: they agree on the
+    chief's seed and default folder name; only the chief creates the folder, and the others
+    write into a temporary folder of their own (resuming needs `out` on a filesystem all workers
+    share, as Keras' BackupAndRestore does).
+
+    Args:
+        config: a `TrainConfig`.
+        resume: continue the run in `config.out` from its newest checkpoint.
+        given: with `resume`, the names of the settings the user set explicitly.
+        strategy: a `tf.distribute.Strategy` to use instead of `config.strategy`'s.
+
+    Returns:
+        A `PreparedRun`.
+
+    Raises:
+        ValueError: a bad setting, a dataset that cannot be loaded, or a run folder in use.
+
+    Example:
+        >>> run = prepare_run(TrainConfig(epochs=1, steps_per_epoch=20, out="runs/try"))
+        >>> result = train(run)
+    """
+    config.validate()
+    strategy = strategy or distribute.make_strategy(config.strategy)
+    chief = distribute.is_chief(strategy)
+    if resume:
+        if config.out is None:
+            raise ValueError("resume needs the run folder; received no --out. Pass --out RUN.")
+        # Non-chief workers only read the chief's folder; the chief alone finishes or cleans it.
+        folder = RunFolder.open(config.out) if chief else RunFolder(config.out)
+        # The strategy of this command, not the recorded one: the run may move to other devices.
+        config = dataclasses.replace(folder.read_config().resumed_with(config, given),
+                                     strategy=config.strategy).validate()
+    else:
+        config = _agree_on_seed_and_folder(strategy, chief, config)
+        folder = RunFolder.create(config.out, config.dataset) if chief else None
+    out = Path(config.out)
+    if not chief:
+        task_type, task_id = distribute.worker_index(strategy)
+        folder = RunFolder(tempfile.mkdtemp(prefix=f"tf-dcgan-{task_type}{task_id}-"))
+    source = data.read_images(config.dataset, config.data_dir)
+    image_size = config.image_size
+    if image_size is None:
+        image_size = source.image_size if source.image_size in supported_image_sizes() else 64
+    channels = config.channels or source.channels
+    check_sample_grid(config.num_samples, image_size, channels)
+    class_names = config.class_names
+    if config.conditional and class_names is None:
+        class_names = source.classes()
+    config = dataclasses.replace(config, image_size=image_size, channels=channels,
+                                 class_names=class_names)
+    run = PreparedRun(config, folder, None, source, resume, strategy=strategy, out=out)
+    run.dataset, run.steps_per_epoch = run.stream(0)  # checks the batch size and the cache
+    if config.eval_every:
+        # Checked now, so a missing extractor is one line before training, not after an epoch.
+        run.extractor = evaluation.choose_extractor(config.dataset, config.extractor,
+                                                    config.inception_weights)
+        run.extractor.check_images(channels)
+        reference, run.reference_name, _, _ = evaluation.reference_sets(
+            config.dataset, config.data_dir)
+        run.reference_batches = data.make_eval_dataset(reference, image_size, channels,
+                                                       resize=config.resize)
+    folder.claim(resume=resume and chief)
+    try:
+        folder.write_config(config)
+        if source.paths is not None and not resume:
+            folder.write_skipped_files(source.skipped)
+    except OSError as error:  # disk full or quota, after the write probe passed
+        raise ValueError(_failure_message(folder, 0, error)) from None
+    return run
+
+
+def _agree_on_seed_and_folder(strategy, chief, config):
+    """Resolves a None seed and out; every worker of a multi-worker run gets the chief's."""
+    seed = config.seed if config.seed is not None else random.randrange(2**31)
+    stamp = clock_stamp()
+    suffix = free_suffix(config.dataset, stamp) if config.out is None else 1
+    digits, suffix, seed = distribute.agree_with_chief(
+        strategy, [int(stamp.replace("-", "")), suffix, seed])
+    out = config.out
+    if out is None:
+        stamp = f"{digits // 10**6:08d}-{digits % 10**6:06d}"
+        out = str(Path("runs") / default_name(config.dataset, stamp, suffix))
+    return dataclasses.replace(config, seed=seed, out=out)
+
+
+def build_gan(config):
+    """The generator, discriminator and compiled `DCGAN` that a resolved `config` describes.
+
+    Args:
+        config: a `TrainConfig` whose `image_size` and `channels` are set (as `prepare_run`
+            leaves them).
+
+    Returns:
+        A compiled `DCGAN` with two Adam optimizers of the config's learning rates and betas;
+        class-conditional networks when `config.conditional` (with `config.class_names`).
+        Under a `tf.distribute` strategy, call it inside `strategy.scope()`.
+
+    Example:
+        >>> gan = build_gan(TrainConfig(image_size=28, channels=1, seed=0))
+    """
+    dtype = None if config.precision == "float32" else config.precision
+    classes = {}
+    if config.conditional:
+        if not config.class_names:
+            raise ValueError(
+                "a conditional config needs its class_names; received none. Resolve them with "
+                "prepare_run, or set class_names to the dataset's classes."
+            )
+        classes = {"num_classes": len(config.class_names), "class_names": config.class_names}
+    generator = build_generator(config.image_size, config.channels, config.latent_dim,
+                                config.base_filters, dtype=dtype,
+                                sync_batchnorm=config.sync_batchnorm, **classes)
+    discriminator = build_discriminator(config.image_size, config.channels, config.base_filters,
+                                        dtype=dtype, sync_batchnorm=config.sync_batchnorm,
+                                        conditioning=config.d_conditioning, **classes)
+    gan = DCGAN(generator, discriminator, latent_dim=config.latent_dim, seed=config.seed,
+                ema_decay=config.ema_decay)
+    d_rate = config.d_learning_rate or config.learning_rate
+    g_rate = config.g_learning_rate or config.learning_rate
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(d_rate, beta_1=config.beta1, beta_2=config.beta2),
+        g_optimizer=keras.optimizers.Adam(g_rate, beta_1=config.beta1, beta_2=config.beta2),
+        d_update=config.d_update,
+        real_label=1.0 - config.label_smoothing,
+        jit_compile="auto" if config.jit else False,
+    )
+    return gan
+
+
+def run_callbacks(folder, config, state, start_step=0, run=None):
+    """The callbacks `train.py` uses, in order: stop on signal, divergence guard, sample grids,
+    GIF, per-step losses (and TensorBoard), model saving, checkpoints.
+
+    Args:
+        folder: the `RunFolder` to write into.
+        config: the resolved `TrainConfig`.
+        state: the run's `checkpoints.TrainingState`.
+        start_step: steps already done (a resumed run's checkpoint step).
+        run: the `PreparedRun`, for its evaluation extractor and reference images.
+    """
+    scale = max(1, 256 // (config.image_size * 8))  # small images get upscaled grids
+    history = dcgan_callbacks.LossHistory(folder.losses_csv_path, folder.losses_plot_path,
+                                          append=True, resume_step=start_step)
+    callbacks = [
+        guards.StopOnSignal(),
+        guards.DivergenceGuard(start_step=start_step),
+        dcgan_callbacks.SampleGrid(folder.samples_dir, config.num_samples, seed=config.seed,
+                                   scale=scale),
+        dcgan_callbacks.TrainingGif(folder.samples_dir, folder.gif_path),
+        history,
+    ]
+    if config.tensorboard:
+        callbacks.append(dcgan_callbacks.TensorBoardLogger(folder.logs_dir, history,
+                                                           config.num_samples, config.seed))
+    callbacks.append(dcgan_callbacks.SaveModels(folder.path))
+    if config.eval_every:
+        writer = (tf.summary.create_file_writer(str(folder.logs_dir)) if config.tensorboard
+                  else None)
+        evaluator = evaluation.PeriodicEvaluation(
+            run.extractor, run.reference_batches, config.eval_every, config.eval_images,
+            folder.metrics_csv_path, writer=writer, seed=config.seed, start_step=start_step)
+        callbacks.append(evaluator)
+        if config.keep_best:
+            callbacks.append(KeepBest(
+                state, folder.checkpoints_dir / "best",
+                lambda gan: evaluator.latest.fid if evaluator.latest else float("inf"),
+                every_epochs=config.eval_every, start_step=start_step))
+    callbacks.append(
+        Checkpointer(state, config.save_every_steps, start_step, before_save=[history.save]))
+    return callbacks
+
+
+def train(run, verbose=None):
+    """Trains a prepared run to its last epoch (from its newest checkpoint when resuming).
+
+    Writes into the run folder, every epoch: samples/epoch_NNN.png, training.gif, losses.csv,
+    losses.png, generator.keras, dcgan.keras and a checkpoint (also every `save_every_steps`).
+    Ctrl-C or SIGTERM stops it cleanly after the current step, with everything written and a
+    checkpoint of that step (`TrainingStopped`).
+
+    Args:
+        run: a `PreparedRun` from `prepare_run`.
+        verbose: Keras' `fit` verbosity; default the progress bar on a terminal and one line per
+            epoch otherwise (a log file or CI), where a bar would write every step.
+
+    Returns:
+        A `TrainingResult`.
+
+    Raises:
+        ValueError: the machine ran out of disk space or memory, or a file could not be written;
+            the message says what the run folder kept and how to go on. Also: a resumed run
+            already trained for `epochs`.
+        TrainingDiverged: a loss became NaN or infinite; nothing of that step was saved.
+        TrainingStopped: a signal stopped the run; the message says how to resume.
+    """
+    config = run.config
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(config.seed)
+    strategy = run.strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        gan = build_gan(config)
+    # Every worker restores the chief's checkpoints; a non-chief one writes its own (all workers
+    # must save, as saving may take part in collectives) into its temporary folder.
+    state = TrainingState(gan, run.folder.checkpoints_dir, keep=config.keep_checkpoints,
+                          restore_from=RunFolder(run.run_dir).checkpoints_dir)
+    try:
+        return _fit(run, gan, state, verbose)
+    finally:
+        if not run.chief:
+            run.folder.release()
+            shutil.rmtree(run.folder.path, ignore_errors=True)
+
+
+def _fit(run, gan, state, verbose):
+    config = run.config
+    start_step = (state.restore_newest() or 0) if run.resume else 0
+    steps = run.steps_per_epoch
+    first_epoch, done_in_epoch = divmod(start_step, steps)
+    if first_epoch >= config.epochs:
+        raise ValueError(
+            f"the run in {run.run_dir} has already trained {first_epoch} epochs; received "
+            f"epochs={config.epochs}. Pass a larger --epochs to train longer."
+        )
+    callbacks = run_callbacks(run.folder, config, state, start_step, run)
+    timer = dcgan_callbacks.EpochTimer()
+    callbacks.append(timer)
+    guard, stop, saver, checkpointer = (
+        next(c for c in callbacks if isinstance(c, kind)) for kind in (
+            guards.DivergenceGuard, guards.StopOnSignal,
+            dcgan_callbacks.SaveModels, Checkpointer))
+    # A run resumed mid-epoch first finishes that epoch, then trains whole epochs.
+    phases = []
+    if done_in_epoch:
+        phases.append((start_step, first_epoch, first_epoch + 1, steps - done_in_epoch))
+        first_epoch += 1
+    if first_epoch < config.epochs:
+        phases.append((first_epoch * steps, first_epoch, config.epochs, steps))
+    history = None
+    try:
+        for phase_start, initial_epoch, epochs, phase_steps in phases:
+            stream = run.dataset if phase_start == 0 else run.stream(phase_start)[0]
+            history = gan.fit(stream, initial_epoch=initial_epoch, epochs=epochs,
+                              steps_per_epoch=phase_steps, shuffle=False, verbose=verbose,
+                              callbacks=callbacks)
+            if guard.diverged or stop.received or gan.stop_training:
+                break
+    except (OSError, MemoryError, tf.errors.ResourceExhaustedError) as error:
+        raise ValueError(_failure_message(run.folder, len(timer.seconds), error)) from error
+    if guard.diverged:
+        raise TrainingDiverged(_divergence_message(run.folder, guard.diverged,
+                                                   saver.last_saved_epoch))
+    if stop.received:
+        raise TrainingStopped(stop.received, _stop_message(run, stop.received,
+                                                           checkpointer.saved_step, steps))
+    return TrainingResult(gan, history, steps, config.batch_size, timer.seconds, start_step)
+
+
+def _stop_message(run, received, step, steps):
+    epoch, within = divmod(step, steps)
+    where = f"after epoch {epoch}" if not within else f"at step {within} of epoch {epoch + 1}"
+    return (f"stopped by {received.name} {where}; everything up to that step is saved "
+            f"(checkpoint {step} in {run.folder.checkpoints_dir}). Continue with: "
+            f"python train.py --out {run.run_dir} --resume")
+
+
+def _failure_message(folder, epochs_done, error):
+    """One line for a run stopped by the machine (disk, memory, permissions), with what to do."""
+    what = f"training stopped after {epochs_done} finished epochs ({error_summary(error)})"
+    if folder.latest_generator() is None:
+        return (f"{what}. No model was saved yet; fix the cause (free disk space or memory, or "
+                f"lower --batch-size) and run the same command again: {folder.path} is reused.")
+    return (f"{what}. {folder.path} keeps generator.keras and dcgan.keras of the last saved "
+            "epoch; fix the cause and start a new run with another --out.")
+
+
+def _divergence_message(folder, diverged, last_saved_epoch):
+    values = ", ".join(f"{name} = {value}" for name, value in sorted(diverged["metrics"].items()))
+    kept = (f"{folder.path} keeps generator.keras and dcgan.keras of epoch {last_saved_epoch}, "
+            "the last good models" if last_saved_epoch is not None
+            else "no epoch had finished, so no model was saved")
+    return (f"training diverged at step {diverged['step']} (epoch {diverged['epoch']}): {values}. "
+            f"Nothing of that step was saved: {kept}. Try a lower --learning-rate or "
+            "--d-update joint, and check the data for NaN values.")
