@@ -7,7 +7,7 @@ import pytest
 
 import train
 from tests.helpers import ROOT
-from tf_dcgan.config import PAPER_RECIPE, TrainConfig
+from tf_dcgan.config import PAPER_RECIPE, EvaluateConfig, TrainConfig
 
 
 def test_config_round_trips_through_json():
@@ -156,3 +156,42 @@ def test_a_flag_given_explicitly_wins_over_the_recipe():
     assert config.ema_decay == 0.99
     config, _, _, given = train.parse_args(["--ema-decay", "none"])
     assert config.ema_decay is None and "ema_decay" in given
+
+
+def _help_words(text):
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("script, settings_class", [("train", TrainConfig),
+                                                    ("evaluate", EvaluateConfig)])
+def test_every_setting_is_a_flag_whose_help_is_the_fields(script, settings_class, capsys):
+    module = __import__(script)
+    with pytest.raises(SystemExit):
+        module.parse_args(["--help"])
+    shown = _help_words(capsys.readouterr().out)
+    for field in dataclasses.fields(settings_class):
+        if "help" not in field.metadata:
+            assert field.name == "class_names"  # resolved from the dataset, never a flag
+            continue
+        flag = field.metadata["flag"] or "--" + field.name.replace("_", "-")
+        assert flag in shown
+        assert _help_words(field.metadata["help"])[:60] in shown.replace("- ", "-"), field.name
+
+
+def test_flags_set_the_settings_they_are_made_from():
+    config, _, _, given = train.parse_args(
+        ["--no-jit", "--ema-decay", "0.99", "--g-learning-rate", "none", "--channels", "3",
+         "--tensorboard", "--epochs=7"])
+    assert (config.jit, config.ema_decay, config.g_learning_rate, config.channels) == (
+        False, 0.99, None, 3)
+    assert config.tensorboard and config.epochs == 7
+    assert given == {"jit", "ema_decay", "g_learning_rate", "channels", "tensorboard", "epochs"}
+
+
+def test_evaluate_needs_exactly_one_generator(capsys):
+    import evaluate
+
+    for argv in ([], ["--run", "a", "--generator", "b.keras"]):
+        assert evaluate.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Pass --run RUN or --generator FILE.keras" in err

@@ -5,7 +5,11 @@ anything imports TensorFlow, so `--help` and a bad flag are answered at once.
 """
 
 import argparse
+import dataclasses
 import sys
+import typing
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from tf_dcgan.environment import import_tensorflow_quietly
 
@@ -32,11 +36,57 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def fail(program, error):
+def fail(program: str, error: Exception | str) -> int:
     """Prints `program: error: <message>` as one line on stderr and returns exit code 2."""
     message = " ".join(str(error).split("\n"))
     print(f"{program}: error: {message}", file=sys.stderr)
     return 2
 
 
-__all__ = ["Parser", "fail", "import_tensorflow_quietly"]
+def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse_or_none(text: str) -> Any:
+        return None if text.lower() == "none" else parse(text)
+
+    parse_or_none.__name__ = parse.__name__  # argparse names the type in its error
+    return parse_or_none
+
+
+def add_setting_flags(parser: argparse.ArgumentParser, settings_class: type) -> dict[str, str]:
+    """Adds a flag for every field of the dataclass `settings_class` made with `config.setting`.
+
+    The flag's type comes from the field's annotation (`int`, `float`, `str`, `bool`, or one of
+    them or None: then the word `none` gives None), its help and choices from the field.
+
+    Returns:
+        {flag: field name} of the flags added, e.g. {"--no-jit": "jit"}.
+    """
+    flags = {}
+    for field in dataclasses.fields(settings_class):
+        if "help" not in field.metadata:
+            continue
+        flag = field.metadata["flag"] or "--" + field.name.replace("_", "-")
+        help_text = field.metadata["help"].replace("%", "%%")
+        kinds = [kind for kind in typing.get_args(field.type) if kind is not type(None)]
+        kind = kinds[0] if kinds else field.type
+        if kind is bool:
+            action = "store_false" if flag.startswith("--no-") else "store_true"
+            parser.add_argument(flag, dest=field.name, action=action, default=field.default,
+                                help=help_text)
+        else:
+            if field.default is not None:
+                help_text += " (default: %(default)s)"
+            parse = _optional(kind) if kinds and kind is not str else kind
+            parser.add_argument(flag, dest=field.name, type=parse, default=field.default,
+                                choices=field.metadata["choices"], help=help_text)
+        flags[flag] = field.name
+    return flags
+
+
+def flags_given(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str]:
+    """The `dest` names of the options that appear in `argv` (`--flag value` or `--flag=value`)."""
+    words = {word.split("=")[0] for word in argv if word.startswith("--")}
+    return {action.dest for option, action in parser._option_string_actions.items()
+            if option in words}
+
+
+__all__ = ["Parser", "add_setting_flags", "fail", "flags_given", "import_tensorflow_quietly"]

@@ -5,14 +5,20 @@ TensorFlow-free: `train.py --help`, `--dry-run` and a bad flag are answered with
 
 import dataclasses
 import json
+from typing import Any
 
 from tf_dcgan.checks import (
+    D_CONDITIONINGS,
+    D_UPDATES,
     MAX_BASE_FILTERS,
     MAX_BATCH_SIZE,
     MAX_EPOCHS,
     MAX_LATENT_DIM,
     MAX_NUM_SAMPLES,
     MAX_STEPS_PER_EPOCH,
+    PRECISIONS,
+    RESIZE_MODES,
+    STRATEGIES,
     check_channels,
     check_conditioning,
     check_d_update,
@@ -40,6 +46,28 @@ PAPER_RECIPE = {"batch_size": 128, "ema_decay": None, "label_smoothing": 0.0,
 RECIPES = ("default", "paper")
 
 
+def setting(default: Any, help: str, *, choices: tuple | None = None, flag: str | None = None):
+    """A settings field that is also a command-line flag: its help is written only here.
+
+    `tf_dcgan.cli.add_setting_flags` makes the flags of a settings dataclass from these fields.
+
+    Args:
+        default: the field's default value.
+        help: str. The flag's help; a default other than None is shown after it (the meaning of
+            a None default belongs in the help, e.g. "default: the dataset's own").
+        choices: tuple. The values the flag accepts, if only some.
+        flag: str. The flag when it is not `--field-name`; a bool field whose flag starts with
+            `--no-` is switched off by it (`jit` and `--no-jit`).
+
+    Example:
+        >>> @dataclasses.dataclass
+        ... class Settings:
+        ...     epochs: int = setting(20, "passes over the training set")
+    """
+    return dataclasses.field(default=default,
+                             metadata={"help": help, "choices": choices, "flag": flag})
+
+
 @dataclasses.dataclass
 class TrainConfig:
     """Everything `train.py` needs for one run; the defaults train Fashion-MNIST with our recipe.
@@ -58,44 +86,105 @@ class TrainConfig:
         True
     """
 
-    dataset: str = "fashion_mnist"  # TFDS name (with optional split), image folder, or .npy/.npz
-    data_dir: str | None = None  # where TensorFlow Datasets keeps data; None: TFDS's default
-    resize: str = "crop"  # other sizes: "crop" (short side scaled, center square) or "stretch"
-    cache: str = "auto"  # "memory", "none", a file path, or "auto" (memory when under 2 GiB)
-    epochs: int = 20  # passes over the training set (the design notes' 20)
-    batch_size: int = 64  # the paper's is 128; 64 measured better in 20 epochs (README ablation)
-    image_size: int | None = None  # None: the dataset's own size if supported (28), else 64
-    channels: int | None = None  # None: the dataset's own (1 for Fashion-MNIST)
-    latent_dim: int = 100  # length of z, as in the paper
-    base_filters: int = 64  # G's last and D's first filter count (the paper's ngf = ndf = 64)
-    learning_rate: float = 2e-4  # Adam, both networks (paper: 0.001 was too high)
-    d_learning_rate: float | None = None  # D's own rate (two time-scale); None: learning_rate
-    g_learning_rate: float | None = 4e-4  # G's own rate (measured); None: learning_rate
-    beta1: float = 0.5  # Adam beta_1 (paper: 0.9 oscillated and was unstable)
-    beta2: float = 0.999  # Adam beta_2 (Keras' and PyTorch's default, as the paper's code)
-    label_smoothing: float = 0.0  # one-sided: D's target on real images is 1 - this
-    d_update: str = "separate"  # "separate": a D step on real, then on fake; "joint": one summed step
-    ema_decay: float | None = None  # samples from a moving average of G's weights; None: G itself
-    conditional: bool = False  # class-conditional G and D, trained on the dataset's labels
-    class_names: list | None = None  # a conditional run's classes; None: the dataset's own
-    d_conditioning: str = "projection"  # how a conditional D uses the label: projection, concat
-    seed: int | None = None  # None: drawn at random and recorded here, so the run can be repeated
-    out: str | None = None  # the run folder; None: runs/<date>-<time>-<dataset>
-    steps_per_epoch: int | None = None  # cap on batches per epoch, for quick tries
-    precision: str = "float32"  # or "mixed_bfloat16" (CPU with BF16, TPU), "mixed_float16" (GPU)
-    strategy: str = "auto"  # tf.distribute: auto, default, mirrored, multiworker (TF_CONFIG), tpu
-    sync_batchnorm: bool = False  # BatchNorm statistics over the global batch, not each replica's
-    jit: bool = True  # XLA where Keras finds it faster (GPUs); never on CPU, where it is slower
-    num_samples: int = 64  # images in each epoch's sample grid
-    save_every_steps: int | None = None  # also checkpoint every N steps (None: epoch ends only)
-    keep_checkpoints: int = 3  # newest checkpoints kept in checkpoints/
-    deterministic: bool = False  # TensorFlow op determinism: a resumed run ends bit-identical
-    tensorboard: bool = False  # per-step metrics and the sample grid into logs/ for TensorBoard
-    eval_every: int | None = None  # score FID/KID/precision/recall every N epochs (None: never)
-    eval_images: int = 2000  # generated images per evaluation during training (evaluate.py: 10k)
-    keep_best: bool = False  # keep the best-FID checkpoint in checkpoints/best (needs eval_every)
-    extractor: str | None = None  # "inception" or a classifier .keras; None: the dataset's default
-    inception_weights: str | None = None  # InceptionV3 no-top weights; None: Keras' cache
+    dataset: str = setting(
+        "fashion_mnist",
+        "a folder of images (searched recursively), a .npy/.npz file of uint8 images, or a "
+        "TensorFlow Datasets name with an optional split, e.g. cifar10:train")
+    data_dir: str | None = setting(
+        None, "where TensorFlow Datasets keeps its data (default: TFDS's own)")
+    resize: str = setting(
+        "crop", "images of another size: crop (scale the short side, keep the center square) "
+        "or stretch", choices=RESIZE_MODES)
+    cache: str = setting(
+        "auto", "decoded images: memory, none, a file path, or auto (memory when they fit in "
+        "2 GiB)")
+    epochs: int = setting(20, "passes over the training set")
+    batch_size: int = setting(
+        64, "images per step. 64 with G's rate 4e-4 measured 0.76x the paper recipe's FID after "
+        "20 Fashion-MNIST epochs (0.57x after 5; two seeds) (README, 'Recipe ablation'); the "
+        "paper's: 128")
+    image_size: int | None = setting(
+        None, "default: the dataset's own size (28 for Fashion-MNIST), else 64")
+    channels: int | None = setting(None, "default: the dataset's own", choices=(1, 3))
+    latent_dim: int = setting(100, "length of the noise vector z, as in the paper")
+    base_filters: int = setting(
+        64, "G's last and D's first filter count (the paper's ngf = ndf = 64)")
+    learning_rate: float = setting(
+        2e-4, "Adam learning rate for both networks (the paper's; 0.001 was too high)")
+    d_learning_rate: float | None = setting(
+        None, "D's own Adam rate, for two time-scale updates; 'none': --learning-rate "
+        "(default: --learning-rate)")
+    g_learning_rate: float | None = setting(
+        4e-4, "G's own Adam rate; 'none': --learning-rate, as in the paper. Measured: 4e-4 at "
+        "the paper's batch 128 gave 0.80x its FID after 5 epochs, 8e-4 0.86x; 4e-4 at batch 64 "
+        "is the default recipe")
+    beta1: float = setting(0.5, "Adam beta_1 (the paper's; 0.9 oscillated and was unstable)")
+    beta2: float = setting(0.999, "Adam beta_2 (Keras' and PyTorch's default, as the paper's code)")
+    label_smoothing: float = setting(
+        0.0, "one-sided label smoothing: D's target on real images is 1 minus this, e.g. 0.1 "
+        "(measured: 0.97x the paper's FID after 5 epochs)")
+    d_update: str = setting(
+        "separate", "separate: a D step on real then on fake, as in the paper; joint: one step "
+        "on the sum", choices=D_UPDATES)
+    ema_decay: float | None = setting(
+        None, "sample from an exponential moving average of the generator's weights with this "
+        "decay, e.g. 0.999; 'none' samples from the generator itself. Measured: 0.999 did not "
+        "lower FID within 20 Fashion-MNIST epochs (1.01-1.06x the plain G's)")
+    conditional: bool = setting(
+        False, "a class-conditional DCGAN: G and D also take the dataset's class labels (TFDS "
+        "labels, .npz labels, or sub-folder names; a dataset without them is refused); grids "
+        "show one row per class, and the exported models take a class label")
+    # Not a flag: a conditional run's classes, resolved from the dataset and recorded here so a
+    # resumed run rebuilds the same networks.
+    class_names: list | None = None
+    d_conditioning: str = setting(
+        "projection", "how a conditional discriminator uses the label: projection (Miyato and "
+        "Koyama 2018) or concat (one-hot label maps joined to the image)",
+        choices=D_CONDITIONINGS)
+    seed: int | None = setting(
+        None, "random seed (default: drawn and recorded in config.json, so the run can be "
+        "repeated)")
+    out: str | None = setting(None, "run folder (default: runs/<date>-<time>-<dataset>)")
+    steps_per_epoch: int | None = setting(None, "cap on batches per epoch, for quick tries")
+    precision: str = setting(
+        "float32", "compute precision: float32, mixed_bfloat16 (CPUs with AVX512_BF16 or AMX, "
+        "TPUs; measured 1.35-1.42x float32 on a Zen 4 CPU, but 7x slower on AVX2-only CPUs, "
+        "where bfloat16 is emulated) or mixed_float16 (GPUs, with loss scaling); weights, "
+        "losses and the saved generator stay float32", choices=PRECISIONS)
+    strategy: str = setting(
+        "auto", "tf.distribute strategy: auto (mirrored over all local GPUs when there are 2 or "
+        "more, else default), default, mirrored, multiworker (the cluster from TF_CONFIG on "
+        "every machine), tpu. --batch-size is the global batch, split across replicas",
+        choices=STRATEGIES)
+    sync_batchnorm: bool = setting(
+        False, "BatchNorm statistics over the global batch instead of each replica's share "
+        "(only matters with several replicas)")
+    jit: bool = setting(
+        True, "never use XLA (it is only used where faster: GPUs, not CPUs)", flag="--no-jit")
+    num_samples: int = setting(64, "images in each epoch's sample grid")
+    save_every_steps: int | None = setting(
+        None, "also write a checkpoint every N steps (default: at epoch ends)")
+    keep_checkpoints: int = setting(3, "newest checkpoints kept")
+    deterministic: bool = setting(
+        False, "TensorFlow op determinism: the same seed gives bit-identical weights, across "
+        "stops and resumes (somewhat slower)")
+    tensorboard: bool = setting(
+        False, "write per-step metrics and each epoch's sample grid to RUN/logs (view with: "
+        "tensorboard --logdir RUN/logs)")
+    eval_every: int | None = setting(
+        None, "score FID, KID, precision and recall every N epochs into RUN/metrics.csv "
+        "(default: never)")
+    eval_images: int = setting(
+        2000, "generated images per evaluation during training (a quick figure; evaluate.py "
+        "uses 10,000)")
+    keep_best: bool = setting(
+        False, "keep the checkpoint with the best FID in RUN/checkpoints/best (needs "
+        "--eval-every)")
+    extractor: str | None = setting(
+        None, "features for the evaluation: 'inception' or a classifier .keras (default: the "
+        "project's classifier for fashion_mnist, else inception)")
+    inception_weights: str | None = setting(
+        None, "InceptionV3 no-top weights file (default: Keras' cache)")
 
     def validate(self):
         """Raises ValueError naming the first bad setting, the value received and the fix.
@@ -275,3 +364,68 @@ class TrainConfig:
                 f"{', '.join(unknown)}. Remove them, or use the tf-dcgan version that wrote it."
             )
         return cls(**settings)
+
+
+@dataclasses.dataclass
+class EvaluateConfig:
+    """What `evaluate.py` scores and how: a run folder or a generator file against real images.
+
+    Flat and typed as `TrainConfig`: `evaluate.py` builds its flags from these fields, and
+    `tf_dcgan.evaluation.evaluate` takes it whole.
+
+    Example:
+        >>> config = EvaluateConfig(run="runs/mine", num_images=5000).validate()
+    """
+
+    run: str | None = setting(None, "a run folder written by train.py (or --generator)")
+    generator: str | None = setting(None, "a generator .keras file (or --run)")
+    dataset: str | None = setting(
+        None, "real images: a TFDS name (scored against its test split), a folder or a "
+        ".npy/.npz (a held-out 10%) (default: the run's own)")
+    data_dir: str | None = setting(None, "where TensorFlow Datasets keeps its data")
+    num_images: int = setting(10_000, "generated images to score")
+    extractor: str | None = setting(
+        None, "'inception', or a classifier .keras from scripts/train_classifier.py (default: "
+        "the project's Fashion-MNIST classifier for fashion_mnist, else inception)")
+    inception_weights: str | None = setting(
+        None, "InceptionV3 no-top weights file (default: Keras' cache)")
+    batch_size: int = setting(250, "images per batch when generating and extracting")
+    seed: int = setting(0, "seed of the generated noise")
+    per_class: bool = setting(
+        False, "also score an unconditional generator class by class: the domain classifier "
+        "sorts its images into classes (their shares, and each class's FID); a conditional "
+        "generator always is")
+    per_class_images: int = setting(
+        1000, "images per class for the class scores (an unconditional generator: this times "
+        "the class count)")
+    experiments: bool = setting(
+        False, "also run the paper's experiments into RUN/experiments (or --images-dir): latent "
+        "walks, vector arithmetic, nearest training images, and (with --run) D's features under "
+        "a linear classifier")
+    arithmetic: str | None = setting(
+        None, "vector arithmetic A-B+C on class names or indices (default for fashion_mnist: "
+        "'Ankle boot-Sneaker+Sandal')")
+    probe_images: int = setting(
+        10_000, "labelled train and test images for the discriminator-feature classifier")
+    images_dir: str | None = setting(None, "where --experiments writes with --generator")
+    out: str | None = setting(
+        None, "write the report as JSON here (default with --run: RUN/evaluation.json)")
+
+    def validate(self) -> "EvaluateConfig":
+        """Raises ValueError naming the first bad setting, the value received and the fix."""
+        if (self.run is None) == (self.generator is None):
+            raise ValueError(
+                f"evaluate needs exactly one of run and generator; received run={self.run!r}, "
+                f"generator={self.generator!r}. Pass --run RUN or --generator FILE.keras."
+            )
+        check_positive_int("num_images", self.num_images, "Use e.g. --num-images 10000.")
+        check_positive_int("batch_size", self.batch_size, "Use e.g. --batch-size 250.")
+        check_positive_int("per_class_images", self.per_class_images,
+                           "Use e.g. --per-class-images 1000.")
+        if self.experiments:
+            check_positive_int("probe_images", self.probe_images, "Use e.g. 10000.")
+            if self.generator is not None and self.images_dir is None:
+                raise ValueError("images_dir is needed for --experiments with --generator; "
+                                 "received none. Pass --images-dir DIR.")
+        check_seed(self.seed)
+        return self

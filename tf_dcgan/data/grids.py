@@ -1,13 +1,20 @@
-"""TODO docstring."""
+"""Pictures of images: a grid of many, upscaled for small images, written as a PNG.
+
+Every picture the project writes (the sample grids, the paper's experiments, TensorBoard's
+image) is made here, so they all look the same.
+"""
 
 import math
+from pathlib import Path
 
+import imageio.v3 as iio
 import numpy as np
 
 from tf_dcgan.data.transforms import to_uint8
+from tf_dcgan.files import atomic_output
 
 
-def image_grid(images, columns=None, padding=2):
+def image_grid(images, columns: int | None = None, padding: int = 2) -> np.ndarray:
     """Tiles images in [-1, 1] of shape (N, H, W, C) into one uint8 grid image.
 
     Args:
@@ -33,5 +40,12 @@ def image_grid(images, columns=None, padding=2):
     return grid[..., 0] if channels == 1 else grid
 
 
-def upscale(grid, factor):
+def upscale(grid: np.ndarray, factor: int) -> np.ndarray:
+    """`grid` with every pixel repeated `factor` times in each direction (nearest neighbour)."""
     return np.repeat(np.repeat(grid, factor, axis=0), factor, axis=1) if factor > 1 else grid
+
+
+def write_png(path: str | Path, image: np.ndarray) -> None:
+    """Writes a uint8 image (H, W) or (H, W, C) as a PNG: to a temporary name, then renamed."""
+    with atomic_output(Path(path)) as tmp:
+        iio.imwrite(tmp, image, extension=".png")

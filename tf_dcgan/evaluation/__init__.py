@@ -7,6 +7,7 @@ from tf_dcgan.evaluation.classifier import (
     train_classifier,
 )
 from tf_dcgan.evaluation.experiments import (
+    RealImages,
     class_means,
     discriminator_features,
     interpolation_grid,
@@ -39,6 +40,11 @@ from tf_dcgan.evaluation.metrics import (
 from tf_dcgan.evaluation.periodic import (
     PeriodicEvaluation,
 )
+from tf_dcgan.evaluation.run import (
+    DEFAULT_ARITHMETIC,
+    Evaluation,
+    evaluate,
+)
 from tf_dcgan.evaluation.scores import (
     ClassReport,
     Report,
@@ -49,6 +55,10 @@ from tf_dcgan.evaluation.scores import (
 )
 
 __all__ = [
+    "DEFAULT_ARITHMETIC",
+    "Evaluation",
+    "RealImages",
+    "evaluate",
     "ClassReport",
     "DEFAULT_CLASSIFIERS",
     "FeatureExtractor",

@@ -5,13 +5,16 @@ Each function returns what it measured (an image grid as a uint8 array, or a tab
 accuracies); `evaluate.py` writes them into the run folder.
 """
 
+import dataclasses
 from pathlib import Path
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_dcgan.data.grids import image_grid
-from tf_dcgan.evaluation.extractors import extract_features
+from tf_dcgan.data import ImageSource, make_eval_dataset
+from tf_dcgan.data.grids import image_grid, write_png
+from tf_dcgan.evaluation.extractors import FeatureExtractor, extract_features
 from tf_dcgan.evaluation.scores import generated_batches
 from tf_dcgan.model.latent import LatentSpace, interpolate
 
@@ -46,32 +49,68 @@ def parse_arithmetic(expression, class_names):
     return tuple(labels)
 
 
-def run_experiments(generator, out_dir, extractor, train_source, image_size, channels,
-                    discriminator=None, arithmetic=None, test_source=None, probe_images=10_000,
-                    seed=0, resize="crop"):
+@dataclasses.dataclass
+class RealImages:
+    """The real images the experiments compare with, read as the generator's images are.
+
+    Attributes:
+        train: ImageSource. Training images: the nearest neighbours are searched among them, and
+            the discriminator-feature classifier is fit on them (with their labels).
+        test: ImageSource | None. Labelled test images for that classifier; None skips it.
+        image_size: int. The generator's image size.
+        channels: int. The generator's channel count.
+        resize: str. How images of another size are resized ("crop" or "stretch").
+        count: int. Images taken from each source (rounded up to whole batches of 256).
+    """
+
+    train: ImageSource
+    test: ImageSource | None
+    image_size: int
+    channels: int
+    resize: str = "crop"
+    count: int = 10_000
+
+    def read(self, source: ImageSource) -> tuple[np.ndarray, np.ndarray]:
+        """`count` images of `source` in [-1, 1], and their labels."""
+        images, labels = [], []
+        for batch_images, batch_labels in make_eval_dataset(
+                source, self.image_size, self.channels, resize=self.resize).take(
+                    -(-self.count // 256)):
+            images.append(batch_images.numpy())
+            labels.append(batch_labels.numpy())
+        return np.concatenate(images)[:self.count], np.concatenate(labels)[:self.count]
+
+
+def run_experiments(generator: keras.Model, out_dir: str | Path, extractor: FeatureExtractor,
+                    real: RealImages, discriminator: keras.Model | None = None,
+                    arithmetic: tuple[int, int, int] | None = None, seed: int = 0) -> dict:
     """The paper's experiments on a trained model, as images and a table in `out_dir`.
 
     Writes interpolation_slerp.png and interpolation_lerp.png (latent walks), arithmetic.png
     (with `arithmetic` labels, classified by the extractor's classifier), neighbours.png
     (generated images beside their nearest training images in feature space) and, with a
-    `discriminator` and labelled `test_source`, the section 5.1 table: a logistic regression on
+    `discriminator` and labelled `real.test`, the section 5.1 table: a logistic regression on
     D's pooled conv features against one on raw pixels.
+
+    Args:
+        generator: keras.Model. An unconditional generator.
+        out_dir: str | Path. Where the images are written (created if missing).
+        extractor: FeatureExtractor. Features for the neighbours; its classifier for the
+            arithmetic.
+        real: RealImages. The real images to compare with.
+        discriminator: keras.Model | None. The run's discriminator, for the feature table.
+        arithmetic: (a, b, c) class labels of "A - B + C" (`parse_arithmetic`), or None.
+        seed: int. Seed of the generated noise.
 
     Returns:
         A dict: the files written, and the discriminator-feature accuracies when measured.
     """
-    import imageio.v3 as iio
-
-    from tf_dcgan.data.pipelines import make_eval_dataset
-    from tf_dcgan.files import atomic_output
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written, results = [], {}
 
     def save(name, grid):
-        with atomic_output(out_dir / name) as tmp:
-            iio.imwrite(tmp, grid)
+        write_png(out_dir / name, grid)
         written.append(str(out_dir / name))
 
     for spherical in (True, False):
@@ -80,21 +119,13 @@ def run_experiments(generator, out_dir, extractor, train_source, image_size, cha
     if arithmetic is not None:
         save("arithmetic.png", vector_arithmetic(
             generator, extractor.classifier, *arithmetic, seed=seed))
-    real = np.concatenate([images.numpy() for images, _ in make_eval_dataset(
-        train_source, image_size, channels, resize=resize).take(-(-probe_images // 256))])
+    train_x, train_y = real.read(real.train)
     generated = np.asarray(next(generated_batches(generator, 8, seed=seed)))
     save("neighbours.png", nearest_neighbours(
-        generated, extractor(generated), real, extract_features(extractor, [real]), count=8))
-    if discriminator is not None and test_source is not None:
-        def labelled(source):
-            images, labels = [], []
-            for batch_images, batch_labels in make_eval_dataset(
-                    source, image_size, channels, resize=resize).take(-(-probe_images // 256)):
-                images.append(batch_images.numpy())
-                labels.append(batch_labels.numpy())
-            return np.concatenate(images)[:probe_images], np.concatenate(labels)[:probe_images]
-
-        (train_x, train_y), (test_x, test_y) = labelled(train_source), labelled(test_source)
+        generated, extractor(generated), train_x, extract_features(extractor, [train_x]),
+        count=8))
+    if discriminator is not None and real.test is not None:
+        test_x, test_y = real.read(real.test)
         d_train = discriminator_features(discriminator, train_x)
         d_test = discriminator_features(discriminator, test_x)
         results["discriminator_features"] = {

@@ -14,9 +14,9 @@ from tf_dcgan.export.tflite import (
     export_tflite,
 )
 from tf_dcgan.export.web import (
+    LITERTJS_VERSION,
     MODEL_FILE,
     PAGE_DIR,
-    LITERTJS_VERSION,
     PAGE_FILES,
     WASM_BUILDS,
     export_web,

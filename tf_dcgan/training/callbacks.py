@@ -14,11 +14,21 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_dcgan.data.grids import image_grid, upscale
+from tf_dcgan.data.grids import image_grid, upscale, write_png
 from tf_dcgan.files import atomic_output
 from tf_dcgan.model.saving import all_weights_finite
 from tf_dcgan.run_folder import RunFolder
 from tf_dcgan.training.plots import plot_losses, write_gif
+
+
+def sample_grid(gan: keras.Model, num_images: int, seed: int) -> np.ndarray | None:
+    """The grid of `gan`'s sampler from fixed noise (`LatentSpace.grid`), as a uint8 image.
+
+    Returns None when the images are not finite: a diverged generator makes no black grid.
+    """
+    inputs, columns = gan.latent.grid(num_images, seed)
+    images = np.asarray(gan.sampler(inputs, training=False))
+    return image_grid(images, columns) if np.isfinite(images).all() else None
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -50,13 +60,9 @@ class SampleGrid(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.directory.mkdir(parents=True, exist_ok=True)
-        inputs, columns = self.model.latent.grid(self.num_images, self.seed)
-        images = np.asarray(self.model.sampler(inputs, training=False))
-        if not np.isfinite(images).all():
-            return  # a diverged generator: no black grid (DivergenceGuard reports it)
-        grid = upscale(image_grid(images, columns), self.scale)
-        with atomic_output(self.directory / f"epoch_{epoch + 1:03d}.png") as tmp:
-            iio.imwrite(tmp, grid)
+        grid = sample_grid(self.model, self.num_images, self.seed)
+        if grid is not None:  # None: a diverged generator (DivergenceGuard reports it)
+            write_png(self.directory / f"epoch_{epoch + 1:03d}.png", upscale(grid, self.scale))
 
 
 class TrainingGif(keras.callbacks.Callback):
@@ -266,11 +272,9 @@ class TensorBoardLogger(keras.callbacks.Callback):
                     tf.summary.scalar(name, value)
 
     def on_epoch_end(self, epoch, logs=None):
-        inputs, columns = self.model.latent.grid(self.num_images, self.seed)
-        images = np.asarray(self.model.sampler(inputs, training=False))
-        if not np.isfinite(images).all():
+        grid = sample_grid(self.model, self.num_images, self.seed)
+        if grid is None:
             return
-        grid = image_grid(images, columns)
         grid = grid[..., np.newaxis] if grid.ndim == 2 else grid
         with self.writer.as_default(step=epoch + 1):
             tf.summary.image("samples", grid[np.newaxis], max_outputs=1)
