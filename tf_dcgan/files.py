@@ -5,6 +5,7 @@ good one was: the rename is atomic on one filesystem.
 """
 
 import contextlib
+import csv
 import errno
 import json
 import os
@@ -13,7 +14,7 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def atomic_output(path):
+def atomic_output(path: str | Path):
     """Yields a temporary path beside `path` (same extension); renames it to `path` on success.
 
     Example:
@@ -30,10 +31,32 @@ def atomic_output(path):
             tmp.unlink()
 
 
-def write_json(path, data):
+def write_json(path: str | Path, data) -> None:
     """Writes `data` as indented JSON, atomically."""
     with atomic_output(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def write_csv(path: str | Path, rows: list[dict], fields: list[str]) -> None:
+    """Writes `rows` (dicts) as CSV with a header of `fields`, atomically."""
+    with atomic_output(path) as tmp:
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def check_folder(path: str | Path, fix: str, name: str = "out") -> None:
+    """Raises ValueError when `path` exists and is not a folder (a file where one should go).
+
+    Args:
+        path: str | Path. The folder asked for.
+        fix: str. The last sentence of the error: what to do instead.
+        name: str. The setting's name in the error.
+    """
+    if Path(path).exists() and not Path(path).is_dir():
+        raise ValueError(f"{name} must be a folder; received {name}={str(path)!r}, which is a "
+                         f"file. {fix}")
 
 
 _RENAME_EXCHANGE = 2  # renameat2 flag: swap two paths in one step (Linux 3.15+)

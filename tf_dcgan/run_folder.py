@@ -31,7 +31,7 @@ from pathlib import Path
 
 from tf_dcgan.checks import error_summary
 from tf_dcgan.config import TrainConfig
-from tf_dcgan.files import atomic_output, write_json
+from tf_dcgan.files import atomic_output, check_folder, write_json
 
 CONFIG = "config.json"
 GENERATOR = "generator.keras"
@@ -80,6 +80,22 @@ def free_suffix(dataset, stamp, runs_dir="runs"):
     while (Path(runs_dir) / default_name(dataset, stamp, suffix)).exists():
         suffix += 1
     return suffix
+
+
+def default_run_path(dataset: str, stamp: str | None = None, suffix: int | None = None,
+                     runs_dir: str | Path = "runs") -> Path:
+    """`runs/<date>-<time>-<dataset>`, the folder of a run without `--out`.
+
+    Args:
+        dataset: str. The dataset setting (a name or a folder), for the name.
+        stamp: str. The `<date>-<time>`; None: now, by this machine's clock (the workers of a
+            multi-worker run pass the chief's).
+        suffix: int. The `-<suffix>` that makes the name new; None: the first free one.
+        runs_dir: the parent folder.
+    """
+    stamp = stamp or clock_stamp()
+    suffix = suffix or free_suffix(dataset, stamp, runs_dir)
+    return Path(runs_dir) / default_name(dataset, stamp, suffix)
 
 
 class RunFolder:
@@ -132,16 +148,10 @@ class RunFolder:
             ValueError: one of the cases above, with the fix.
         """
         if out is not None:
+            check_folder(out, "Pick a new folder name.")
             run = cls(out)
-            if run.path.exists() and not run.path.is_dir():
-                raise ValueError(
-                    f"out must be a folder; received out={str(out)!r}, which is a file. "
-                    "Pick a new folder name."
-                )
         else:
-            stamp = stamp or clock_stamp()
-            suffix = free_suffix(dataset, stamp, runs_dir)
-            run = cls(Path(runs_dir) / default_name(dataset, stamp, suffix))
+            run = cls(default_run_path(dataset, stamp, runs_dir=runs_dir))
         run._check_outside_dataset(dataset, given=out is not None)
         run._check_reusable()
         return run

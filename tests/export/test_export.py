@@ -15,7 +15,7 @@ from tests.helpers import ROOT, one_line_error, tflite_run
 from tests.serving_stub import rest_predict
 from tf_dcgan import build_discriminator, build_generator, latent_noise
 from tf_dcgan import export as export_lib
-from tf_dcgan.export import saved_model, tflite
+from tf_dcgan.export import saved_model, staging, tflite
 from tf_dcgan.config import TrainConfig
 from tf_dcgan.data.transforms import to_uint8
 from tf_dcgan.export.tflite import non_builtin_ops
@@ -316,7 +316,7 @@ def test_a_full_disk_during_export_is_one_line_and_keeps_the_old_files(generator
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(saved_model, "replace_directory", disk_full)
+    monkeypatch.setattr(staging, "replace_directory", disk_full)
     err = _cli_error(["--generator", str(tmp_path / "g.keras"), "--out", str(tmp_path / "out")],
                      capsys)
     assert "No space left on device" in err

@@ -37,9 +37,6 @@ from tf_dcgan.evaluation.metrics import (
     precision_recall,
     score_features,
 )
-from tf_dcgan.evaluation.periodic import (
-    PeriodicEvaluation,
-)
 from tf_dcgan.evaluation.run import (
     DEFAULT_ARITHMETIC,
     Evaluation,
@@ -67,7 +64,6 @@ __all__ = [
     "KID_SUBSETS",
     "KID_SUBSET_SIZE",
     "PR_NEIGHBOURS",
-    "PeriodicEvaluation",
     "Report",
     "Scores",
     "build_classifier",

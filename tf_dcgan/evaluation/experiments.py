@@ -165,13 +165,12 @@ def class_means(generator, classifier, labels, per_class=3, candidates=2000, see
     Returns:
         {label: noise vector}, and {label: the chosen samples' noise (per_class, latent_dim)}.
     """
-    latent = LatentSpace.of(generator)
-    noise = latent.sample(candidates, seed).numpy()
-    probabilities = []
-    for start in range(0, candidates, 500):
-        images = generator(noise[start:start + 500], training=False)
+    noise, probabilities = [], []
+    for inputs in LatentSpace.of(generator).batches(candidates, 500, seed):
+        images = generator(inputs, training=False)
+        noise.append(inputs.numpy())
         probabilities.append(tf.nn.softmax(classifier(images, training=False)).numpy())
-    probabilities = np.concatenate(probabilities)
+    noise, probabilities = np.concatenate(noise), np.concatenate(probabilities)
     means, chosen = {}, {}
     for label in labels:
         best = np.argsort(-probabilities[:, label])[:per_class]

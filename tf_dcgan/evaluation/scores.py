@@ -14,12 +14,11 @@ import sys
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from tf_dcgan.checks import check_positive_int
 from tf_dcgan.evaluation.extractors import extract_features
 from tf_dcgan.evaluation.metrics import Scores, frechet_distance, score_features
-from tf_dcgan.model.latent import LatentSpace, latent_noise
+from tf_dcgan.model.latent import LatentSpace
 
 
 @dataclasses.dataclass
@@ -63,12 +62,14 @@ class Report:
         return "\n".join(lines)
 
 
-def generated_batches(generator, num_images, batch_size=250, seed=0):
-    """Yields `num_images` generated images in batches, the same for the same seed."""
-    latent = LatentSpace.of(generator)
-    for index, start in enumerate(range(0, num_images, batch_size)):
-        count = min(batch_size, num_images - start)
-        inputs = latent.sample_from_seed_tensor(count, tf.constant([seed, index], tf.int64))
+def generated_batches(generator: keras.Model, num_images: int, batch_size: int = 250,
+                      seed: int = 0, label: int | None = None):
+    """Yields `num_images` generated images in batches, the same for the same seed.
+
+    The inputs are `LatentSpace.batches`; a conditional generator makes uniform random classes,
+    or only `label`. BatchNorm runs in inference mode.
+    """
+    for inputs in LatentSpace.of(generator).batches(num_images, batch_size, seed, label):
         yield generator(inputs, training=False)
 
 
@@ -216,12 +217,7 @@ def evaluate_classes(generator, extractor, reference_batches, reference_name,
 
     def generated(count, label):
         features, predicted = [], []
-        for start in range(0, count, batch_size):
-            size = min(batch_size, count - start)
-            inputs = latent_noise(size, latent.latent_dim, seed * 100_003 + start)
-            if label is not None:
-                inputs = {"noise": inputs, "label": tf.fill([size], label)}
-            images = generator(inputs, training=False)
+        for images in generated_batches(generator, count, batch_size, seed, label):
             features.append(extractor(images))
             predicted.append(extractor.predict_classes(images))
         return np.concatenate(features), np.concatenate(predicted)

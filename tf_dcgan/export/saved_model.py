@@ -23,9 +23,6 @@ returns the image as float32 in [-1, 1]; random ops do not convert to TFLite, so
 noise themselves. It uses builtin ops only.
 """
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import keras
@@ -36,8 +33,8 @@ from tf_dcgan.checks import (
     check_positive_int,
 )
 from tf_dcgan.data.transforms import to_uint8
-from tf_dcgan.export.staging import remove_stale_staging, write_failed
-from tf_dcgan.files import replace_directory
+from tf_dcgan.export.staging import staged_folder
+from tf_dcgan.files import check_folder
 from tf_dcgan.model.latent import LatentSpace, latent_noise
 from tf_dcgan.model.saving import check_finite, check_generator
 
@@ -170,11 +167,7 @@ def export_saved_model(generator, base_dir, model_name="dcgan", version=None, ma
         PosixPath('exports/dcgan/1')
     """
     base_dir = Path(base_dir)
-    if base_dir.exists() and not base_dir.is_dir():
-        raise ValueError(
-            f"out must be a folder; received out={str(base_dir)!r}, which is a file. "
-            "Pick a folder for the exports."
-        )
+    check_folder(base_dir, "Pick a folder for the exports.")
     if not model_name or "/" in model_name or model_name.startswith("."):
         raise ValueError(
             f"model_name must be a plain folder name; received model_name={model_name!r}. "
@@ -196,23 +189,6 @@ def export_saved_model(generator, base_dir, model_name="dcgan", version=None, ma
         )
     check_finite(generator)
     archive = build_archive(generator, max_images)
-    try:
-        model_dir.mkdir(parents=True, exist_ok=True)
-        remove_stale_staging(model_dir)
-        # The PID in the name tells a later export whether this folder's writer is still alive.
-        staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-{os.getpid()}-", dir=model_dir))
-        staging.chmod(0o755)  # mkdtemp makes it private; a serving user must be able to read it
-    except OSError as error:
-        raise ValueError(
-            f"out must be a writable folder; could not write in {str(model_dir)!r} "
-            f"({error.strerror}). Pick a folder you can write to."
-        ) from None
-    try:
+    with staged_folder(base_dir, target, str(version)) as staging:
         archive.write_out(str(staging), verbose=False)
-        replace_directory(staging, target)
-    except (OSError, tf.errors.OpError) as error:  # disk full, quota, permissions
-        raise write_failed(target, error) from None
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     return target

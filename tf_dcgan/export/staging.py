@@ -1,12 +1,62 @@
-"""TODO docstring."""
+"""Writing an export folder whole or not at all: built under a hidden name, then renamed into place.
 
+A SavedModel version folder and the web page are both folders; each is built in a hidden staging
+folder beside its target (`.tmp-NAME-PID-*`: the PID tells a later export whether its writer is
+still alive) and swapped into place in one rename, so a reader or a server never sees half of one.
+"""
+
+import contextlib
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-from tf_dcgan.checks import (
-    error_summary,
-)
+import tensorflow as tf
+
+from tf_dcgan.checks import error_summary
+from tf_dcgan.files import check_folder, replace_directory
+
+
+@contextlib.contextmanager
+def staged_folder(parent: Path, target: Path, name: str) -> Iterator[Path]:
+    """Yields a new hidden folder in `parent` to build `target` in; renames it onto `target` after.
+
+    An existing `target` is swapped for the new folder in one step. When the block raises, or
+    the disk fills, nothing already in `parent` is changed and the staging folder is removed.
+
+    Args:
+        parent: Path. The export folder the user gave (`--out`), created if missing.
+        target: Path. The folder to write, inside `parent`.
+        name: str. A short word for the staging folder's name (e.g. the version, "web").
+
+    Raises:
+        ValueError: `parent` is a file or cannot be written, or the write failed (one line).
+
+    Example:
+        >>> with staged_folder(Path("exports"), Path("exports/web"), "web") as staging:
+        ...     (staging / "index.html").write_text("<html></html>")
+    """
+    check_folder(parent, "Pick a folder for the exports.")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_staging(target.parent)
+        staging = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-{os.getpid()}-", dir=target.parent))
+        # mkdtemp makes it private; a server (TF Serving, a web server) must be able to read it.
+        staging.chmod(0o755)
+    except OSError as error:
+        raise ValueError(
+            f"out must be a writable folder; could not write in {str(target.parent)!r} "
+            f"({error.strerror}). Pick a folder you can write to."
+        ) from None
+    try:
+        yield staging
+        replace_directory(staging, target)
+    except (OSError, tf.errors.OpError) as error:  # disk full, quota, permissions
+        raise write_failed(target, error) from None
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
 
 
 def remove_stale_staging(model_dir):

@@ -20,13 +20,12 @@ Keras 3 (tensorflow/tfjs #8229, #8358). LiteRT.js runs the same `.tflite` file p
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from tf_dcgan.checks import check_quantize
-from tf_dcgan.export.staging import remove_stale_staging, write_failed
+from tf_dcgan.export.staging import staged_folder
 from tf_dcgan.export.tflite import export_tflite
-from tf_dcgan.files import replace_directory
+from tf_dcgan.files import check_folder
 from tf_dcgan.model.latent import LatentSpace
 from tf_dcgan.model.saving import check_finite, check_generator
 
@@ -115,34 +114,13 @@ def export_web(generator, out_dir, name="dcgan", quantize="float16", overwrite=F
         raise ValueError(
             f"{target} already exists; pass --overwrite to replace it, or pick another --out."
         )
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(
-            f"out must be a folder; received out={str(out_dir)!r}, which is a file. "
-            "Pick a folder for the exports."
-        )
+    check_folder(out_dir, "Pick a folder for the exports.")
     core, version = find_litertjs(node_modules)
     check_finite(generator)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        remove_stale_staging(out_dir)
-        # The PID in the name tells a later export whether this folder's writer is still alive.
-        staging = Path(tempfile.mkdtemp(prefix=f".tmp-web-{os.getpid()}-", dir=out_dir))
-    except OSError as error:
-        raise ValueError(
-            f"out must be a writable folder; could not write in {str(out_dir)!r} "
-            f"({error.strerror}). Pick a folder you can write to."
-        ) from None
-    try:
-        staging.chmod(0o755)  # mkdtemp makes it private; a web server must be able to read it
+    with staged_folder(out_dir, target, "web") as staging:
         model_path = export_tflite(generator, staging / MODEL_FILE, quantize=quantize)
         _write_page(staging, generator, name, quantize, model_path.stat().st_size, version)
         _copy_runtime(core, staging / "litert")
-        replace_directory(staging, target)
-    except OSError as error:  # disk full, quota, permissions
-        raise write_failed(target, error) from None
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     return target
 
 

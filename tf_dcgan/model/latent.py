@@ -153,6 +153,23 @@ class LatentSpace:
                                              self.num_classes, dtype=tf.int32)
         return {"noise": noise, "label": labels}
 
+    def batches(self, num_images: int, batch_size: int, seed: int, label: int | None = None):
+        """Yields the generator's inputs for `num_images` images in batches of `batch_size`.
+
+        Batch `i` is drawn from the seed pair `[seed, i]` (`sample_from_seed_tensor`), so the same
+        seed gives the same images whatever reads them; a conditional space draws uniform labels,
+        or gives every image `label`.
+
+        Example:
+            >>> sizes = [len(b) for b in LatentSpace(100).batches(600, 250, seed=0)]  # 250, 250, 100
+        """
+        for index, start in enumerate(range(0, num_images, batch_size)):
+            count = min(batch_size, num_images - start)
+            inputs = self.sample_from_seed_tensor(count, tf.constant([seed, index], tf.int64))
+            if label is not None and self.conditional:
+                inputs = {"noise": inputs["noise"], "label": self.labels(count, label)}
+            yield inputs
+
     def grid(self, num_images, seed):
         """The inputs of a sample grid, with its column count (None: square).
 

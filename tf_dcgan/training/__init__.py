@@ -6,8 +6,10 @@ from tf_dcgan.training.callbacks import (
     LossHistory,
     SampleGrid,
     SaveModels,
+    StepCounter,
     TensorBoardLogger,
     TrainingGif,
+    sample_grid,
 )
 from tf_dcgan.training.checkpoints import (
     Checkpointer,
@@ -17,6 +19,9 @@ from tf_dcgan.training.checkpoints import (
 from tf_dcgan.training.guards import (
     DivergenceGuard,
     StopOnSignal,
+)
+from tf_dcgan.training.periodic import (
+    PeriodicEvaluation,
 )
 from tf_dcgan.training.plots import (
     plot_losses,
@@ -34,6 +39,8 @@ from tf_dcgan.training.run import (
 )
 
 __all__ = [
+    "PeriodicEvaluation",
+    "StepCounter",
     "Checkpointer",
     "DivergenceGuard",
     "EpochTimer",
@@ -41,6 +48,7 @@ __all__ = [
     "LossHistory",
     "PreparedRun",
     "SampleGrid",
+    "sample_grid",
     "SaveModels",
     "StopOnSignal",
     "TensorBoardLogger",

@@ -15,10 +15,25 @@ import numpy as np
 import tensorflow as tf
 
 from tf_dcgan.data.grids import image_grid, upscale, write_png
-from tf_dcgan.files import atomic_output
+from tf_dcgan.files import write_csv
 from tf_dcgan.model.saving import all_weights_finite
 from tf_dcgan.run_folder import RunFolder
 from tf_dcgan.training.plots import plot_losses, write_gif
+
+
+class StepCounter(keras.callbacks.Callback):
+    """A callback that knows the run's step: `step` counts the batches trained so far.
+
+    Args:
+        start_step: int. Steps done before this `fit` (a resumed run's checkpoint step).
+    """
+
+    def __init__(self, start_step: int = 0):
+        super().__init__()
+        self.step = start_step
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
 
 
 def sample_grid(gan: keras.Model, num_images: int, seed: int) -> np.ndarray | None:
@@ -181,12 +196,7 @@ class LossHistory(keras.callbacks.Callback):
         if not self.rows:
             return
         self.csv_path.parent.mkdir(parents=True, exist_ok=True)
-        fields = list(dict.fromkeys(k for row in self.rows for k in row))
-        with atomic_output(self.csv_path) as tmp:
-            with open(tmp, "w", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=fields)
-                writer.writeheader()
-                writer.writerows(self.rows)
+        write_csv(self.csv_path, self.rows, list(dict.fromkeys(k for row in self.rows for k in row)))
         if self.plot_path is not None:
             plot_losses(self.rows, self.plot_path, self.smoothing)
 

@@ -16,11 +16,11 @@ stop while writing leaves the previous checkpoint as the newest.
 import json
 from pathlib import Path
 
-import keras
 import tensorflow as tf
 
 from tf_dcgan.files import write_json
 from tf_dcgan.model.saving import all_weights_finite
+from tf_dcgan.training.callbacks import StepCounter
 
 
 class TrainingState:
@@ -83,7 +83,7 @@ class TrainingState:
         return None
 
 
-class Checkpointer(keras.callbacks.Callback):
+class Checkpointer(StepCounter):
     """Writes a checkpoint at the end of every epoch and, optionally, every N steps.
 
     A stop (`model.stop_training`, as on Ctrl-C) still ends in `on_epoch_end`, so it writes a
@@ -98,15 +98,14 @@ class Checkpointer(keras.callbacks.Callback):
     """
 
     def __init__(self, state, every_steps=None, start_step=0, before_save=()):
-        super().__init__()
+        super().__init__(start_step)
         self.state = state
         self.every_steps = every_steps
-        self.step = start_step
         self.saved_step = start_step
         self.before_save = list(before_save)
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
+        super().on_train_batch_end(batch, logs)
         if self.every_steps and self.step % self.every_steps == 0:
             self.save()
 
@@ -123,7 +122,7 @@ class Checkpointer(keras.callbacks.Callback):
         self.saved_step = self.step
 
 
-class KeepBest(keras.callbacks.Callback):
+class KeepBest(StepCounter):
     """Keeps the checkpoint with the best score beside the newest ones (`--keep-best`).
 
     Every `every_epochs` epochs `score_fn(gan)` is called (lower is better, as FID); when the
@@ -143,10 +142,9 @@ class KeepBest(keras.callbacks.Callback):
     """
 
     def __init__(self, state, directory, score_fn, every_epochs=1, start_step=0):
-        super().__init__()
+        super().__init__(start_step)
         self.score_fn = score_fn
         self.every_epochs = every_epochs
-        self.step = start_step
         self.directory = Path(directory)
         self.manager = tf.train.CheckpointManager(state.checkpoint, str(self.directory),
                                                   max_to_keep=1)
@@ -156,9 +154,6 @@ class KeepBest(keras.callbacks.Callback):
     def _recorded(self):
         path = self.directory / "best.json"
         return json.loads(path.read_text()) if path.is_file() else None
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_epochs or not all_weights_finite(self.model):

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""Guards of a training run: a non-finite loss stops it where it diverged, and SIGINT or SIGTERM
+stop it cleanly at the end of the step, with a checkpoint (the run then resumes exactly)."""
 
 import math
 import signal
@@ -7,8 +8,10 @@ import threading
 import keras
 import numpy as np
 
+from tf_dcgan.training.callbacks import StepCounter
 
-class DivergenceGuard(keras.callbacks.Callback):
+
+class DivergenceGuard(StepCounter):
     """Stops training at the first non-finite loss, and warns once when D wins outright.
 
     A NaN or infinite logged metric stops `fit` at the end of that step and is recorded in
@@ -29,24 +32,23 @@ class DivergenceGuard(keras.callbacks.Callback):
     """
 
     def __init__(self, window=200, print_fn=print, start_step=0):
-        super().__init__()
+        super().__init__(start_step)
         self.window = window
         self.print_fn = print_fn
         self.diverged = None
         self.collapse_warned = False
         self._epoch = 0
-        self._step = start_step
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch + 1
 
     def on_train_batch_end(self, batch, logs=None):
-        self._step += 1
+        super().on_train_batch_end(batch, logs)
         values = {name: float(value) for name, value in (logs or {}).items()
                   if np.ndim(value) == 0}
         bad = {name: value for name, value in values.items() if not math.isfinite(value)}
         if bad:
-            self.diverged = {"epoch": self._epoch, "step": self._step, "metrics": bad}
+            self.diverged = {"epoch": self._epoch, "step": self.step, "metrics": bad}
             self.model.stop_training = True
             return
         # Keras logs running means over the epoch so far: after `window` steps they describe
@@ -56,7 +58,7 @@ class DivergenceGuard(keras.callbacks.Callback):
             self.collapse_warned = True
             self.print_fn(
                 f"warning: the discriminator wins outright (epoch {self._epoch}, step "
-                f"{self._step}: D(G(z)) {values['d_fake']:.4f}, d_loss {values['d_loss']:.4f}, "
+                f"{self.step}: D(G(z)) {values['d_fake']:.4f}, d_loss {values['d_loss']:.4f}, "
                 f"g_loss {values.get('g_loss', float('nan')):.2f}); the generator gets almost no "
                 "gradient. Try --d-update joint, a lower --learning-rate, or another --seed."
             )

@@ -20,10 +20,11 @@ from tf_dcgan.checks import check_sample_grid, error_summary, supported_image_si
 from tf_dcgan.data.images import ImageSource
 from tf_dcgan.model.gan import DCGAN
 from tf_dcgan.model.networks import build_discriminator, build_generator
-from tf_dcgan.run_folder import RunFolder, clock_stamp, default_name, free_suffix
+from tf_dcgan.run_folder import RunFolder, clock_stamp, default_run_path, free_suffix
 from tf_dcgan.training import callbacks as dcgan_callbacks
 from tf_dcgan.training import guards
 from tf_dcgan.training.checkpoints import Checkpointer, KeepBest, TrainingState
+from tf_dcgan.training.periodic import PeriodicEvaluation
 
 
 class TrainingDiverged(RuntimeError):
@@ -217,7 +218,7 @@ def _agree_on_seed_and_folder(strategy, chief, config):
     out = config.out
     if out is None:
         stamp = f"{digits // 10**6:08d}-{digits % 10**6:06d}"
-        out = str(Path("runs") / default_name(config.dataset, stamp, suffix))
+        out = str(default_run_path(config.dataset, stamp, suffix))
     return dataclasses.replace(config, seed=seed, out=out)
 
 
@@ -294,7 +295,7 @@ def run_callbacks(folder, config, state, start_step=0, run=None):
     if config.eval_every:
         writer = (tf.summary.create_file_writer(str(folder.logs_dir)) if config.tensorboard
                   else None)
-        evaluator = evaluation.PeriodicEvaluation(
+        evaluator = PeriodicEvaluation(
             run.extractor, run.reference_batches, config.eval_every, config.eval_images,
             folder.metrics_csv_path, writer=writer, seed=config.seed, start_step=start_step)
         callbacks.append(evaluator)

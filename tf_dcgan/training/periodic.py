@@ -1,15 +1,17 @@
-"""TODO docstring."""
+"""Scoring the generator during training (`train.py --eval-every`): FID, KID, precision and
+recall every few epochs into RUN/metrics.csv and TensorBoard."""
 
-import keras
+import csv
+
 import numpy as np
 import tensorflow as tf
 
-from tf_dcgan.evaluation.extractors import extract_features
-from tf_dcgan.evaluation.metrics import score_features
-from tf_dcgan.evaluation.scores import generated_batches
+from tf_dcgan.evaluation import extract_features, generated_batches, score_features
+from tf_dcgan.files import write_csv
+from tf_dcgan.training.callbacks import StepCounter
 
 
-class PeriodicEvaluation(keras.callbacks.Callback):
+class PeriodicEvaluation(StepCounter):
     """Scores the generator every `every_epochs` epochs during training (`--eval-every`).
 
     The reference features are computed once, when training begins; each evaluation then only
@@ -31,7 +33,7 @@ class PeriodicEvaluation(keras.callbacks.Callback):
 
     def __init__(self, extractor, reference_batches, every_epochs, num_images, csv_path,
                  writer=None, seed=0, start_step=0):
-        super().__init__()
+        super().__init__(start_step)
         self.extractor = extractor
         self.reference_batches = reference_batches
         self.every_epochs = every_epochs
@@ -39,16 +41,12 @@ class PeriodicEvaluation(keras.callbacks.Callback):
         self.csv_path = csv_path
         self.writer = writer
         self.seed = seed
-        self.step = start_step
         self.reference = None
         self.latest = None
 
     def on_train_begin(self, logs=None):
         if self.reference is None:
             self.reference = extract_features(self.extractor, self.reference_batches)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_epochs:
@@ -70,17 +68,9 @@ class PeriodicEvaluation(keras.callbacks.Callback):
               f"{self.latest.recall:.3f} ({self.num_images} images, {self.extractor.name})")
 
     def _append(self, row):
-        import csv
-
-        from tf_dcgan.files import atomic_output
-
         rows = []
         if self.csv_path.is_file():
             with open(self.csv_path, newline="") as f:
                 rows = [r for r in csv.DictReader(f) if int(r["epoch"]) < row["epoch"]]
         rows.append(row)
-        with atomic_output(self.csv_path) as tmp:
-            with open(tmp, "w", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=self.FIELDS)
-                writer.writeheader()
-                writer.writerows(rows)
+        write_csv(self.csv_path, rows, self.FIELDS)

@@ -1,0 +1,37 @@
+"""The wheel holds what an installed tf-dcgan needs: every subpackage, the default Fashion-MNIST
+extractor, the web page and py.typed, so nothing is looked up in a checkout's folders."""
+
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from tests.helpers import ROOT
+
+
+@pytest.mark.slow
+def test_the_wheel_holds_the_package_data(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300,
+        cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (wheel,) = tmp_path.glob("tf_dcgan-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    sources = {str(path.relative_to(ROOT)) for path in (ROOT / "tf_dcgan").rglob("*.py")}
+    assert sources <= names, sources - names
+    assert {"tf_dcgan/py.typed",
+            "tf_dcgan/evaluation/classifiers/fashion_mnist_classifier.keras",
+            "tf_dcgan/export/web_page/index.html", "tf_dcgan/export/web_page/demo.js",
+            "tf_dcgan/export/web_page/demo.css"} <= names
+
+
+def test_package_data_is_found_inside_the_package():
+    from tf_dcgan.evaluation import DEFAULT_CLASSIFIERS
+    from tf_dcgan.export.web import PAGE_DIR, PAGE_FILES
+
+    package = ROOT / "tf_dcgan"
+    assert package in DEFAULT_CLASSIFIERS["fashion_mnist"].parents
+    assert DEFAULT_CLASSIFIERS["fashion_mnist"].is_file()
+    assert package in PAGE_DIR.parents and all((PAGE_DIR / f).is_file() for f in PAGE_FILES)
