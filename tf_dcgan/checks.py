@@ -41,7 +41,7 @@ MAX_EXPORT_IMAGES = 10_000
 MAX_SAMPLE_GRID_BYTES = 256 * 1024**2
 
 
-def supported_image_sizes():
+def supported_image_sizes() -> list[int]:
     """Image sizes the model builders accept, in increasing order (8, 14, 16, 28, 32, 56, 64, ...).
 
     Every size is 4 or 7 doubled one or more times, up to 1024.
@@ -63,7 +63,7 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def check_image_size(image_size):
+def check_image_size(image_size: int) -> None:
     """Raises ValueError unless the model builders support `image_size`; the message lists them.
 
     Example:
@@ -77,7 +77,7 @@ def check_image_size(image_size):
         )
 
 
-def check_positive_int(name, value, fix, maximum=None):
+def check_positive_int(name: str, value, fix: str, maximum: int | None = None) -> None:
     """Raises ValueError naming `name` and `value`, with `fix`, unless value is an int >= 1.
 
     With `maximum`, larger values are refused too: a typo (an extra zero, `10**23`) must not start
@@ -94,7 +94,7 @@ def check_positive_int(name, value, fix, maximum=None):
         )
 
 
-def check_sample_grid(num_samples, image_size, channels):
+def check_sample_grid(num_samples: int, image_size: int, channels: int) -> None:
     """Raises ValueError when `num_samples` images of this size would not fit in memory at once.
 
     The sample grid is generated in one batch at every epoch's end; a typo here used to run a
@@ -110,7 +110,7 @@ def check_sample_grid(num_samples, image_size, channels):
         )
 
 
-def check_channels(channels):
+def check_channels(channels: int) -> None:
     """Raises ValueError unless `channels` is 1 (grayscale) or 3 (RGB)."""
     if not _is_int(channels) or channels not in (1, 3):
         raise ValueError(
@@ -119,7 +119,7 @@ def check_channels(channels):
         )
 
 
-def check_choice(name, value, choices, fix):
+def check_choice(name: str, value, choices, fix: str) -> None:
     """Raises ValueError unless `value` is one of `choices`; the message lists them, with `fix`.
 
     Example:
@@ -131,7 +131,7 @@ def check_choice(name, value, choices, fix):
         )
 
 
-def check_seed(seed):
+def check_seed(seed: int) -> None:
     """Raises ValueError unless `seed` is None or an integer in [0, 2**31)."""
     if seed is not None and (not _is_int(seed) or not 0 <= seed < 2**31):
         raise ValueError(
@@ -139,13 +139,13 @@ def check_seed(seed):
         )
 
 
-def check_resize(resize):
+def check_resize(resize: str) -> None:
     """Raises ValueError unless `resize` is one of `RESIZE_MODES`."""
     check_choice("resize", resize, RESIZE_MODES,
                  "crop keeps the aspect ratio (center square), stretch does not.")
 
 
-def check_ema_decay(ema_decay):
+def check_ema_decay(ema_decay: float) -> None:
     """Raises ValueError unless `ema_decay` is None or a number in (0, 1)."""
     if ema_decay is None:
         return
@@ -157,32 +157,32 @@ def check_ema_decay(ema_decay):
         )
 
 
-def check_d_update(d_update):
+def check_d_update(d_update: str) -> None:
     """Raises ValueError unless `d_update` is one of `D_UPDATES`."""
     check_choice("d_update", d_update, D_UPDATES, "Use 'separate' (the default) or 'joint'.")
 
 
-def check_strategy(strategy):
+def check_strategy(strategy) -> None:
     """Raises ValueError unless `strategy` is one of `STRATEGIES`."""
     check_choice("strategy", strategy, STRATEGIES,
                  "Use auto (all local GPUs when there are several), or multiworker with TF_CONFIG "
                  "set on every machine.")
 
 
-def check_precision(precision):
+def check_precision(precision: str) -> None:
     """Raises ValueError unless `precision` is one of `PRECISIONS`."""
     check_choice("precision", precision, PRECISIONS,
                  "Use mixed_bfloat16 on CPUs with AVX512_BF16 or AMX and on TPUs, mixed_float16 "
                  "on GPUs.")
 
 
-def check_quantize(quantize):
+def check_quantize(quantize: str) -> None:
     """Raises ValueError unless `quantize` is one of `QUANTIZATIONS`."""
     check_choice("quantize", quantize, QUANTIZATIONS,
                  "Use float16 for phones unless you need int8.")
 
 
-def error_summary(error, limit=200):
+def error_summary(error: Exception, limit: int = 200) -> str:
     """`TypeName: first line of the message`, cut to `limit` characters, for one-line errors.
 
     Example:
@@ -193,7 +193,7 @@ def error_summary(error, limit=200):
     return f"{type(error).__name__}: {lines[0][:limit]}" if lines else type(error).__name__
 
 
-def check_conditioning(conditioning):
+def check_conditioning(conditioning: str) -> None:
     """Raises ValueError unless `conditioning` is one of `D_CONDITIONINGS`."""
     check_choice("d_conditioning", conditioning, D_CONDITIONINGS,
                  "Use 'projection' (the default) or 'concat'.")

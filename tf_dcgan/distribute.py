@@ -17,7 +17,7 @@ import tensorflow as tf
 from tf_dcgan.checks import check_strategy
 
 
-def make_strategy(name="auto"):
+def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
     """The `tf.distribute.Strategy` named by `name` (one of `checks.STRATEGIES`).
 
     - auto: `MirroredStrategy` over all local GPUs when there are two or more, else default;
@@ -62,7 +62,7 @@ def make_strategy(name="auto"):
     return tf.distribute.TPUStrategy(resolver)
 
 
-def is_multi_worker(strategy):
+def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
     """Whether `strategy` spans more than one worker process (MultiWorkerMirroredStrategy).
 
     The same test as Keras' own (`_collective_all_reduce_multi_worker` in its TF trainer), which
@@ -72,7 +72,7 @@ def is_multi_worker(strategy):
             and strategy.extended._in_multi_worker_mode())
 
 
-def worker_index(strategy):
+def worker_index(strategy: tf.distribute.Strategy):
     """(task type, task index) of this process in the cluster; ("chief", 0) outside one."""
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not is_multi_worker(strategy):
@@ -80,7 +80,7 @@ def worker_index(strategy):
     return resolver.task_type, resolver.task_id
 
 
-def is_chief(strategy):
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
     """Whether this process writes the run's files: always, except on the non-chief workers.
 
     The chief is the `chief` task when the cluster has one, else worker 0 (TensorFlow's rule).
@@ -94,7 +94,7 @@ def is_chief(strategy):
     return task_type == "worker" and task_id == 0 and not has_chief
 
 
-def agree_with_chief(strategy, values):
+def agree_with_chief(strategy: tf.distribute.Strategy, values):
     """The chief's `values` (non-negative integers), on every worker.
 
     Outside a multi-worker cluster this returns `values` unchanged. Inside one, every worker must

@@ -94,7 +94,7 @@ class _AfterKerasLoads(importlib.abc.MetaPathFinder):
     def __init__(self, module: str):
         self.module = module
 
-    def find_spec(self, name, path=None, target=None):
+    def find_spec(self, name: str, path=None, target=None):
         if name != "keras":
             return None
         sys.meta_path.remove(self)  # once: the real finders take it from here

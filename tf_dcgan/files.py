@@ -63,7 +63,7 @@ _RENAME_EXCHANGE = 2  # renameat2 flag: swap two paths in one step (Linux 3.15+)
 _AT_FDCWD = -100
 
 
-def exchange_paths(first, second):
+def exchange_paths(first, second) -> None:
     """Swaps two existing paths (files or folders) in one atomic step, with Linux's renameat2.
 
     Raises:
@@ -83,7 +83,7 @@ def exchange_paths(first, second):
         raise OSError(code, os.strerror(code), str(first))
 
 
-def replace_directory(staging, target):
+def replace_directory(staging, target) -> None:
     """Puts the complete folder `staging` at `target`, replacing any folder there atomically.
 
     A watcher of `target` (TF Serving polling its model folder) sees the old folder or the new

@@ -63,18 +63,18 @@ _LAYOUT = {
 _RUN_FILES = set(_LAYOUT.values())
 
 
-def clock_stamp():
+def clock_stamp() -> str:
     """This machine's date and time as a default run folder's `<date>-<time>` (20261202-221500)."""
     return datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
-def default_name(dataset, stamp, suffix=1):
+def default_name(dataset: str, stamp: str, suffix: int = 1) -> str:
     """The default run folder name `<stamp>-<dataset>` (`-<suffix>` from 2 on, when taken)."""
     name = str(dataset).replace("/", "_").replace(":", "_").strip("._~") or "data"
     return f"{stamp}-{name}" + (f"-{suffix}" if suffix > 1 else "")
 
 
-def free_suffix(dataset, stamp, runs_dir="runs"):
+def free_suffix(dataset: str, stamp: str, runs_dir: str | Path = "runs") -> int:
     """The first suffix (1 for none) whose `default_name` is not taken in `runs_dir`."""
     suffix = 1
     while (Path(runs_dir) / default_name(dataset, stamp, suffix)).exists():
@@ -116,7 +116,7 @@ class RunFolder:
         (20, PosixPath('runs/20261125-202956-fashion_mnist/generator.keras'))
     """
 
-    def __init__(self, path):
+    def __init__(self, path: str | Path):
         self.path = Path(path)
         for attribute, name in _LAYOUT.items():
             setattr(self, attribute, self.path / name)
@@ -127,7 +127,8 @@ class RunFolder:
     # ------------------------------------------------------------ creating and opening
 
     @classmethod
-    def create(cls, out=None, dataset="data", runs_dir="runs", stamp=None):
+    def create(cls, out: str | Path | None = None, dataset: str = "data",
+               runs_dir: str | Path = "runs", stamp: str | None = None):
         """Names a new run folder and checks that nothing of the user's can be overwritten there.
 
         `out` may be a new or empty folder, or one that `train.py` started and that never saved a
@@ -213,7 +214,7 @@ class RunFolder:
         return (self.generator_path.exists() or self.dcgan_path.exists()
                 or (self.checkpoints_dir / "checkpoint").exists())
 
-    def claim(self, resume=False):
+    def claim(self, resume: bool = False):
         """Creates the folder, locks it for this process, and clears an unfinished run's outputs.
 
         With `resume`, the folder is one of ours to continue: nothing of it is cleared but the
@@ -281,7 +282,7 @@ class RunFolder:
             path.unlink(missing_ok=True)
 
     @classmethod
-    def open(cls, path):
+    def open(cls, path: str | Path):
         """Opens a run folder that `train.py` wrote, finishing a model save a stop interrupted.
 
         Raises:

@@ -40,7 +40,7 @@ def _read_idx(path, expected_magic):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * num_dims).reshape(shape)
 
 
-def read_fashion_mnist_idx(directory=DEBIAN_FASHION_MNIST_DIR, split="train"):
+def read_fashion_mnist_idx(directory: str | Path = DEBIAN_FASHION_MNIST_DIR, split: str = "train"):
     """Reads Fashion-MNIST from its original IDX `.gz` files (as Debian's package installs them).
 
     Returns:
@@ -58,7 +58,8 @@ def debian_fashion_mnist_installed():
                for f in files)
 
 
-def read_fashion_mnist_split(split="train", directory=DEBIAN_FASHION_MNIST_DIR):
+def read_fashion_mnist_split(split: str = "train",
+                             directory: str | Path = DEBIAN_FASHION_MNIST_DIR) -> ImageSource:
     """Fashion-MNIST from Debian's IDX files, with any TFDS split ("train", "test[:10%]", ...).
 
     Offline, and the same images in the same order as TFDS's `fashion_mnist` splits.

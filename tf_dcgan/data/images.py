@@ -47,7 +47,7 @@ class ImageSource:
     orientations: np.ndarray = None
 
     @classmethod
-    def from_arrays(cls, name, images, labels=None, class_names=None):
+    def from_arrays(cls, name: str, images, labels=None, class_names: list[str] | None = None):
         """An in-memory source from uint8 images (N, H, W, C) and optional labels (N,)."""
         height, width = images.shape[1:3]
         return cls(
@@ -97,7 +97,7 @@ class ImageSource:
         return line
 
 
-def subset(source, indices, name=None):
+def subset(source: ImageSource, indices, name: str | None = None) -> ImageSource:
     """The images of an in-memory or folder source at `indices`, as a new `ImageSource`."""
     indices = np.asarray(indices)
     if source.images is not None:
@@ -115,12 +115,12 @@ def subset(source, indices, name=None):
         orientations=orientations, skipped=[])
 
 
-def decode_image(contents):
+def decode_image(contents: tf.Tensor):
     """Decodes JPEG/PNG/BMP/GIF (first frame)/WebP bytes to uint8 with 1, 2, 3 or 4 channels."""
     return tf.io.decode_image(contents, expand_animations=False)
 
 
-def decode_rgb(contents):
+def decode_rgb(contents: tf.Tensor):
     """Decodes any supported file to uint8 RGB (gray is repeated, alpha composited over white)."""
     image = decode_image(contents)
     branches = [

@@ -165,8 +165,9 @@ def _materialize(elements):
     return np.concatenate(images), np.concatenate(labels)
 
 
-def make_dataset(source, image_size, channels, batch_size, seed=None, steps_per_epoch=None,
-                 cache="auto", resize="crop", shuffle_buffer=10_000):
+def make_dataset(source, image_size: int, channels: int, batch_size: int, seed: int | None = None,
+                 steps_per_epoch: int | None = None, cache: str = "auto", resize: str = "crop",
+                 shuffle_buffer: int = 10_000) -> tf.data.Dataset:
     """Builds the training pipeline: decode, convert, resize, cache, shuffle, batch, prefetch.
 
     Args:
@@ -235,14 +236,17 @@ def _in_memory(source, image_size, channels, resize):
     return tf.constant(images), tf.constant(labels)
 
 
-def training_steps_per_epoch(num_images, batch_size, steps_per_epoch=None):
+def training_steps_per_epoch(num_images: int, batch_size: int,
+                             steps_per_epoch: int | None = None) -> int:
     """Full batches in an epoch, capped by `steps_per_epoch` when given."""
     full = num_images // batch_size
     return min(steps_per_epoch or full, full)
 
 
-def make_training_stream(source, image_size, channels, batch_size, seed, steps_per_epoch=None,
-                         start_step=0, cache="auto", resize="crop", shuffle_buffer=10_000):
+def make_training_stream(source, image_size: int, channels: int, batch_size: int, seed: int,
+                         steps_per_epoch: int | None = None, start_step: int = 0,
+                         cache: str = "auto", resize: str = "crop",
+                         shuffle_buffer: int = 10_000) -> tf.data.Dataset:
     """The training batches as one endless stream whose order depends only on (seed, step).
 
     Batch number `step` (counted from the start of training) is always the same batch, in any
@@ -318,7 +322,8 @@ def make_training_stream(source, image_size, channels, batch_size, seed, steps_p
     return dataset.with_options(options).prefetch(tf.data.AUTOTUNE), steps
 
 
-def make_eval_dataset(source, image_size, channels, batch_size=256, resize="crop"):
+def make_eval_dataset(source, image_size: int, channels: int, batch_size: int = 256,
+                      resize: str = "crop") -> tf.data.Dataset:
     """Builds the evaluation pipeline: every image exactly once, in order, unshuffled.
 
     The same decoding, channel conversion and resizing as `make_dataset`, so real images are

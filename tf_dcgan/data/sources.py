@@ -28,7 +28,7 @@ from tf_dcgan.data.tfds import read_tfds, tfds_prepared
 from tf_dcgan.data.transforms import composite_alpha
 
 
-def read_array_file(path):
+def read_array_file(path: str | Path) -> ImageSource:
     """Reads uint8 images from a `.npy` file or a `.npz` file.
 
     A `.npz` file's images are its `images` (or `x`) array, or its only array; labels are its
@@ -93,7 +93,7 @@ def _load_arrays(path):
         return {name: loaded[name] for name in loaded.keys()}
 
 
-def read_images(source="fashion_mnist", data_dir=None):
+def read_images(source: ImageSource = "fashion_mnist", data_dir: str | None = None) -> ImageSource:
     """Opens a dataset: a folder, a `.npy`/`.npz` file, or a TensorFlow Datasets name.
 
     `fashion_mnist` (the default) comes from TensorFlow Datasets when it is already prepared in

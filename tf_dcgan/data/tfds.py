@@ -31,11 +31,11 @@ def _is_prepared(builder):
         return builder.is_prepared()
 
 
-def tfds_prepared(name, data_dir):
+def tfds_prepared(name: str, data_dir: str):
     return _is_prepared(_tfds_builder(name, data_dir))
 
 
-def absolute_split(name, split, sizes):
+def absolute_split(name: str, split: str, sizes):
     """TFDS split syntax ("train", "test[:10%]", "train[:100]+test") -> [(split, start, stop)].
 
     Parsed by TFDS itself (`tfds.core.ReadInstruction`), against the split sizes given.
@@ -67,7 +67,7 @@ def _check_split_syntax(name, split):
         ) from None
 
 
-def read_tfds(name, split="train", data_dir=None):
+def read_tfds(name: str, split: str = "train", data_dir: str | None = None) -> ImageSource:
     """Opens a TensorFlow Datasets image dataset, downloading it when it is not prepared yet.
 
     The dataset must have an `image` feature; its `label` feature (when there is one) becomes the

@@ -28,7 +28,7 @@ def composite_alpha(image):
     return tf.cast(tf.round(color * alpha + 255.0 * (1.0 - alpha)), tf.uint8)
 
 
-def to_channels(image, channels):
+def to_channels(image, channels: int):
     """uint8 image with 1-4 channels -> uint8 image with `channels` (1 or 3) channels.
 
     Alpha is composited over white, gray is repeated to RGB, RGB becomes gray by luminance.
@@ -71,7 +71,7 @@ def center_crop_square(image):
     )
 
 
-def resize_square(image, image_size, resize="crop"):
+def resize_square(image, image_size: int, resize: str = "crop"):
     """uint8 (H, W, C) image -> uint8 (image_size, image_size, C), antialiased.
 
     Args:
@@ -86,7 +86,7 @@ def resize_square(image, image_size, resize="crop"):
     return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
 
 
-def preprocess(image, image_size, channels, resize="crop"):
+def preprocess(image, image_size: int, channels: int, resize: str = "crop"):
     """uint8 image of any size and channel count -> uint8 (image_size, image_size, channels).
 
     Example:

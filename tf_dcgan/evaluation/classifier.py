@@ -9,7 +9,8 @@ import keras
 from tf_dcgan.evaluation.extractors import INFO_ENTRY
 
 
-def build_classifier(image_size, channels, num_classes, feature_dim=128, seed=0):
+def build_classifier(image_size: int, channels: int, num_classes: int, feature_dim: int = 128,
+                     seed: int = 0):
     """A small CNN classifier whose `features` layer serves as a domain feature extractor.
 
     A 32-filter conv block at full size, a 64-filter block of two convs at half size (each conv
@@ -34,8 +35,9 @@ def build_classifier(image_size, channels, num_classes, feature_dim=128, seed=0)
     return keras.Model(inputs, logits, name="domain_classifier")
 
 
-def train_classifier(train_batches, test_batches, image_size, channels, num_classes, path,
-                     dataset_name, epochs=4, steps_per_epoch=None, verbose=2):
+def train_classifier(train_batches, test_batches, image_size: int, channels: int, num_classes: int,
+                     path: str | Path, dataset_name: str, epochs: int = 4,
+                     steps_per_epoch: int | None = None, verbose: bool = 2):
     """Trains `build_classifier` on labelled batches and saves it with its test accuracy.
 
     Args:
@@ -62,7 +64,7 @@ def train_classifier(train_batches, test_batches, image_size, channels, num_clas
     return accuracy
 
 
-def save_classifier(model, info, path):
+def save_classifier(model: keras.Model, info, path: str | Path):
     """Writes a trained classifier with `info` inside its `.keras` file, without its optimizer
     (the file is for feature extraction only: a third of the size), atomically."""
     from tf_dcgan.files import atomic_output

@@ -19,7 +19,7 @@ from tf_dcgan.evaluation.scores import generated_batches
 from tf_dcgan.model.latent import LatentSpace, interpolate
 
 
-def parse_arithmetic(expression, class_names):
+def parse_arithmetic(expression: str, class_names: list[str]) -> tuple[int, int, int]:
     """"A-B+C" (class names or indices) -> (a, b, c) label indices.
 
     Raises:
@@ -141,7 +141,8 @@ def run_experiments(generator: keras.Model, out_dir: str | Path, extractor: Feat
     return results
 
 
-def interpolation_grid(generator, rows=8, steps=10, seed=0, spherical=True):
+def interpolation_grid(generator: keras.Model, rows=8, steps: int = 10, seed: int = 0,
+                       spherical: bool = True) -> np.ndarray:
     """Each row walks the latent space between two random noise vectors (paper, section 6.1).
 
     Smooth changes along a row, rather than sudden jumps, say the generator has learned a
@@ -157,7 +158,8 @@ def interpolation_grid(generator, rows=8, steps=10, seed=0, spherical=True):
     return image_grid(np.asarray(generator(walks, training=False)), columns=steps)
 
 
-def class_means(generator, classifier, labels, per_class=3, candidates=2000, seed=0):
+def class_means(generator: keras.Model, classifier: keras.Model, labels, per_class: int = 3,
+                candidates: int = 2000, seed: int = 0):
     """The average noise vector of `per_class` samples the classifier is surest are each label.
 
     The paper averaged three hand-picked samples per concept; the domain classifier picks here.
@@ -179,8 +181,8 @@ def class_means(generator, classifier, labels, per_class=3, candidates=2000, see
     return means, chosen
 
 
-def vector_arithmetic(generator, classifier, a, b, c, variations=8, per_class=3, seed=0,
-                      jitter=0.25):
+def vector_arithmetic(generator: keras.Model, classifier: keras.Model, a, b, c, variations: int = 8,
+                      per_class: int = 3, seed: int = 0, jitter: float = 0.25) -> np.ndarray:
     """Renders mean(z_a) - mean(z_b) + mean(z_c) next to its three terms (paper, section 6.3).
 
     Each row adds the same small noise (standard deviation `jitter`) to all four vectors, as the
@@ -200,7 +202,8 @@ def vector_arithmetic(generator, classifier, a, b, c, variations=8, per_class=3,
     return image_grid(np.asarray(images), columns=4)
 
 
-def nearest_neighbours(generated, generated_features, real, real_features, count=8):
+def nearest_neighbours(generated, generated_features, real, real_features,
+                       count: int = 8) -> np.ndarray:
     """Generated images beside their closest training images in feature space (memorisation).
 
     Returns:
@@ -215,7 +218,8 @@ def nearest_neighbours(generated, generated_features, real, real_features, count
     return image_grid(np.stack(rows), columns=4)
 
 
-def discriminator_features(discriminator, images, batch_size=500, pool=4):
+def discriminator_features(discriminator: keras.Model, images, batch_size: int = 500,
+                           pool: int = 4) -> np.ndarray:
     """Every conv layer's activations, max-pooled to a `pool` x `pool` grid, flattened and joined.
 
     The paper's section 5.1 feature extractor (it pooled each layer to 4x4 and fitted a linear
@@ -246,7 +250,7 @@ def _adaptive_max_pool(maps, pool):
     return tf.concat(cells, axis=1)
 
 
-def linear_probe(train_features, train_labels, test_features, test_labels, seed=0):
+def linear_probe(train_features, train_labels, test_features, test_labels, seed: int = 0) -> float:
     """Test accuracy of a regularised logistic regression fitted on standardised features."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline

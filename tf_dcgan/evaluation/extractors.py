@@ -47,7 +47,7 @@ class FeatureExtractor:
         channels: the channels the model takes (gray is repeated to 3 when it takes 3).
     """
 
-    def __init__(self, name, model, image_size, channels):
+    def __init__(self, name: str, model: keras.Model, image_size: int, channels: int):
         self.name = name
         self.model = model
         self.image_size = image_size
@@ -76,7 +76,7 @@ class FeatureExtractor:
         logits = self.classifier(self._prepare(tf.convert_to_tensor(images)), training=False)
         return np.argmax(np.asarray(logits), axis=-1)
 
-    def check_images(self, channels):
+    def check_images(self, channels: int):
         """Raises ValueError when images with `channels` cannot be fed to this extractor."""
         if channels not in (1, self.channels) and not (channels == 1 and self.channels == 3):
             raise ValueError(
@@ -85,7 +85,7 @@ class FeatureExtractor:
             )
 
 
-def inception_extractor(weights=None):
+def inception_extractor(weights=None) -> FeatureExtractor:
     """InceptionV3 pool features (2048-d) at 299x299, with weights from a file or Keras' cache.
 
     Args:
@@ -114,7 +114,7 @@ def inception_extractor(weights=None):
     return FeatureExtractor(f"inception-v3 pool (2048-d, {path.name})", model, INCEPTION_SIZE, 3)
 
 
-def classifier_extractor(path):
+def classifier_extractor(path: str | Path) -> FeatureExtractor:
     """The `features` layer of a classifier written by `train_classifier`, as an extractor.
 
     Raises:
@@ -144,7 +144,8 @@ def classifier_extractor(path):
     return extractor
 
 
-def extract_features(extractor, batches, limit=None, progress=None):
+def extract_features(extractor: FeatureExtractor, batches, limit: int | None = None,
+                     progress=None) -> np.ndarray:
     """Features of every image in `batches` (images, or (images, labels) pairs), up to `limit`.
 
     Only features are kept: images pass through one batch at a time.
@@ -171,7 +172,8 @@ DEFAULT_CLASSIFIERS = {
 }
 
 
-def choose_extractor(dataset, choice=None, inception_weights=None):
+def choose_extractor(dataset: str, choice: str | None = None,
+                     inception_weights: str | Path | None = None) -> FeatureExtractor:
     """The extractor named by `choice` ("inception" or a classifier file), or the dataset's default
     (the project's classifier where there is one, else Inception).
 

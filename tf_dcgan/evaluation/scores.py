@@ -73,9 +73,9 @@ def generated_batches(generator: keras.Model, num_images: int, batch_size: int =
         yield generator(inputs, training=False)
 
 
-def evaluate_generator(generator, extractor, reference_batches, reference_name, num_images=10_000,
-                       floor_batches=None, floor_name=None, batch_size=250, seed=0,
-                       verbose=True):
+def evaluate_generator(generator: keras.Model, extractor, reference_batches, reference_name: str,
+                       num_images: int = 10_000, floor_batches=None, floor_name: str | None = None,
+                       batch_size: int = 250, seed: int = 0, verbose: bool = True) -> Report:
     """Scores `num_images` generated images against the reference images, and the floor.
 
     Args:
@@ -172,8 +172,9 @@ class ClassReport:
         return "\n".join(lines)
 
 
-def evaluate_classes(generator, extractor, reference_batches, reference_name,
-                     num_per_class=1000, batch_size=250, seed=0, class_names=None, verbose=True):
+def evaluate_classes(generator: keras.Model, extractor, reference_batches, reference_name: str,
+                     num_per_class: int = 1000, batch_size: int = 250, seed: int = 0,
+                     class_names: list[str] | None = None, verbose: bool = True) -> ClassReport:
     """Scores a generator class by class: per-class FID, and class accuracy when conditional.
 
     A conditional generator makes `num_per_class` images with each label k (noise from `seed`,
@@ -246,7 +247,7 @@ def evaluate_classes(generator, extractor, reference_batches, reference_name,
     return ClassReport(extractor.name, reference_name, rows, latent.conditional)
 
 
-def reference_sets(dataset, data_dir=None, held_out=0.1, seed=0):
+def reference_sets(dataset: str, data_dir: str | None = None, held_out: float = 0.1, seed: int = 0):
     """The real images to score against, and other real images for the floor.
 
     A TensorFlow Datasets name (Fashion-MNIST included) is scored against its test split, with

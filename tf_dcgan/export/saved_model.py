@@ -39,7 +39,7 @@ from tf_dcgan.model.latent import LatentSpace, latent_noise
 from tf_dcgan.model.saving import check_finite, check_generator
 
 
-def next_version(model_dir):
+def next_version(model_dir: str | Path) -> int:
     """The next free integer version under `model_dir` (1 when there is none)."""
     model_dir = Path(model_dir)
     versions = [int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit()] \
@@ -47,7 +47,7 @@ def next_version(model_dir):
     return max(versions, default=0) + 1
 
 
-def build_archive(generator, max_images=256):
+def build_archive(generator: keras.Model, max_images: int = 256):
     """The `keras.export.ExportArchive` with the three serving signatures (see the module).
 
     Args:
@@ -141,8 +141,9 @@ def _png(images):
     return tf.map_fn(tf.io.encode_png, images, fn_output_signature=tf.string)
 
 
-def export_saved_model(generator, base_dir, model_name="dcgan", version=None, max_images=256,
-                       overwrite=False):
+def export_saved_model(generator: keras.Model, base_dir: str | Path, model_name: str = "dcgan",
+                       version: int | None = None, max_images: int = 256,
+                       overwrite: bool = False) -> Path:
     """Writes the generator as a TF Serving SavedModel at `base_dir/model_name/version/`.
 
     The version folder appears whole or not at all: it is written under a temporary name beside

@@ -59,7 +59,7 @@ def staged_folder(parent: Path, target: Path, name: str) -> Iterator[Path]:
             shutil.rmtree(staging)
 
 
-def remove_stale_staging(model_dir):
+def remove_stale_staging(model_dir: str | Path) -> None:
     """Deletes the hidden staging folders (`.tmp-VERSION-PID-*`) of exports that were killed.
 
     A folder whose writer is still running (another export at this moment) is left alone.
@@ -80,7 +80,7 @@ def _process_alive(pid):
     return True
 
 
-def write_failed(path, error):
+def write_failed(path: str | Path, error: Exception) -> ValueError:
     """The one-line ValueError for a write that failed (disk full, quota, permissions)."""
     message = getattr(error, "strerror", None) or error_summary(error)
     return ValueError(

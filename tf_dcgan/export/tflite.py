@@ -19,7 +19,8 @@ from tf_dcgan.model.latent import LatentSpace
 from tf_dcgan.model.saving import check_finite, check_generator
 
 
-def export_tflite(generator, path, quantize="none", representative_samples=200, seed=0):
+def export_tflite(generator: keras.Model, path: str | Path, quantize: str = "none",
+                  representative_samples: int = 200, seed: int = 0) -> Path:
     """Converts the generator to a TFLite (LiteRT) model with builtin ops only.
 
     The model takes `noise` float32 [1, latent_dim] (a conditional generator's also `label`
@@ -131,7 +132,7 @@ def _ends_in_tanh(generator):
     return isinstance(last, keras.layers.Activation) and last.get_config()["activation"] == "tanh"
 
 
-def non_builtin_ops(model_bytes):
+def non_builtin_ops(model_bytes: bytes) -> list[str]:
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_content=model_bytes)

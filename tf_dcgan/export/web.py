@@ -53,7 +53,7 @@ WASM_BUILDS = ("litert_wasm_internal", "litert_wasm_threaded_internal",
 MODEL_FILE = "generator.tflite"
 
 
-def find_litertjs(node_modules=None):
+def find_litertjs(node_modules: str | Path | None = None) -> tuple[Path, str]:
     """The folder of the installed `@litertjs/core` package and its version.
 
     Args:
@@ -80,8 +80,8 @@ def find_litertjs(node_modules=None):
     return core, version
 
 
-def export_web(generator, out_dir, name="dcgan", quantize="float16", overwrite=False,
-               node_modules=None):
+def export_web(generator, out_dir: str | Path, name: str = "dcgan", quantize: str = "float16",
+               overwrite: bool = False, node_modules: str | Path | None = None) -> Path:
     """Writes the browser demo of `generator` to `out_dir/web/`, whole or not at all.
 
     The folder is built under a temporary name in `out_dir` and renamed into place; an existing

@@ -56,8 +56,8 @@ class DCGAN(keras.Model):
         TensorShape([16, 28, 28, 1])
     """
 
-    def __init__(self, generator, discriminator, latent_dim=100, seed=None, ema_decay=None,
-                 **kwargs):
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int = 100,
+                 seed: int | None = None, ema_decay: float | None = None, **kwargs):
         super().__init__(**kwargs)
         latent = LatentSpace.of(generator)
         generator_latent = latent.latent_dim
@@ -117,7 +117,7 @@ class DCGAN(keras.Model):
             self.d_fake_tracker,
         ]
 
-    def compile(self, d_optimizer=None, g_optimizer=None, loss_fn=None, d_update="separate",
+    def compile(self, d_optimizer=None, g_optimizer=None, loss_fn=None, d_update: str = "separate",
                 real_label=1.0, **kwargs):
         """Sets the optimizers and the loss; defaults are the paper's.
 
@@ -296,7 +296,7 @@ class DCGAN(keras.Model):
             "sample quality with the callbacks or an evaluation script."
         )
 
-    def generate(self, num_images, seed=None, labels=None):
+    def generate(self, num_images: int, seed: int | None = None, labels=None) -> tf.Tensor:
         """Generates `num_images` images in [-1, 1] with BatchNorm in inference mode.
 
         Args:
@@ -328,7 +328,7 @@ class DCGAN(keras.Model):
             inputs = self.latent.sample(num_images, seed, labels)
         return self.sampler(inputs, training=False)
 
-    def inference_generator(self):
+    def inference_generator(self) -> keras.Model:
         """The generator as it is saved to `generator.keras` and exported: float32 throughout.
 
         It is `sampler` (the moving average when there is one); after mixed-precision training a

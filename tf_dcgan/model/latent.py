@@ -19,7 +19,7 @@ import tensorflow as tf
 from tf_dcgan.checks import check_positive_int
 
 
-def latent_noise(num_images, latent_dim, seed):
+def latent_noise(num_images: int, latent_dim: int, seed: int) -> tf.Tensor:
     """Standard normal noise of shape `(num_images, latent_dim)`, the same for the same `seed`.
 
     Stateless (`tf.random.stateless_normal` with seed `[seed, 0]`), so the sample grids, `generate`
@@ -79,7 +79,8 @@ class LatentSpace:
         >>> images = generator(space.sample(16, seed=42), training=False)
     """
 
-    def __init__(self, latent_dim, num_classes=None, class_names=None):
+    def __init__(self, latent_dim: int, num_classes: int | None = None,
+                 class_names: list[str] | None = None):
         check_positive_int("latent_dim", latent_dim, "The paper uses latent_dim=100.")
         if num_classes is not None:
             check_positive_int("num_classes", num_classes, "Use the dataset's class count.")
@@ -103,7 +104,7 @@ class LatentSpace:
         labels = generator.get_layer("class_label")
         return cls(int(noise.shape[-1]), len(labels.class_names), labels.class_names)
 
-    def labels(self, num_images, labels=None):
+    def labels(self, num_images: int, labels=None):
         """`num_images` int32 class labels: `labels` (one int for all, or one per image) or, when
         None, class `i % num_classes` for image i.
 
@@ -133,7 +134,7 @@ class LatentSpace:
             return f"0 to {self.num_classes - 1}"
         return ", ".join(f"{i} {name}" for i, name in enumerate(self.class_names))
 
-    def sample(self, num_images, seed, labels=None):
+    def sample(self, num_images: int, seed: int, labels=None):
         """The generator's inputs for `num_images` images, the same for the same integer `seed`
         (and labels: see `labels`; ignored by an unconditional generator's space)."""
         noise = latent_noise(num_images, self.latent_dim, seed)
@@ -141,7 +142,7 @@ class LatentSpace:
             return noise
         return {"noise": noise, "label": self.labels(num_images, labels)}
 
-    def sample_from_seed_tensor(self, num_images, seed_tensor):
+    def sample_from_seed_tensor(self, num_images: int, seed_tensor):
         """The generator's inputs drawn with a `[2]` int64 seed tensor (e.g. a SeedGenerator's);
         a conditional space draws uniform random labels from the same seed."""
         seed_tensor = tf.cast(seed_tensor, tf.int64)
@@ -170,7 +171,7 @@ class LatentSpace:
                 inputs = {"noise": inputs["noise"], "label": self.labels(count, label)}
             yield inputs
 
-    def grid(self, num_images, seed):
+    def grid(self, num_images: int, seed: int):
         """The inputs of a sample grid, with its column count (None: square).
 
         Unconditional: `sample(num_images, seed)`. Conditional: one row per class (the first 10
@@ -186,7 +187,7 @@ class LatentSpace:
         return {"noise": noise, "label": labels}, columns
 
 
-def interpolate(start, end, steps, spherical=True):
+def interpolate(start, end, steps: int, spherical: bool = True) -> np.ndarray:
     """`steps` points from `start` to `end` (vectors of the latent space), ends included.
 
     Spherical interpolation (slerp) keeps the points at the norm typical of Gaussian noise, where

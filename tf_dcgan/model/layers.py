@@ -86,7 +86,7 @@ class ClassLabel(keras.layers.Layer):
         'int32'
     """
 
-    def __init__(self, class_names, **kwargs):
+    def __init__(self, class_names: list[str], **kwargs):
         kwargs.setdefault("dtype", "int32")
         super().__init__(**kwargs)
         self.class_names = [str(name) for name in class_names]
@@ -112,7 +112,7 @@ class LabelMaps(keras.layers.Layer):
         size: their height and width.
     """
 
-    def __init__(self, num_classes, size, **kwargs):
+    def __init__(self, num_classes: int, size, **kwargs):
         super().__init__(**kwargs)
         self.num_classes = num_classes
         self.size = size

@@ -93,8 +93,10 @@ def _label_input(class_names):
     return labels, ClassLabel(class_names, name="class_label")(labels)
 
 
-def build_generator(image_size=64, channels=3, latent_dim=100, base_filters=64, seed=None,
-                    dtype=None, sync_batchnorm=False, num_classes=None, class_names=None):
+def build_generator(image_size: int = 64, channels: int = 3, latent_dim: int = 100,
+                    base_filters: int = 64, seed: int | None = None, dtype: str | None = None,
+                    sync_batchnorm: bool = False, num_classes: int | None = None,
+                    class_names: list[str] | None = None) -> keras.Model:
     """Builds the DCGAN generator: noise of shape `(latent_dim,)` to images in [-1, 1].
 
     The noise is projected (a matrix multiplication reshaped to a 4x4 or 7x7 map, the paper's
@@ -169,9 +171,11 @@ def build_generator(image_size=64, channels=3, latent_dim=100, base_filters=64, 
     return keras.Model(inputs, images, name="generator")
 
 
-def build_discriminator(image_size=64, channels=3, base_filters=64, seed=None, dtype=None,
-                        sync_batchnorm=False, num_classes=None, class_names=None,
-                        conditioning="projection"):
+def build_discriminator(image_size: int = 64, channels: int = 3, base_filters: int = 64,
+                        seed: int | None = None, dtype: str | None = None,
+                        sync_batchnorm: bool = False, num_classes: int | None = None,
+                        class_names: list[str] | None = None,
+                        conditioning: str = "projection") -> keras.Model:
     """Builds the DCGAN discriminator: images in [-1, 1] to one real-vs-fake logit per image.
 
     Each of n strided convolutions (kernel 4, stride 2) halves the size and doubles the filters,

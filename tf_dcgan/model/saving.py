@@ -12,12 +12,12 @@ from tf_dcgan.model.latent import LatentSpace
 from tf_dcgan.run_folder import RunFolder
 
 
-def all_weights_finite(model):
+def all_weights_finite(model: keras.Model) -> bool:
     """Whether every weight of `model` is finite (no NaN, no infinity)."""
     return all(np.isfinite(np.asarray(weight)).all() for weight in model.weights)
 
 
-def check_generator(generator):
+def check_generator(generator: keras.Model) -> None:
     """Raises ValueError unless `generator` is a Keras model from noise (and, for a conditional
     one, a class label) to images."""
     names = sorted(tensor.name.split(":")[0] for tensor in getattr(generator, "inputs", []) or [])
@@ -35,7 +35,7 @@ def check_generator(generator):
         )
 
 
-def check_finite(generator):
+def check_finite(generator: keras.Model) -> None:
     """Raises ValueError when the generator's weights, or its images, are NaN or infinite.
 
     A generator whose training diverged makes only black images; it must not be shipped.
@@ -55,7 +55,7 @@ def check_finite(generator):
         )
 
 
-def load_model_file(path):
+def load_model_file(path: str | Path) -> keras.Model:
     """Loads a `.keras` file in Keras' safe mode without compiling; one clear error if it fails.
 
     Raises:
@@ -76,7 +76,8 @@ def load_model_file(path):
         ) from None
 
 
-def load_generator(run_dir=None, path=None):
+def load_generator(run_dir: str | Path | None = None,
+                   path: str | Path | None = None) -> keras.Model:
     """Loads a generator from a run folder (its generator.keras) or a `.keras` file.
 
     A whole-DCGAN file (dcgan.keras) works too: its generator is taken. The file is loaded in

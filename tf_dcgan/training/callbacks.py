@@ -66,7 +66,7 @@ class SampleGrid(keras.callbacks.Callback):
         >>> gan.fit(dataset, epochs=5, callbacks=[SampleGrid("run/samples")])
     """
 
-    def __init__(self, directory, num_images=64, seed=0, scale=1):
+    def __init__(self, directory: str | Path, num_images: int = 64, seed: int = 0, scale=1):
         super().__init__()
         self.directory = Path(directory)
         self.num_images = num_images
@@ -95,7 +95,7 @@ class TrainingGif(keras.callbacks.Callback):
         frame_seconds: how long each epoch's frame shows; the last frame shows three times longer.
     """
 
-    def __init__(self, sample_dir, path, frame_seconds=0.5):
+    def __init__(self, sample_dir, path: str | Path, frame_seconds: float = 0.5):
         super().__init__()
         self.sample_dir = Path(sample_dir)
         self.path = Path(path)
@@ -141,7 +141,8 @@ class LossHistory(keras.callbacks.Callback):
         >>> gan.fit(dataset, epochs=5, callbacks=[LossHistory("run/losses.csv", "run/losses.png")])
     """
 
-    def __init__(self, csv_path, plot_path=None, smoothing=0.98, append=False, resume_step=None):
+    def __init__(self, csv_path: str | Path, plot_path=None, smoothing: float = 0.98, append=False,
+                 resume_step=None):
         super().__init__()
         self.resume_step = resume_step
         self.csv_path = Path(csv_path)
@@ -213,7 +214,7 @@ class SaveModels(keras.callbacks.Callback):
         >>> gan.fit(dataset, epochs=5, callbacks=[SaveModels("runs/mine")])
     """
 
-    def __init__(self, run_dir):
+    def __init__(self, run_dir: str | Path):
         super().__init__()
         self.run_folder = RunFolder(run_dir)
         self.last_saved_epoch = None
@@ -263,7 +264,7 @@ class TensorBoardLogger(keras.callbacks.Callback):
         seed: seed of the grid's fixed noise (the same grid as `SampleGrid`'s).
     """
 
-    def __init__(self, log_dir, history, num_images=64, seed=0):
+    def __init__(self, log_dir, history, num_images: int = 64, seed: int = 0):
         super().__init__()
         self.log_dir = str(log_dir)
         self.history = history

@@ -40,7 +40,7 @@ class TrainingState:
         >>> state.restore_newest()  # 468, in a new process with a freshly built gan
     """
 
-    def __init__(self, gan, directory, keep=3, restore_from=None):
+    def __init__(self, gan, directory: str | Path, keep=3, restore_from=None):
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         parts = dict(
             generator=gan.generator, discriminator=gan.discriminator,
@@ -97,7 +97,7 @@ class Checkpointer(StepCounter):
             the files on disk always reach at least the checkpoint's step).
     """
 
-    def __init__(self, state, every_steps=None, start_step=0, before_save=()):
+    def __init__(self, state, every_steps=None, start_step: int = 0, before_save=()):
         super().__init__(start_step)
         self.state = state
         self.every_steps = every_steps
@@ -141,7 +141,7 @@ class KeepBest(StepCounter):
         >>> best = KeepBest(state, "runs/x/checkpoints/best", score_fn=lambda gan: fid(gan))
     """
 
-    def __init__(self, state, directory, score_fn, every_epochs=1, start_step=0):
+    def __init__(self, state, directory: str | Path, score_fn, every_epochs=1, start_step: int = 0):
         super().__init__(start_step)
         self.score_fn = score_fn
         self.every_epochs = every_epochs

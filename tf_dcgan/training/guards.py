@@ -31,7 +31,7 @@ class DivergenceGuard(StepCounter):
         >>> guard.diverged  # None, or {"epoch": 3, "step": 1207, "metrics": {"g_loss": nan}}
     """
 
-    def __init__(self, window=200, print_fn=print, start_step=0):
+    def __init__(self, window=200, print_fn=print, start_step: int = 0):
         super().__init__(start_step)
         self.window = window
         self.print_fn = print_fn

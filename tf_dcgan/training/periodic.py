@@ -31,8 +31,8 @@ class PeriodicEvaluation(StepCounter):
 
     FIELDS = ("epoch", "step", "fid", "kid", "kid_std", "precision", "recall")
 
-    def __init__(self, extractor, reference_batches, every_epochs, num_images, csv_path,
-                 writer=None, seed=0, start_step=0):
+    def __init__(self, extractor, reference_batches, every_epochs, num_images: int, csv_path,
+                 writer=None, seed: int = 0, start_step: int = 0):
         super().__init__(start_step)
         self.extractor = extractor
         self.reference_batches = reference_batches

@@ -38,7 +38,7 @@ class TrainingStopped(RuntimeError):
         signal: the `signal.Signals` received; a CLI exits with 128 + its number.
     """
 
-    def __init__(self, received, message):
+    def __init__(self, received, message: str):
         super().__init__(message)
         self.signal = received
 
@@ -84,7 +84,7 @@ class PreparedRun:
         """Whether this process writes the run folder (every process but non-chief workers)."""
         return self.out is None or self.folder.path == self.out
 
-    def stream(self, start_step):
+    def stream(self, start_step: int):
         """(training stream from `start_step`, steps per epoch): see `make_training_stream`."""
         config = self.config
         return data.make_training_stream(
@@ -125,7 +125,8 @@ class TrainingResult:
         return self.steps_per_epoch * self.batch_size / self.median_epoch_seconds
 
 
-def prepare_run(config, resume=False, given=(), strategy=None):
+def prepare_run(config, resume: bool = False, given=(),
+                strategy: tf.distribute.Strategy | None = None) -> PreparedRun:
     """Checks the config, sets up the strategy, loads the data, creates (or reopens) the run folder.
 
     Image size and channels left as None become the dataset's own (when the models support that
@@ -222,7 +223,7 @@ def _agree_on_seed_and_folder(strategy, chief, config):
     return dataclasses.replace(config, seed=seed, out=out)
 
 
-def build_gan(config):
+def build_gan(config) -> DCGAN:
     """The generator, discriminator and compiled `DCGAN` that a resolved `config` describes.
 
     Args:
@@ -266,7 +267,7 @@ def build_gan(config):
     return gan
 
 
-def run_callbacks(folder, config, state, start_step=0, run=None):
+def run_callbacks(folder: str | Path, config, state, start_step: int = 0, run=None):
     """The callbacks `train.py` uses, in order: stop on signal, divergence guard, sample grids,
     GIF, per-step losses (and TensorBoard), model saving, checkpoints.
 
@@ -309,7 +310,7 @@ def run_callbacks(folder, config, state, start_step=0, run=None):
     return callbacks
 
 
-def train(run, verbose=None):
+def train(run, verbose: bool | None = None) -> TrainingResult:
     """Trains a prepared run to its last epoch (from its newest checkpoint when resuming).
 
     Writes into the run folder, every epoch: samples/epoch_NNN.png, training.gif, losses.csv,
