@@ -42,9 +42,8 @@ def main(argv=None):
                                                   seed=0)
         num_classes = int(np.max(train.labels)) + 1
         accuracy = extractors.train_classifier(
-            stream, data.make_eval_dataset(test, size, train.channels), size, train.channels,
-            num_classes, args.out, f"{args.dataset}:train", epochs=args.epochs,
-            steps_per_epoch=steps)
+            stream, data.make_eval_dataset(test, size, train.channels), num_classes, args.out,
+            f"{args.dataset}:train", epochs=args.epochs, steps_per_epoch=steps)
     except ValueError as error:
         return fail("train_classifier.py", error)
     print(f"test accuracy {100 * accuracy:.2f}%: {args.out}")

@@ -77,7 +77,7 @@ def check_image_size(image_size: int) -> None:
         )
 
 
-def check_positive_int(name: str, value, fix: str, maximum: int | None = None) -> None:
+def check_positive_int(name: str, value: int, fix: str, maximum: int | None = None) -> None:
     """Raises ValueError naming `name` and `value`, with `fix`, unless value is an int >= 1.
 
     With `maximum`, larger values are refused too: a typo (an extra zero, `10**23`) must not start
@@ -119,7 +119,7 @@ def check_channels(channels: int) -> None:
         )
 
 
-def check_choice(name: str, value, choices, fix: str) -> None:
+def check_choice(name: str, value: str, choices: tuple, fix: str) -> None:
     """Raises ValueError unless `value` is one of `choices`; the message lists them, with `fix`.
 
     Example:
@@ -162,7 +162,7 @@ def check_d_update(d_update: str) -> None:
     check_choice("d_update", d_update, D_UPDATES, "Use 'separate' (the default) or 'joint'.")
 
 
-def check_strategy(strategy) -> None:
+def check_strategy(strategy: str) -> None:
     """Raises ValueError unless `strategy` is one of `STRATEGIES`."""
     check_choice("strategy", strategy, STRATEGIES,
                  "Use auto (all local GPUs when there are several), or multiworker with TF_CONFIG "

@@ -46,7 +46,8 @@ PAPER_RECIPE = {"batch_size": 128, "ema_decay": None, "label_smoothing": 0.0,
 RECIPES = ("default", "paper")
 
 
-def setting(default: Any, help: str, *, choices: tuple | None = None, flag: str | None = None):
+def setting(default: Any, help: str, *, choices: tuple | None = None,
+            flag: str | None = None) -> Any:
     """A settings field that is also a command-line flag: its help is written only here.
 
     `tf_dcgan.cli.add_setting_flags` makes the flags of a settings dataclass from these fields.

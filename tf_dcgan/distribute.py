@@ -72,7 +72,7 @@ def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
             and strategy.extended._in_multi_worker_mode())
 
 
-def worker_index(strategy: tf.distribute.Strategy):
+def worker_index(strategy: tf.distribute.Strategy) -> tuple[str, int]:
     """(task type, task index) of this process in the cluster; ("chief", 0) outside one."""
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not is_multi_worker(strategy):
@@ -94,7 +94,7 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     return task_type == "worker" and task_id == 0 and not has_chief
 
 
-def agree_with_chief(strategy: tf.distribute.Strategy, values):
+def agree_with_chief(strategy: tf.distribute.Strategy, values: list[int]) -> list[int]:
     """The chief's `values` (non-negative integers), on every worker.
 
     Outside a multi-worker cluster this returns `values` unchanged. Inside one, every worker must

@@ -12,13 +12,14 @@ import importlib.util
 import logging
 import os
 import sys
+from collections.abc import Iterator
 
 # TensorFlow's C++ log below warnings would bury our one-line errors; warnings and errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 @contextlib.contextmanager
-def native_stderr_silenced():
+def native_stderr_silenced() -> Iterator[None]:
     """Sends file descriptor 2 to /dev/null for the duration, then restores it.
 
     Native code (TensorFlow's oneDNN/absl start-up notes, libjpeg's "Improper call to JPEG
@@ -40,7 +41,7 @@ def native_stderr_silenced():
         os.close(devnull)
 
 
-def import_tensorflow_quietly():
+def import_tensorflow_quietly() -> None:
     """Imports TensorFlow with its C++ start-up notes (oneDNN, absl) kept off stderr.
 
     A failed import still raises, and its traceback is shown.
@@ -50,7 +51,7 @@ def import_tensorflow_quietly():
 
 
 @contextlib.contextmanager
-def logger_quieted(*names):
+def logger_quieted(*names) -> Iterator[None]:
     """Raises the Python loggers `names` to ERROR for the duration."""
     loggers = [logging.getLogger(name) for name in names]
     saved = [logger.level for logger in loggers]
@@ -64,7 +65,7 @@ def logger_quieted(*names):
 
 
 @contextlib.contextmanager
-def quiet_tfds_download():
+def quiet_tfds_download() -> Iterator[None]:
     """Makes a TensorFlow Datasets download fail fast and quietly when there is no network.
 
     TFDS retries a failed download 10 times with exponential backoff: offline, that is 3.5

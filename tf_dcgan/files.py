@@ -10,11 +10,13 @@ import errno
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | Path):
+def atomic_output(path: str | Path) -> Iterator[Path]:
     """Yields a temporary path beside `path` (same extension); renames it to `path` on success.
 
     Example:
@@ -31,7 +33,7 @@ def atomic_output(path: str | Path):
             tmp.unlink()
 
 
-def write_json(path: str | Path, data) -> None:
+def write_json(path: str | Path, data: Any) -> None:
     """Writes `data` as indented JSON, atomically."""
     with atomic_output(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
@@ -63,7 +65,7 @@ _RENAME_EXCHANGE = 2  # renameat2 flag: swap two paths in one step (Linux 3.15+)
 _AT_FDCWD = -100
 
 
-def exchange_paths(first, second) -> None:
+def exchange_paths(first: str | Path, second: str | Path) -> None:
     """Swaps two existing paths (files or folders) in one atomic step, with Linux's renameat2.
 
     Raises:
@@ -83,7 +85,7 @@ def exchange_paths(first, second) -> None:
         raise OSError(code, os.strerror(code), str(first))
 
 
-def replace_directory(staging, target) -> None:
+def replace_directory(staging: str | Path, target: str | Path) -> None:
     """Puts the complete folder `staging` at `target`, replacing any folder there atomically.
 
     A watcher of `target` (TF Serving polling its model folder) sees the old folder or the new

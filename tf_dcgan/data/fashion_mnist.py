@@ -40,7 +40,8 @@ def _read_idx(path, expected_magic):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * num_dims).reshape(shape)
 
 
-def read_fashion_mnist_idx(directory: str | Path = DEBIAN_FASHION_MNIST_DIR, split: str = "train"):
+def read_fashion_mnist_idx(directory: str | Path = DEBIAN_FASHION_MNIST_DIR,
+                           split: str = "train") -> ImageSource:
     """Reads Fashion-MNIST from its original IDX `.gz` files (as Debian's package installs them).
 
     Returns:
@@ -53,7 +54,7 @@ def read_fashion_mnist_idx(directory: str | Path = DEBIAN_FASHION_MNIST_DIR, spl
                                    FASHION_MNIST_CLASSES)
 
 
-def debian_fashion_mnist_installed():
+def debian_fashion_mnist_installed() -> bool:
     return all((DEBIAN_FASHION_MNIST_DIR / f).is_file() for files in _IDX_FILES.values()
                for f in files)
 

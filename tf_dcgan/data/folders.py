@@ -18,7 +18,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 _EXIF_ORIENTATION = 0x0112
 
 
-def exif_orientation(path: str | Path):
+def exif_orientation(path: str | Path) -> int:
     """The EXIF orientation tag (1-8) of an image file; 1 (as stored) when it has none.
 
     Phones store photos as the sensor saw them and record the rotation in this tag;
@@ -103,7 +103,7 @@ def _find_image_files(folder):
     return paths, links_skipped, ignored
 
 
-def read_folder(folder: str | Path, workers=None) -> ImageSource:
+def read_folder(folder: str | Path, workers: int | None = None) -> ImageSource:
     """Finds the images under `folder` (recursively) and checks that each one decodes.
 
     Every file with an image extension is decoded once here, in parallel; those that fail

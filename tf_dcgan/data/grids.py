@@ -14,7 +14,7 @@ from tf_dcgan.data.transforms import to_uint8
 from tf_dcgan.files import atomic_output
 
 
-def image_grid(images, columns: int | None = None, padding: int = 2) -> np.ndarray:
+def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 2) -> np.ndarray:
     """Tiles images in [-1, 1] of shape (N, H, W, C) into one uint8 grid image.
 
     Args:

@@ -97,7 +97,7 @@ class ImageSource:
         return line
 
 
-def subset(source: ImageSource, indices, name: str | None = None) -> ImageSource:
+def subset(source: ImageSource, indices: np.ndarray, name: str | None = None) -> ImageSource:
     """The images of an in-memory or folder source at `indices`, as a new `ImageSource`."""
     indices = np.asarray(indices)
     if source.images is not None:
@@ -115,12 +115,12 @@ def subset(source: ImageSource, indices, name: str | None = None) -> ImageSource
         orientations=orientations, skipped=[])
 
 
-def decode_image(contents: tf.Tensor):
+def decode_image(contents: tf.Tensor) -> tf.Tensor:
     """Decodes JPEG/PNG/BMP/GIF (first frame)/WebP bytes to uint8 with 1, 2, 3 or 4 channels."""
     return tf.io.decode_image(contents, expand_animations=False)
 
 
-def decode_rgb(contents: tf.Tensor):
+def decode_rgb(contents: tf.Tensor) -> tf.Tensor:
     """Decodes any supported file to uint8 RGB (gray is repeated, alpha composited over white)."""
     image = decode_image(contents)
     branches = [

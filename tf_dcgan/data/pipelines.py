@@ -25,7 +25,7 @@ from tf_dcgan.checks import (
     check_resize,
     error_summary,
 )
-from tf_dcgan.data.images import decode_rgb
+from tf_dcgan.data.images import ImageSource, decode_rgb
 from tf_dcgan.data.transforms import apply_orientation, preprocess, to_unit_range
 from tf_dcgan.files import write_json
 
@@ -165,9 +165,9 @@ def _materialize(elements):
     return np.concatenate(images), np.concatenate(labels)
 
 
-def make_dataset(source, image_size: int, channels: int, batch_size: int, seed: int | None = None,
-                 steps_per_epoch: int | None = None, cache: str = "auto", resize: str = "crop",
-                 shuffle_buffer: int = 10_000) -> tf.data.Dataset:
+def make_dataset(source: ImageSource, image_size: int, channels: int, batch_size: int,
+                 seed: int | None = None, steps_per_epoch: int | None = None, cache: str = "auto",
+                 resize: str = "crop", shuffle_buffer: int = 10_000) -> tf.data.Dataset:
     """Builds the training pipeline: decode, convert, resize, cache, shuffle, batch, prefetch.
 
     Args:
@@ -243,10 +243,10 @@ def training_steps_per_epoch(num_images: int, batch_size: int,
     return min(steps_per_epoch or full, full)
 
 
-def make_training_stream(source, image_size: int, channels: int, batch_size: int, seed: int,
-                         steps_per_epoch: int | None = None, start_step: int = 0,
+def make_training_stream(source: ImageSource, image_size: int, channels: int, batch_size: int,
+                         seed: int, steps_per_epoch: int | None = None, start_step: int = 0,
                          cache: str = "auto", resize: str = "crop",
-                         shuffle_buffer: int = 10_000) -> tf.data.Dataset:
+                         shuffle_buffer: int = 10_000) -> tuple[tf.data.Dataset, int]:
     """The training batches as one endless stream whose order depends only on (seed, step).
 
     Batch number `step` (counted from the start of training) is always the same batch, in any
@@ -322,7 +322,7 @@ def make_training_stream(source, image_size: int, channels: int, batch_size: int
     return dataset.with_options(options).prefetch(tf.data.AUTOTUNE), steps
 
 
-def make_eval_dataset(source, image_size: int, channels: int, batch_size: int = 256,
+def make_eval_dataset(source: ImageSource, image_size: int, channels: int, batch_size: int = 256,
                       resize: str = "crop") -> tf.data.Dataset:
     """Builds the evaluation pipeline: every image exactly once, in order, unshuffled.
 

@@ -31,11 +31,11 @@ def _is_prepared(builder):
         return builder.is_prepared()
 
 
-def tfds_prepared(name: str, data_dir: str):
+def tfds_prepared(name: str, data_dir: str) -> bool:
     return _is_prepared(_tfds_builder(name, data_dir))
 
 
-def absolute_split(name: str, split: str, sizes):
+def absolute_split(name: str, split: str, sizes: dict[str, int]) -> list[tuple[str, int, int]]:
     """TFDS split syntax ("train", "test[:10%]", "train[:100]+test") -> [(split, start, stop)].
 
     Parsed by TFDS itself (`tfds.core.ReadInstruction`), against the split sizes given.

@@ -10,7 +10,7 @@ import tensorflow as tf
 from tf_dcgan.checks import check_channels, check_image_size, check_resize
 
 
-def composite_alpha(image):
+def composite_alpha(image: tf.Tensor) -> tf.Tensor:
     """Drops an alpha channel by compositing over white (transparent backgrounds become white).
 
     Args:
@@ -28,7 +28,7 @@ def composite_alpha(image):
     return tf.cast(tf.round(color * alpha + 255.0 * (1.0 - alpha)), tf.uint8)
 
 
-def to_channels(image, channels: int):
+def to_channels(image: tf.Tensor, channels: int) -> tf.Tensor:
     """uint8 image with 1-4 channels -> uint8 image with `channels` (1 or 3) channels.
 
     Alpha is composited over white, gray is repeated to RGB, RGB becomes gray by luminance.
@@ -41,7 +41,7 @@ def to_channels(image, channels: int):
     return tf.cast(tf.round(tf.image.rgb_to_grayscale(tf.cast(image, tf.float32))), tf.uint8)
 
 
-def apply_orientation(image, orientation):
+def apply_orientation(image: tf.Tensor, orientation: tf.Tensor) -> tf.Tensor:
     """Turns an (H, W, C) image as stored into the image as meant by its EXIF orientation (1-8).
 
     The eight values are the four rotations, each optionally mirrored (EXIF 2.3, tag 0x0112);
@@ -62,7 +62,7 @@ def apply_orientation(image, orientation):
     return tf.ensure_shape(oriented, (None, None, image.shape[-1]))
 
 
-def center_crop_square(image):
+def center_crop_square(image: tf.Tensor) -> tf.Tensor:
     """The largest centered square of an (H, W, C) image."""
     shape = tf.shape(image)
     side = tf.minimum(shape[0], shape[1])
@@ -71,7 +71,7 @@ def center_crop_square(image):
     )
 
 
-def resize_square(image, image_size: int, resize: str = "crop"):
+def resize_square(image: tf.Tensor, image_size: int, resize: str = "crop") -> tf.Tensor:
     """uint8 (H, W, C) image -> uint8 (image_size, image_size, C), antialiased.
 
     Args:
@@ -86,7 +86,7 @@ def resize_square(image, image_size: int, resize: str = "crop"):
     return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
 
 
-def preprocess(image, image_size: int, channels: int, resize: str = "crop"):
+def preprocess(image: tf.Tensor, image_size: int, channels: int, resize: str = "crop") -> tf.Tensor:
     """uint8 image of any size and channel count -> uint8 (image_size, image_size, channels).
 
     Example:
@@ -103,12 +103,12 @@ def preprocess(image, image_size: int, channels: int, resize: str = "crop"):
     return tf.ensure_shape(image, (image_size, image_size, channels))
 
 
-def to_unit_range(images):
+def to_unit_range(images: tf.Tensor) -> tf.Tensor:
     """uint8 [0, 255] -> float32 [-1, 1], the range of the generator's tanh output."""
     return tf.cast(images, tf.float32) / 127.5 - 1.0
 
 
-def to_uint8(images):
+def to_uint8(images: tf.Tensor) -> tf.Tensor:
     """float [-1, 1] -> uint8 [0, 255] (rounded, clipped): the inverse of `to_unit_range`.
 
     Used for sample grids, the SavedModel's `generate` signature and anything saved as pixels.

@@ -5,12 +5,13 @@ import zipfile
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from tf_dcgan.evaluation.extractors import INFO_ENTRY
 
 
 def build_classifier(image_size: int, channels: int, num_classes: int, feature_dim: int = 128,
-                     seed: int = 0):
+                     seed: int = 0) -> keras.Model:
     """A small CNN classifier whose `features` layer serves as a domain feature extractor.
 
     A 32-filter conv block at full size, a 64-filter block of two convs at half size (each conv
@@ -35,27 +36,29 @@ def build_classifier(image_size: int, channels: int, num_classes: int, feature_d
     return keras.Model(inputs, logits, name="domain_classifier")
 
 
-def train_classifier(train_batches, test_batches, image_size: int, channels: int, num_classes: int,
-                     path: str | Path, dataset_name: str, epochs: int = 4,
-                     steps_per_epoch: int | None = None, verbose: bool = 2):
+def train_classifier(train_batches: tf.data.Dataset, test_batches: tf.data.Dataset,
+                     num_classes: int, path: str | Path, dataset_name: str, epochs: int = 4,
+                     steps_per_epoch: int | None = None) -> float:
     """Trains `build_classifier` on labelled batches and saves it with its test accuracy.
 
     Args:
-        train_batches, test_batches: `tf.data` datasets of (images in [-1, 1], int labels).
-        image_size, channels, num_classes: what the classifier takes and predicts.
+        train_batches, test_batches: `tf.data` datasets of (images in [-1, 1], int labels); the
+            classifier takes their image size and channels.
+        num_classes: int. The classes it predicts.
         path: the `.keras` file to write (atomically); it holds the accuracy and `dataset_name`.
         dataset_name: what it learned (e.g. "fashion_mnist:train"), for the reports.
-        epochs: passes over the training data.
+        epochs: passes over the training data (one line of progress each).
         steps_per_epoch: batches per epoch, for an endless `train_batches` stream.
 
     Returns:
         The test accuracy.
     """
+    _, image_size, _, channels = train_batches.element_spec[0].shape
     model = build_classifier(image_size, channels, num_classes)
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
-    model.fit(train_batches, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose)
+    model.fit(train_batches, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=2)
     accuracy = float(model.evaluate(test_batches, verbose=0, return_dict=True)["accuracy"])
     info = {"dataset": dataset_name, "test_accuracy": accuracy, "image_size": image_size,
             "channels": channels, "num_classes": num_classes,
@@ -64,7 +67,7 @@ def train_classifier(train_batches, test_batches, image_size: int, channels: int
     return accuracy
 
 
-def save_classifier(model: keras.Model, info, path: str | Path):
+def save_classifier(model: keras.Model, info: dict, path: str | Path) -> None:
     """Writes a trained classifier with `info` inside its `.keras` file, without its optimizer
     (the file is for feature extraction only: a third of the size), atomically."""
     from tf_dcgan.files import atomic_output

@@ -118,7 +118,7 @@ def run_experiments(generator: keras.Model, out_dir: str | Path, extractor: Feat
              interpolation_grid(generator, seed=seed, spherical=spherical))
     if arithmetic is not None:
         save("arithmetic.png", vector_arithmetic(
-            generator, extractor.classifier, *arithmetic, seed=seed))
+            generator, extractor.classifier, arithmetic, seed=seed))
     train_x, train_y = real.read(real.train)
     generated = np.asarray(next(generated_batches(generator, 8, seed=seed)))
     save("neighbours.png", nearest_neighbours(
@@ -141,7 +141,7 @@ def run_experiments(generator: keras.Model, out_dir: str | Path, extractor: Feat
     return results
 
 
-def interpolation_grid(generator: keras.Model, rows=8, steps: int = 10, seed: int = 0,
+def interpolation_grid(generator: keras.Model, rows: int = 8, steps: int = 10, seed: int = 0,
                        spherical: bool = True) -> np.ndarray:
     """Each row walks the latent space between two random noise vectors (paper, section 6.1).
 
@@ -158,8 +158,8 @@ def interpolation_grid(generator: keras.Model, rows=8, steps: int = 10, seed: in
     return image_grid(np.asarray(generator(walks, training=False)), columns=steps)
 
 
-def class_means(generator: keras.Model, classifier: keras.Model, labels, per_class: int = 3,
-                candidates: int = 2000, seed: int = 0):
+def class_means(generator: keras.Model, classifier: keras.Model, labels: list[int],
+                per_class: int = 3, candidates: int = 2000, seed: int = 0) -> tuple[dict, dict]:
     """The average noise vector of `per_class` samples the classifier is surest are each label.
 
     The paper averaged three hand-picked samples per concept; the domain classifier picks here.
@@ -181,17 +181,28 @@ def class_means(generator: keras.Model, classifier: keras.Model, labels, per_cla
     return means, chosen
 
 
-def vector_arithmetic(generator: keras.Model, classifier: keras.Model, a, b, c, variations: int = 8,
-                      per_class: int = 3, seed: int = 0, jitter: float = 0.25) -> np.ndarray:
+def vector_arithmetic(generator: keras.Model, classifier: keras.Model,
+                      terms: tuple[int, int, int], variations: int = 8, per_class: int = 3,
+                      seed: int = 0, jitter: float = 0.25) -> np.ndarray:
     """Renders mean(z_a) - mean(z_b) + mean(z_c) next to its three terms (paper, section 6.3).
 
     Each row adds the same small noise (standard deviation `jitter`) to all four vectors, as the
     paper's figures do, to show the result holds around the point and not only at it.
 
+    Args:
+        generator: keras.Model. An unconditional generator.
+        classifier: keras.Model. Picks the samples of each class (`class_means`).
+        terms: (a, b, c). The class labels of a - b + c (`parse_arithmetic`).
+        variations: int. Rows, each with its own small offset.
+        per_class: int. Samples averaged for each class's vector (the paper's three).
+        seed: int. Seed of the candidates and the offsets.
+        jitter: float. Standard deviation of the offsets.
+
     Returns:
         A uint8 grid image: columns a, b, c and a - b + c; `variations` rows.
     """
-    means, _ = class_means(generator, classifier, (a, b, c), per_class, seed=seed)
+    a, b, c = terms
+    means, _ = class_means(generator, classifier, terms, per_class, seed=seed)
     result = means[a] - means[b] + means[c]
     rng = np.random.default_rng(seed)
     rows = []
@@ -202,8 +213,8 @@ def vector_arithmetic(generator: keras.Model, classifier: keras.Model, a, b, c, 
     return image_grid(np.asarray(images), columns=4)
 
 
-def nearest_neighbours(generated, generated_features, real, real_features,
-                       count: int = 8) -> np.ndarray:
+def nearest_neighbours(generated: np.ndarray, generated_features: np.ndarray, real: np.ndarray,
+                       real_features: np.ndarray, count: int = 8) -> np.ndarray:
     """Generated images beside their closest training images in feature space (memorisation).
 
     Returns:
@@ -218,7 +229,7 @@ def nearest_neighbours(generated, generated_features, real, real_features,
     return image_grid(np.stack(rows), columns=4)
 
 
-def discriminator_features(discriminator: keras.Model, images, batch_size: int = 500,
+def discriminator_features(discriminator: keras.Model, images: np.ndarray, batch_size: int = 500,
                            pool: int = 4) -> np.ndarray:
     """Every conv layer's activations, max-pooled to a `pool` x `pool` grid, flattened and joined.
 
@@ -250,7 +261,8 @@ def _adaptive_max_pool(maps, pool):
     return tf.concat(cells, axis=1)
 
 
-def linear_probe(train_features, train_labels, test_features, test_labels, seed: int = 0) -> float:
+def linear_probe(train_features: np.ndarray, train_labels: np.ndarray, test_features: np.ndarray,
+                 test_labels: np.ndarray, seed: int = 0) -> float:
     """Test accuracy of a regularised logistic regression fitted on standardised features."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline

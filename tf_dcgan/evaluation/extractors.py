@@ -15,6 +15,7 @@ extractor needs colour. Features leave as float32 NumPy arrays.
 import json
 import os
 import zipfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import keras
@@ -85,7 +86,7 @@ class FeatureExtractor:
             )
 
 
-def inception_extractor(weights=None) -> FeatureExtractor:
+def inception_extractor(weights: str | Path | None = None) -> FeatureExtractor:
     """InceptionV3 pool features (2048-d) at 299x299, with weights from a file or Keras' cache.
 
     Args:
@@ -144,8 +145,8 @@ def classifier_extractor(path: str | Path) -> FeatureExtractor:
     return extractor
 
 
-def extract_features(extractor: FeatureExtractor, batches, limit: int | None = None,
-                     progress=None) -> np.ndarray:
+def extract_features(extractor: FeatureExtractor, batches: Iterable, limit: int | None = None,
+                     progress: Callable[[int], None] | None = None) -> np.ndarray:
     """Features of every image in `batches` (images, or (images, labels) pairs), up to `limit`.
 
     Only features are kept: images pass through one batch at a time.

@@ -25,7 +25,7 @@ KID_SUBSET_SIZE = 1000
 PR_NEIGHBOURS = 3
 
 
-def frechet_distance(real, fake) -> float:
+def frechet_distance(real: np.ndarray, fake: np.ndarray) -> float:
     """FID between two feature sets (N, D): |mu1 - mu2|² + Tr(S1 + S2 - 2 (S1 S2)^1/2).
 
     The matrix square root's trace is taken from the eigenvalues of S1^1/2 S2 S1^1/2 (symmetric,
@@ -41,8 +41,8 @@ def frechet_distance(real, fake) -> float:
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * trace_root)
 
 
-def kernel_distance(real, fake, subsets: int = KID_SUBSETS, subset_size: int = KID_SUBSET_SIZE,
-                    seed: int = 0):
+def kernel_distance(real: np.ndarray, fake: np.ndarray, subsets: int = KID_SUBSETS,
+                    subset_size: int = KID_SUBSET_SIZE, seed: int = 0) -> tuple[float, float]:
     """KID: (mean, std) of the unbiased MMD² over `subsets` random subsets of each set."""
     real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
     size = min(subset_size, len(real), len(fake))
@@ -84,7 +84,8 @@ def _coverage(manifold, radii, queries, batch):
     return inside / len(queries)
 
 
-def precision_recall(real, fake, k: int = PR_NEIGHBOURS, batch=1000):
+def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = PR_NEIGHBOURS,
+                     batch: int = 1000) -> tuple[float, float]:
     """Improved precision and recall with k-nearest-neighbour manifolds; (precision, recall)."""
     real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
     precision = _coverage(real, _kth_neighbour_radii(real, k, batch), fake, batch)
@@ -106,7 +107,7 @@ class Scores:
         return dataclasses.asdict(self)
 
 
-def score_features(real, fake, seed: int = 0) -> Scores:
+def score_features(real: np.ndarray, fake: np.ndarray, seed: int = 0) -> Scores:
     """All metrics of generated features `fake` against real features `real`.
 
     Example:

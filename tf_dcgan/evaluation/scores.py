@@ -11,12 +11,15 @@ name the extractor, the image counts and both real sets.
 import dataclasses
 import json
 import sys
+from collections.abc import Iterable, Iterator
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from tf_dcgan.checks import check_positive_int
-from tf_dcgan.evaluation.extractors import extract_features
+from tf_dcgan.data.images import ImageSource
+from tf_dcgan.evaluation.extractors import FeatureExtractor, extract_features
 from tf_dcgan.evaluation.metrics import Scores, frechet_distance, score_features
 from tf_dcgan.model.latent import LatentSpace
 
@@ -63,7 +66,7 @@ class Report:
 
 
 def generated_batches(generator: keras.Model, num_images: int, batch_size: int = 250,
-                      seed: int = 0, label: int | None = None):
+                      seed: int = 0, label: int | None = None) -> Iterator[tf.Tensor]:
     """Yields `num_images` generated images in batches, the same for the same seed.
 
     The inputs are `LatentSpace.batches`; a conditional generator makes uniform random classes,
@@ -73,8 +76,9 @@ def generated_batches(generator: keras.Model, num_images: int, batch_size: int =
         yield generator(inputs, training=False)
 
 
-def evaluate_generator(generator: keras.Model, extractor, reference_batches, reference_name: str,
-                       num_images: int = 10_000, floor_batches=None, floor_name: str | None = None,
+def evaluate_generator(generator: keras.Model, extractor: FeatureExtractor,
+                       reference_batches: Iterable, reference_name: str, num_images: int = 10_000,
+                       floor_batches: Iterable | None = None, floor_name: str | None = None,
                        batch_size: int = 250, seed: int = 0, verbose: bool = True) -> Report:
     """Scores `num_images` generated images against the reference images, and the floor.
 
@@ -172,9 +176,10 @@ class ClassReport:
         return "\n".join(lines)
 
 
-def evaluate_classes(generator: keras.Model, extractor, reference_batches, reference_name: str,
-                     num_per_class: int = 1000, batch_size: int = 250, seed: int = 0,
-                     class_names: list[str] | None = None, verbose: bool = True) -> ClassReport:
+def evaluate_classes(generator: keras.Model, extractor: FeatureExtractor,
+                     reference_batches: Iterable, reference_name: str, num_per_class: int = 1000,
+                     batch_size: int = 250, seed: int = 0, class_names: list[str] | None = None,
+                     verbose: bool = True) -> ClassReport:
     """Scores a generator class by class: per-class FID, and class accuracy when conditional.
 
     A conditional generator makes `num_per_class` images with each label k (noise from `seed`,
@@ -247,7 +252,8 @@ def evaluate_classes(generator: keras.Model, extractor, reference_batches, refer
     return ClassReport(extractor.name, reference_name, rows, latent.conditional)
 
 
-def reference_sets(dataset: str, data_dir: str | None = None, held_out: float = 0.1, seed: int = 0):
+def reference_sets(dataset: str, data_dir: str | None = None, held_out: float = 0.1,
+                   seed: int = 0) -> tuple[ImageSource, str, ImageSource, str]:
     """The real images to score against, and other real images for the floor.
 
     A TensorFlow Datasets name (Fashion-MNIST included) is scored against its test split, with

@@ -47,7 +47,7 @@ def next_version(model_dir: str | Path) -> int:
     return max(versions, default=0) + 1
 
 
-def build_archive(generator: keras.Model, max_images: int = 256):
+def build_archive(generator: keras.Model, max_images: int = 256) -> keras.export.ExportArchive:
     """The `keras.export.ExportArchive` with the three serving signatures (see the module).
 
     Args:

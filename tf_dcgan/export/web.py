@@ -22,6 +22,8 @@ import os
 import shutil
 from pathlib import Path
 
+import keras
+
 from tf_dcgan.checks import check_quantize
 from tf_dcgan.export.staging import staged_folder
 from tf_dcgan.export.tflite import export_tflite
@@ -80,8 +82,9 @@ def find_litertjs(node_modules: str | Path | None = None) -> tuple[Path, str]:
     return core, version
 
 
-def export_web(generator, out_dir: str | Path, name: str = "dcgan", quantize: str = "float16",
-               overwrite: bool = False, node_modules: str | Path | None = None) -> Path:
+def export_web(generator: keras.Model, out_dir: str | Path, name: str = "dcgan",
+               quantize: str = "float16", overwrite: bool = False,
+               node_modules: str | Path | None = None) -> Path:
     """Writes the browser demo of `generator` to `out_dir/web/`, whole or not at all.
 
     The folder is built under a temporary name in `out_dir` and renamed into place; an existing

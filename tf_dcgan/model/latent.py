@@ -42,7 +42,7 @@ def _normal(num_images, latent_dim, seed_tensor):
     return tf.random.stateless_normal(tf.stack([num_images, latent_dim]), seed=seed_tensor)
 
 
-def replica_seed(seed_tensor):
+def replica_seed(seed_tensor: tf.Tensor) -> tf.Tensor:
     """Folds the `tf.distribute` replica id into a `[2]` seed when more than one replica runs.
 
     Every replica sees the same `SeedGenerator` state; folding the replica id in gives each its
@@ -187,7 +187,8 @@ class LatentSpace:
         return {"noise": noise, "label": labels}, columns
 
 
-def interpolate(start, end, steps: int, spherical: bool = True) -> np.ndarray:
+def interpolate(start: np.ndarray, end: np.ndarray, steps: int,
+                spherical: bool = True) -> np.ndarray:
     """`steps` points from `start` to `end` (vectors of the latent space), ends included.
 
     Spherical interpolation (slerp) keeps the points at the norm typical of Gaussian noise, where

@@ -1,12 +1,14 @@
 """TODO docstring."""
 
+from pathlib import Path
+
 import imageio.v3 as iio
 import numpy as np
 
 from tf_dcgan.files import atomic_output
 
 
-def write_gif(frames, path, frame_seconds: float = 0.5) -> None:
+def write_gif(frames: list[np.ndarray], path: str | Path, frame_seconds: float = 0.5) -> None:
     """Writes frames (uint8 arrays of one size) into an animated, looping GIF, atomically."""
     if not len(frames):
         return
@@ -28,7 +30,7 @@ def _smooth(values, weight):
     return smoothed
 
 
-def plot_losses(rows, path, smoothing: float = 0.98) -> None:
+def plot_losses(rows: list[dict], path: str | Path, smoothing: float = 0.98) -> None:
     """Plots D's and G's loss per step (thin) with a moving average (bold), and D(x), D(G(z)).
 
     Args:

@@ -10,6 +10,7 @@ import random
 import shutil
 import sys
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 
 import keras
@@ -17,6 +18,7 @@ import tensorflow as tf
 
 from tf_dcgan import data, distribute, evaluation
 from tf_dcgan.checks import check_sample_grid, error_summary, supported_image_sizes
+from tf_dcgan.config import TrainConfig
 from tf_dcgan.data.images import ImageSource
 from tf_dcgan.model.gan import DCGAN
 from tf_dcgan.model.networks import build_discriminator, build_generator
@@ -125,7 +127,7 @@ class TrainingResult:
         return self.steps_per_epoch * self.batch_size / self.median_epoch_seconds
 
 
-def prepare_run(config, resume: bool = False, given=(),
+def prepare_run(config: TrainConfig, resume: bool = False, given: Collection[str] = (),
                 strategy: tf.distribute.Strategy | None = None) -> PreparedRun:
     """Checks the config, sets up the strategy, loads the data, creates (or reopens) the run folder.
 
@@ -223,7 +225,7 @@ def _agree_on_seed_and_folder(strategy, chief, config):
     return dataclasses.replace(config, seed=seed, out=out)
 
 
-def build_gan(config) -> DCGAN:
+def build_gan(config: TrainConfig) -> DCGAN:
     """The generator, discriminator and compiled `DCGAN` that a resolved `config` describes.
 
     Args:
@@ -267,7 +269,9 @@ def build_gan(config) -> DCGAN:
     return gan
 
 
-def run_callbacks(folder: str | Path, config, state, start_step: int = 0, run=None):
+def run_callbacks(folder: str | Path, config: TrainConfig, state: TrainingState,
+                  start_step: int = 0,
+                  run: PreparedRun | None = None) -> list[keras.callbacks.Callback]:
     """The callbacks `train.py` uses, in order: stop on signal, divergence guard, sample grids,
     GIF, per-step losses (and TensorBoard), model saving, checkpoints.
 
@@ -310,7 +314,7 @@ def run_callbacks(folder: str | Path, config, state, start_step: int = 0, run=No
     return callbacks
 
 
-def train(run, verbose: bool | None = None) -> TrainingResult:
+def train(run: PreparedRun, verbose: int | None = None) -> TrainingResult:
     """Trains a prepared run to its last epoch (from its newest checkpoint when resuming).
 
     Writes into the run folder, every epoch: samples/epoch_NNN.png, training.gif, losses.csv,
