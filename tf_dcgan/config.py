@@ -170,17 +170,14 @@ class TrainConfig:
         False, "TensorFlow op determinism: the same seed gives bit-identical weights, across "
         "stops and resumes (somewhat slower)")
     tensorboard: bool = setting(
-        False, "write per-step metrics and each epoch's sample grid to RUN/logs (view with: "
-        "tensorboard --logdir RUN/logs)")
-    eval_every: int | None = setting(
-        None, "score FID, KID, precision and recall every N epochs into RUN/metrics.csv "
-        "(default: never)")
+        False, "write per-step metrics and each epoch's sample grid to RUN/logs; view them "
+        "with: tensorboard --logdir RUN/logs")
+    eval_every: int | None = setting(None, "score FID, KID, precision and recall every N "
+                                     "epochs into RUN/metrics.csv (default: never)")
     eval_images: int = setting(
-        2000, "generated images per evaluation during training (a quick figure; evaluate.py "
-        "uses 10,000)")
-    keep_best: bool = setting(
-        False, "keep the checkpoint with the best FID in RUN/checkpoints/best (needs "
-        "--eval-every)")
+        2000, "generated images per evaluation during training (evaluate.py uses 10,000)")
+    keep_best: bool = setting(False, "keep the checkpoint with the best FID in "
+                              "RUN/checkpoints/best (needs --eval-every)")
     extractor: str | None = setting(
         None, "features for the evaluation: 'inception' or a classifier .keras (default: the "
         "project's classifier for fashion_mnist, else inception)")
