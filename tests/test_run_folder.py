@@ -101,6 +101,25 @@ def test_a_save_stopped_while_writing_keeps_the_previous_pair(tiny_gan, tiny_ima
     assert not (run.path / ".saving").exists()
 
 
+def test_opening_a_run_that_a_live_process_holds_leaves_its_save_alone(tiny_gan, tiny_images,
+                                                                     tmp_path):
+    run = RunFolder(tmp_path / "run")
+    run.write_config(TrainConfig())
+    gan = tiny_gan()
+    run.save_models(gan)
+    gan.train_on_batch(tiny_images[:16])
+    holder = RunFolder(run.path).claim(resume=True)  # what train.py holds while it runs
+    try:
+        _stage(run, gan, complete=False)  # its save in progress: files still being written
+        staged = sorted(p.name for p in (run.path / ".saving").iterdir())
+        RunFolder.open(run.path)  # export.py --run, evaluate.py --run, a refused --resume
+        assert sorted(p.name for p in (run.path / ".saving").iterdir()) == staged
+    finally:
+        holder.release()
+    RunFolder.open(run.path)  # nobody holds it now: the unfinished save is discarded
+    assert not (run.path / ".saving").exists()
+
+
 def test_claiming_an_unfinished_run_clears_its_outputs_and_leftovers(tmp_path):
     run = RunFolder(tmp_path / "run")
     run.write_config(TrainConfig())

@@ -34,6 +34,11 @@ MAX_BASE_FILTERS = 1024
 MAX_CLASSES = 10_000
 # A sample grid is drawn in one batch and viewed by a person: 32x32 images is already a lot.
 MAX_NUM_SAMPLES = 1024
+# An image file of a folder dataset is read only when it is a regular file of at most this many
+# bytes, with at most this many pixels (Pillow's own decompression-bomb threshold): a 12000x12000
+# PNG of 425 KB decodes to over a gigabyte.
+MAX_IMAGE_FILE_BYTES = 256 * 1024**2
+MAX_IMAGE_PIXELS = 89_478_485
 # The SavedModel's `generate` signatures: num_images is int32, and one request should not be able
 # to make a server allocate gigabytes.
 MAX_EXPORT_IMAGES = 10_000

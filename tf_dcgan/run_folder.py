@@ -285,6 +285,9 @@ class RunFolder:
     def open(cls, path: str | Path):
         """Opens a run folder that `train.py` wrote, finishing a model save a stop interrupted.
 
+        The interrupted save is finished (or its unfinished staging discarded) only when no
+        process holds the run: a `train.py` writing the folder at this moment is left alone.
+
         Raises:
             ValueError: `path` does not exist or is not a run folder (no config.json).
         """
@@ -299,8 +302,29 @@ class RunFolder:
                 f"run must be a run folder written by train.py; received run={str(path)!r}, "
                 f"which has no {CONFIG}. Pass the folder train.py printed, or a model file."
             )
-        run._finish_interrupted_save()
+        run._finish_interrupted_save_unless_held()
         return run
+
+    def _finish_interrupted_save_unless_held(self):
+        # Only a folder nobody holds is repaired: a live run (or another reader repairing it)
+        # holds its lock, and its `.saving/` is still being written or renamed.
+        if not (self.path / _SAVING).is_dir():
+            return
+        try:
+            lock = open(self.path / _LOCK, "a+")
+        except OSError:  # a read-only folder: read the pair in place, as it is
+            return
+        with lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return
+            try:
+                self._finish_interrupted_save()
+            except OSError:  # read-only files in a writable folder: the same
+                pass
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def read_config(self):
         """The run's settings, read back from config.json as a `TrainConfig`."""

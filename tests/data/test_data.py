@@ -5,7 +5,6 @@ import pytest
 
 from tests.helpers import save_image as _save
 from tf_dcgan import data
-from tf_dcgan import data as sources
 from tf_dcgan.data import transforms
 
 
@@ -20,13 +19,13 @@ def test_idx_reader_reads_images_and_labels(tmp_path):
     labels = np.array([3, 1, 4, 1, 5], np.uint8)
     _write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images, 2051)
     _write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels, 2049)
-    source = sources.read_fashion_mnist_idx(tmp_path, "test")
+    source = data.read_fashion_mnist_idx(tmp_path, "test")
     np.testing.assert_array_equal(source.images[..., 0], images)
     np.testing.assert_array_equal(source.labels, labels)
     assert source.image_size == 28 and source.channels == 1
     _write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels, 2051)
     with pytest.raises(ValueError, match="not an IDX file of the expected kind"):
-        sources.read_fashion_mnist_idx(tmp_path, "test")
+        data.read_fashion_mnist_idx(tmp_path, "test")
 
 
 def test_default_dataset_is_fashion_mnist_offline():
@@ -338,3 +337,42 @@ def test_bad_splits_are_refused_before_any_download(dataset, message, tmp_path, 
     monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", no_download)
     with pytest.raises(ValueError, match=message):
         data.read_images(dataset, data_dir=str(tmp_path))
+
+
+# Reads the folder in a child process, so a regression that hangs on a FIFO or fills memory
+# fails the test (timeout, memory limit) instead of stopping the suite.
+PROBE_FOLDER = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (6 * 1024**3, 6 * 1024**3))
+from tf_dcgan.data import read_folder
+source = read_folder(sys.argv[1])
+print(source.num_images)
+for path, reason in source.skipped:
+    print(path.rsplit("/", 1)[-1], "|", reason)
+"""
+
+
+def test_special_files_and_decompression_bombs_are_skipped_not_read(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from tests.helpers import ROOT
+
+    folder = tmp_path / "images"
+    _save(folder / "good.png", np.zeros((16, 16, 3), np.uint8))
+    os.symlink("/dev/zero", folder / "zero.jpg")  # read in full, it never ends
+    os.mkfifo(folder / "pipe.png")  # opened for reading, it waits for a writer forever
+    Image.new("1", (12000, 12000)).save(folder / "bomb.png")  # small file, 144 megapixels
+    assert (folder / "bomb.png").stat().st_size < 2 * 1024**2
+    result = subprocess.run([sys.executable, "-c", PROBE_FOLDER, str(folder)],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "1"
+    reasons = dict(line.split(" | ", 1) for line in lines[1:])
+    assert set(reasons) == {"zero.jpg", "pipe.png", "bomb.png"}
+    assert all("not a regular file" in reasons[name] for name in ("zero.jpg", "pipe.png"))
+    assert "12000x12000 is more than" in reasons["bomb.png"]

@@ -119,3 +119,60 @@ def test_resume_refuses_flags_that_would_change_the_model_or_data(tmp_path, caps
         assert message in err and err.count("\n") == 1, err
     assert train.main(["--out", str(tmp_path / "nothing"), "--resume"]) == 2
     assert "which does not exist" in capsys.readouterr().err
+
+
+def _files(run):
+    """Every file of a run folder but its lock, with its bytes."""
+    return {str(path.relative_to(run)): path.read_bytes() for path in sorted(run.rglob("*"))
+            if path.is_file() and path.name != ".lock"}
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("finished") / "run"
+    result = _train(*TINY_RESUMABLE, "--out", str(run))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run
+
+
+TINY_RESUMABLE = ["--batch-size", "16", "--base-filters", "8", "--latent-dim", "16",
+                  "--num-samples", "4", "--seed", "0", "--steps-per-epoch", "3", "--epochs", "1"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["no checkpoints folder", "every checkpoint unreadable"])
+def test_resume_without_a_loadable_checkpoint_refuses_and_changes_nothing(finished_run, tmp_path,
+                                                                          damage):
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(finished_run, run)
+    if damage == "no checkpoints folder":
+        shutil.rmtree(run / "checkpoints")
+    else:
+        for path in (run / "checkpoints").glob("ckpt-*.data-*"):
+            path.write_bytes(path.read_bytes()[:100])
+    before = _files(run)
+    result = _train("--out", str(run), "--resume", "--epochs", "3")
+    assert result.returncode == 2, result.stderr[-3000:]
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith("train.py: error: resume cannot continue the run")
+    assert "nothing was changed" in error and "--out" in error
+    assert _files(run) == before
+
+
+@pytest.mark.slow
+def test_resume_finds_checkpoints_stamped_ahead_of_this_clock(finished_run, tmp_path):
+    import re
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(finished_run, run)
+    index = run / "checkpoints" / "checkpoint"
+    # As written on a machine whose clock runs a year ahead of this one.
+    index.write_text(re.sub(r"(timestamp: )([0-9.e+]+)",
+                            lambda m: f"{m.group(1)}{float(m.group(2)) + 3.2e7}", index.read_text()))
+    result = _train("--out", str(run), "--resume", "--epochs", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "resumed from the checkpoint of step 3" in result.stdout
+    assert _steps(run)[0] == 1 and _steps(run)[-1] == 6

@@ -286,13 +286,21 @@ def test_replacing_a_version_leaves_a_whole_model_at_every_step(generator, tmp_p
 
 def test_staging_folders_of_killed_exports_are_removed_by_the_next(generator, tmp_path):
     model_dir = tmp_path / "dcgan"
-    dead = model_dir / ".tmp-1-999999999-abc"  # no process has this PID
-    alive = model_dir / f".tmp-2-{os.getpid()}-abc"  # an export running right now
-    old_style = model_dir / ".tmp-3-xyz"
-    for folder in (dead, alive, old_style):
+    dead = model_dir / ".tmp-1-999999999-abc"  # ours: no process has this PID
+    alive = model_dir / f".tmp-2-{os.getpid()}-abc"  # ours: an export running right now
+    for folder, pid in ((dead, 999999999), (alive, os.getpid())):
         folder.mkdir(parents=True)
+        (folder / staging.STAGING_MARKER).write_text(f"{pid}\n")
+    # A user's own folders named like staging folders, without our marker: never removed.
+    users = [model_dir / ".tmp-3-xyz", model_dir / ".tmp-notes"]
+    for folder in users:
+        folder.mkdir(parents=True)
+        (folder / "mine.txt").write_text("keep me")
     export_lib.export_saved_model(generator, tmp_path, max_images=4)
-    assert sorted(p.name for p in model_dir.iterdir()) == [alive.name, "1"]
+    assert sorted(p.name for p in model_dir.iterdir()) == sorted(
+        [alive.name, "1", *(folder.name for folder in users)])
+    assert all((folder / "mine.txt").read_text() == "keep me" for folder in users)
+    assert not (model_dir / "1" / staging.STAGING_MARKER).exists()
 
 
 @pytest.mark.parametrize("max_images, message", [

@@ -248,6 +248,17 @@ def test_an_existing_page_is_replaced_only_when_asked(tiny_generator, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["web"]  # no staging folder left
 
 
+def test_a_users_folders_named_like_staging_folders_are_never_removed(tiny_generator, tmp_path):
+    photos = tmp_path / ".tmp-photos"
+    photos.mkdir()
+    (photos / "cat.jpg").write_bytes(b"a user's photo")
+    page = web_lib.export_web(tiny_generator, tmp_path, name="first")
+    web_lib.export_web(tiny_generator, tmp_path, name="second", overwrite=True)
+    assert (photos / "cat.jpg").read_bytes() == b"a user's photo"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-photos", "web"]
+    assert not any(p.name == ".tf-dcgan-staging" for p in page.rglob("*"))
+
+
 def test_a_failed_export_keeps_the_old_page_whole(tiny_generator, tmp_path, monkeypatch):
     page = web_lib.export_web(tiny_generator, tmp_path, name="old")
     before = sorted(str(p.relative_to(page)) for p in page.rglob("*"))

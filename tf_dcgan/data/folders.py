@@ -1,14 +1,19 @@
-"""TODO docstring."""
+"""Image folders: every image file under a folder, checked once, with the ones that fail skipped,
+counted and named. Only regular files are read, under a size and a pixel ceiling, so a link to a
+device, a FIFO or a decompression bomb is skipped instead of hanging the run or filling memory."""
 
 import concurrent.futures
 import os
 import re
+import stat
+import warnings
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from tf_dcgan.checks import MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS
 from tf_dcgan.data.images import ImageSource, decode_image
 from tf_dcgan.environment import native_stderr_silenced
 
@@ -32,9 +37,41 @@ def exif_orientation(path: str | Path) -> int:
     return orientation if 1 <= orientation <= 8 else 1
 
 
+def _unreadable(path):
+    """Why `path` must not be read at all, or None: not a regular file, too large, too many pixels.
+
+    Checked before a byte of the image is decoded: `os.stat` follows a link to what it points at
+    (a device or a FIFO would be read forever), and Pillow reads only the header for the size.
+    """
+    try:
+        info = os.stat(path)
+    except OSError as error:
+        return f"cannot be read ({error.strerror})"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file (a device, a FIFO or a socket)"
+    if info.st_size > MAX_IMAGE_FILE_BYTES:
+        return f"larger than {MAX_IMAGE_FILE_BYTES // 1024**2} MiB ({info.st_size} bytes)"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+    except Image.DecompressionBombError as error:
+        return f"too many pixels ({error})"[:200]
+    except Exception:  # not an image Pillow reads: TensorFlow's decoder gives the reason
+        return None
+    if width * height > MAX_IMAGE_PIXELS:
+        return (f"{width}x{height} is more than {MAX_IMAGE_PIXELS} pixels (a decompression "
+                "bomb?); resize it to use it")
+    return None
+
+
 def _probe(path):
     """Decodes one file; returns (channels, height, width, orientation) as displayed, or the
     reason it does not decode."""
+    reason = _unreadable(path)
+    if reason is not None:
+        return reason
     try:
         image = decode_image(tf.io.read_file(path))
         height, width, channels = image.shape

@@ -1,8 +1,8 @@
 """Writing an export folder whole or not at all: built under a hidden name, then renamed into place.
 
 A SavedModel version folder and the web page are both folders; each is built in a hidden staging
-folder beside its target (`.tmp-NAME-PID-*`: the PID tells a later export whether its writer is
-still alive) and swapped into place in one rename, so a reader or a server never sees half of one.
+folder beside its target (`.tmp-NAME-PID-*`, holding a marker file with the writer's PID, by which
+a later export tells a folder it may remove from a user's) and swapped into place in one rename, so a reader or a server never sees half of one.
 """
 
 import contextlib
@@ -16,6 +16,9 @@ import tensorflow as tf
 
 from tf_dcgan.checks import error_summary
 from tf_dcgan.files import check_folder, replace_directory
+
+# The file that marks a staging folder as one of ours, with the PID of the process writing it.
+STAGING_MARKER = ".tf-dcgan-staging"
 
 
 @contextlib.contextmanager
@@ -44,6 +47,8 @@ def staged_folder(parent: Path, target: Path, name: str) -> Iterator[Path]:
         staging = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-{os.getpid()}-", dir=target.parent))
         # mkdtemp makes it private; a server (TF Serving, a web server) must be able to read it.
         staging.chmod(0o755)
+        # Ours, and whose: a later export removes it only if this process has died.
+        (staging / STAGING_MARKER).write_text(f"{os.getpid()}\n")
     except OSError as error:
         raise ValueError(
             f"out must be a writable folder; could not write in {str(target.parent)!r} "
@@ -51,6 +56,7 @@ def staged_folder(parent: Path, target: Path, name: str) -> Iterator[Path]:
         ) from None
     try:
         yield staging
+        (staging / STAGING_MARKER).unlink()
         replace_directory(staging, target)
     except (OSError, tf.errors.OpError) as error:  # disk full, quota, permissions
         raise write_failed(target, error) from None
@@ -60,13 +66,17 @@ def staged_folder(parent: Path, target: Path, name: str) -> Iterator[Path]:
 
 
 def remove_stale_staging(model_dir: str | Path) -> None:
-    """Deletes the hidden staging folders (`.tmp-VERSION-PID-*`) of exports that were killed.
+    """Deletes the staging folders that exports of this project left when they were killed.
 
-    A folder whose writer is still running (another export at this moment) is left alone.
+    Only a folder holding our marker file is ours; it is removed when the process it names has
+    ended. Anything else, whatever its name (a user's own `.tmp-*` folder too), is left alone.
     """
     for path in Path(model_dir).glob(".tmp-*"):
-        pid = path.name.split("-")[2] if path.name.count("-") >= 3 else ""
-        if path.is_dir() and not (pid.isdigit() and _process_alive(int(pid))):
+        marker = path / STAGING_MARKER
+        if path.is_symlink() or not path.is_dir() or not marker.is_file():
+            continue
+        pid = marker.read_text().strip()
+        if not (pid.isdigit() and _process_alive(int(pid))):
             shutil.rmtree(path, ignore_errors=True)
 
 

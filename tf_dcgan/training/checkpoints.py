@@ -20,7 +20,52 @@ import tensorflow as tf
 
 from tf_dcgan.files import write_json
 from tf_dcgan.model.saving import all_weights_finite
+from tf_dcgan.run_folder import RunFolder
 from tf_dcgan.training.callbacks import StepCounter
+
+
+def listed_checkpoints(directory: str | Path) -> list[str]:
+    """The checkpoints in `directory`, oldest first, as their path prefixes (`.../ckpt-120`).
+
+    Read from the `checkpoint` index file with every checkpoint it lists, also those whose
+    recorded time is ahead of this machine's clock (`tf.train.CheckpointManager` drops them: a
+    run copied from a machine whose clock runs ahead would otherwise look empty). Without a
+    readable index file, the `ckpt-N.index` files in the folder, by step.
+    """
+    directory = Path(directory)
+    try:
+        state = tf.train.get_checkpoint_state(str(directory))
+    except (OSError, ValueError, tf.errors.OpError, UnicodeDecodeError):  # a damaged index file
+        state = None
+    if state is not None and state.all_model_checkpoint_paths:
+        return [str(directory / Path(path).name) for path in state.all_model_checkpoint_paths]
+    numbered = [(int(path.stem.split("-")[1]), path.with_suffix(""))
+                for path in directory.glob("ckpt-*.index") if path.stem.split("-")[1].isdigit()]
+    return [str(path) for _, path in sorted(numbered)]
+
+
+def check_resumable(folder: RunFolder, loadable: bool = True) -> None:
+    """Raises ValueError when a run that saved models has no checkpoint to resume from.
+
+    Resuming such a run from step 0 would overwrite its models, losses and grids; a run that
+    saved nothing yet may start again.
+
+    Args:
+        folder: RunFolder. The run to resume.
+        loadable: bool. False when its checkpoints are listed but none of them loads.
+    """
+    if not (folder.generator_path.exists() or folder.dcgan_path.exists()
+            or folder.losses_csv_path.exists()):
+        return
+    if loadable and listed_checkpoints(folder.checkpoints_dir):
+        return
+    found = ("none of its checkpoints loads" if not loadable
+             else f"it has no checkpoint in {folder.checkpoints_dir}")
+    raise ValueError(
+        f"resume cannot continue the run in {str(folder.path)!r}: {found}, and starting again "
+        "from step 0 would overwrite its models, losses and grids; nothing was changed. Restore "
+        "its checkpoints/ folder from a backup, or train a new run with another --out."
+    )
 
 
 class TrainingState:
@@ -53,10 +98,7 @@ class TrainingState:
         self.checkpoint = tf.train.Checkpoint(**parts)
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory),
                                                   max_to_keep=keep)
-        self.restore_manager = self.manager
-        if restore_from is not None and Path(restore_from).resolve() != Path(directory).resolve():
-            self.restore_manager = tf.train.CheckpointManager(
-                self.checkpoint, str(restore_from), max_to_keep=keep)
+        self.restore_dir = Path(directory if restore_from is None else restore_from)
 
     def save(self, step):
         """Writes a checkpoint of the state after `step` training steps; returns its path."""
@@ -69,7 +111,7 @@ class TrainingState:
         A checkpoint that fails to load (truncated or corrupt files) is reported through `warn`
         and the one before it is tried.
         """
-        for path in reversed(self.restore_manager.checkpoints):
+        for path in reversed(listed_checkpoints(self.restore_dir)):
             try:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
             # A truncated file fails in many ways (DataLossError, IndexError "Read less bytes

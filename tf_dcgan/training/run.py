@@ -25,7 +25,12 @@ from tf_dcgan.model.networks import build_discriminator, build_generator
 from tf_dcgan.run_folder import RunFolder, clock_stamp, default_run_path, free_suffix
 from tf_dcgan.training import callbacks as dcgan_callbacks
 from tf_dcgan.training import guards
-from tf_dcgan.training.checkpoints import Checkpointer, KeepBest, TrainingState
+from tf_dcgan.training.checkpoints import (
+    Checkpointer,
+    KeepBest,
+    TrainingState,
+    check_resumable,
+)
 from tf_dcgan.training.periodic import PeriodicEvaluation
 
 
@@ -201,14 +206,25 @@ def prepare_run(config: TrainConfig, resume: bool = False, given: Collection[str
             config.dataset, config.data_dir)
         run.reference_batches = data.make_eval_dataset(reference, image_size, channels,
                                                        resize=config.resize)
+    if resume and chief:
+        check_resumable(folder)
     folder.claim(resume=resume and chief)
+    if not resume:  # a resumed run's config.json is rewritten once its checkpoint has loaded
+        _write_config(run)
+        if source.paths is not None:
+            _write_or_fail(folder, lambda: folder.write_skipped_files(source.skipped))
+    return run
+
+
+def _write_or_fail(folder, write):
     try:
-        folder.write_config(config)
-        if source.paths is not None and not resume:
-            folder.write_skipped_files(source.skipped)
+        write()
     except OSError as error:  # disk full or quota, after the write probe passed
         raise ValueError(_failure_message(folder, 0, error)) from None
-    return run
+
+
+def _write_config(run):
+    _write_or_fail(run.folder, lambda: run.folder.write_config(run.config))
 
 
 def _agree_on_seed_and_folder(strategy, chief, config):
@@ -360,7 +376,10 @@ def train(run: PreparedRun, verbose: int | None = None) -> TrainingResult:
 
 def _fit(run, gan, state, verbose):
     config = run.config
-    start_step = (state.restore_newest() or 0) if run.resume else 0
+    start_step = 0
+    if run.resume:
+        start_step = _restore(run, state)
+        _write_config(run)
     steps = run.steps_per_epoch
     first_epoch, done_in_epoch = divmod(start_step, steps)
     if first_epoch >= config.epochs:
@@ -400,6 +419,15 @@ def _fit(run, gan, state, verbose):
         raise TrainingStopped(stop.received, _stop_message(run, stop.received,
                                                            checkpointer.saved_step, steps))
     return TrainingResult(gan, history, steps, config.batch_size, timer.seconds, start_step)
+
+
+def _restore(run, state):
+    """The step a resumed run restored; 0 for a run that never saved anything to lose."""
+    step = state.restore_newest()
+    if step is None:
+        # Training from step 0 would overwrite the run's models, losses and grids.
+        check_resumable(RunFolder(run.run_dir), loadable=False)
+    return step or 0
 
 
 def _stop_message(run, received, step, steps):
