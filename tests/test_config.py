@@ -171,7 +171,8 @@ def test_every_setting_is_a_flag_whose_help_is_the_fields(script, settings_class
     shown = _help_words(capsys.readouterr().out)
     for field in dataclasses.fields(settings_class):
         if "help" not in field.metadata:
-            assert field.name == "class_names"  # resolved from the dataset, never a flag
+            # Resolved from the dataset and recorded, never a flag.
+            assert field.name in ("class_names", "dataset_fingerprint")
             continue
         flag = field.metadata["flag"] or "--" + field.name.replace("_", "-")
         assert flag in shown
@@ -195,3 +196,22 @@ def test_evaluate_needs_exactly_one_generator(capsys):
         assert evaluate.main(argv) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "Pass --run RUN or --generator FILE.keras" in err
+
+
+@pytest.mark.parametrize("edit, shown", [
+    ({"cache": 5}, "config.json has cache=5, which must be str"),
+    ({"dataset": ["a"]}, "config.json has dataset=['a'], which must be str"),
+    ({"ema_decay": "0.9"}, "config.json has ema_decay='0.9', which must be float or null"),
+    ({"deterministic": 1}, "config.json has deterministic=1, which must be bool"),
+    ({"batch_size": -8}, "config.json holds a setting that is not valid: batch_size must be"),
+])
+def test_a_hand_edited_config_json_is_one_line_naming_the_file(tmp_path, capsys, edit, shown):
+    from tf_dcgan.run_folder import RunFolder
+
+    run = RunFolder(tmp_path / "run")
+    run.write_config(TrainConfig(seed=0, out=str(run.path)))
+    settings = json.loads(run.config_path.read_text())
+    run.config_path.write_text(json.dumps({**settings, **edit}))
+    assert train.main(["--out", str(run.path), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and shown in err and f"Fix that value in {run.config_path}" in err

@@ -34,6 +34,11 @@ MAX_BASE_FILTERS = 1024
 MAX_CLASSES = 10_000
 # A sample grid is drawn in one batch and viewed by a person: 32x32 images is already a lot.
 MAX_NUM_SAMPLES = 1024
+# Images scored in one evaluation: precision and recall compare each image with its 3 nearest
+# neighbours (evaluation.metrics.PR_NEIGHBOURS), so at least 4; at most 100,000 (10x the papers'
+# 10,000: Inception features of 100,000 images already take 800 MB).
+MIN_EVAL_IMAGES = 4
+MAX_EVAL_IMAGES = 100_000
 # An image file of a folder dataset is read only when it is a regular file of at most this many
 # bytes, with at most this many pixels (Pillow's own decompression-bomb threshold): a 12000x12000
 # PNG of 425 KB decodes to over a gigabyte.
@@ -96,6 +101,16 @@ def check_positive_int(name: str, value: int, fix: str, maximum: int | None = No
     if maximum is not None and value > maximum:
         raise ValueError(
             f"{name} must be at most {maximum}; received {name}={value!r}. {fix}"
+        )
+
+
+def check_eval_images(name: str, value: int, fix: str) -> None:
+    """Raises ValueError unless `value` images can be scored: MIN_EVAL_IMAGES to MAX_EVAL_IMAGES."""
+    check_positive_int(name, value, fix, MAX_EVAL_IMAGES)
+    if value < MIN_EVAL_IMAGES:
+        raise ValueError(
+            f"{name} must be at least {MIN_EVAL_IMAGES}: precision and recall compare each image "
+            f"with its {MIN_EVAL_IMAGES - 1} nearest neighbours; received {name}={value}. {fix}"
         )
 
 

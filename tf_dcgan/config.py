@@ -5,6 +5,7 @@ TensorFlow-free: `train.py --help`, `--dry-run` and a bad flag are answered with
 
 import dataclasses
 import json
+import typing
 from typing import Any
 
 from tf_dcgan.checks import (
@@ -23,6 +24,7 @@ from tf_dcgan.checks import (
     check_conditioning,
     check_d_update,
     check_ema_decay,
+    check_eval_images,
     check_image_size,
     check_positive_int,
     check_precision,
@@ -67,6 +69,27 @@ def setting(default: Any, help: str, *, choices: tuple | None = None,
     """
     return dataclasses.field(default=default,
                              metadata={"help": help, "choices": choices, "flag": flag})
+
+
+def _type_names(annotation) -> list[str]:
+    kinds = typing.get_args(annotation) or (annotation,)
+    return ["null" if kind is type(None) else kind.__name__ for kind in kinds]
+
+
+def _of_type(value: Any, annotation) -> bool:
+    """Whether a JSON value fits a field's annotation (`int`, `float | None`, `list | None`, ...)."""
+    for kind in typing.get_args(annotation) or (annotation,):
+        if kind is type(None) and value is None:
+            return True
+        if kind is bool and isinstance(value, bool):
+            return True
+        if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            return True
+        if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return True
+        if kind in (str, list) and isinstance(value, kind):
+            return True
+    return False
 
 
 @dataclasses.dataclass
@@ -138,6 +161,9 @@ class TrainConfig:
     # Not a flag: a conditional run's classes, resolved from the dataset and recorded here so a
     # resumed run rebuilds the same networks.
     class_names: list | None = None
+    # Not a flag: a digest of the data the run began with (`data.dataset_fingerprint`), so that
+    # --resume refuses other data instead of silently training on it.
+    dataset_fingerprint: str | None = None
     d_conditioning: str = setting(
         "projection", "how a conditional discriminator uses the label: projection (Miyato and "
         "Koyama 2018) or concat (one-hot label maps joined to the image)",
@@ -211,8 +237,7 @@ class TrainConfig:
         if self.eval_every is not None:
             check_positive_int("eval_every", self.eval_every, "Use e.g. --eval-every 5.",
                                MAX_EPOCHS)
-        check_positive_int("eval_images", self.eval_images, "Use e.g. --eval-images 2000.",
-                           1_000_000)
+        check_eval_images("eval_images", self.eval_images, "Use e.g. --eval-images 2000.")
         if self.keep_best and self.eval_every is None:
             raise ValueError(
                 "keep_best needs evaluations to compare; received keep_best=True without "
@@ -257,6 +282,11 @@ class TrainConfig:
                 f"class_names must be a non-empty list of names of a conditional run; received "
                 f"class_names={self.class_names!r} with conditional={self.conditional}. Leave "
                 "class_names out: a conditional run takes the dataset's own."
+            )
+        if self.dataset_fingerprint is not None and not isinstance(self.dataset_fingerprint, str):
+            raise ValueError(
+                f"dataset_fingerprint must be the digest train.py wrote; received "
+                f"dataset_fingerprint={self.dataset_fingerprint!r}. Remove it from config.json."
             )
         check_d_update(self.d_update)
         check_conditioning(self.d_conditioning)
@@ -361,7 +391,22 @@ class TrainConfig:
                 f"{source} has settings this version of tf-dcgan does not know: "
                 f"{', '.join(unknown)}. Remove them, or use the tf-dcgan version that wrote it."
             )
-        return cls(**settings)
+        for field in dataclasses.fields(cls):
+            value = settings.get(field.name, field.default)
+            if not _of_type(value, field.type):
+                raise ValueError(
+                    f"{source} has {field.name}={value!r}, which must be "
+                    f"{' or '.join(_type_names(field.type))}. Fix that value in {source}, or "
+                    "start a new run."
+                )
+        config = cls(**settings)
+        try:
+            return config.validate()
+        except ValueError as error:
+            raise ValueError(
+                f"{source} holds a setting that is not valid: {error} Fix that value in {source} "
+                "(--resume keeps the recorded settings), or start a new run."
+            ) from None
 
 
 @dataclasses.dataclass
@@ -416,7 +461,7 @@ class EvaluateConfig:
                 f"evaluate needs exactly one of run and generator; received run={self.run!r}, "
                 f"generator={self.generator!r}. Pass --run RUN or --generator FILE.keras."
             )
-        check_positive_int("num_images", self.num_images, "Use e.g. --num-images 10000.")
+        check_eval_images("num_images", self.num_images, "Use e.g. --num-images 10000.")
         check_positive_int("batch_size", self.batch_size, "Use e.g. --batch-size 250.")
         check_positive_int("per_class_images", self.per_class_images,
                            "Use e.g. --per-class-images 1000.")

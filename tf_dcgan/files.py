@@ -10,6 +10,7 @@ import errno
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,28 @@ def write_csv(path: str | Path, rows: list[dict], fields: list[str]) -> None:
             writer = csv.DictWriter(f, fieldnames=fields)
             writer.writeheader()
             writer.writerows(rows)
+
+
+def check_writable(path: str | Path, fix: str, name: str = "out") -> None:
+    """Raises ValueError unless a file can be written at `path`, before any work is done for it.
+
+    Its folder must exist and take a new file (probed by writing one: permissions, a read-only
+    filesystem and a full quota all show), and `path` must not be a folder.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{name} must be a file; received {name}={str(path)!r}, which is a "
+                         f"folder. {fix}")
+    if not path.parent.is_dir():
+        raise ValueError(f"{name} must be in an existing folder; received {name}={str(path)!r}, "
+                         f"and {str(path.parent)!r} does not exist. {fix}")
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.stem}.probe-"):
+            pass
+    except OSError as error:
+        raise ValueError(f"{name} must be writable; received {name}={str(path)!r}, and "
+                         f"{str(path.parent)!r} takes no new file ({error.strerror}). {fix}"
+                         ) from None
 
 
 def check_folder(path: str | Path, fix: str, name: str = "out") -> None:

@@ -82,6 +82,11 @@ def free_suffix(dataset: str, stamp: str, runs_dir: str | Path = "runs") -> int:
     return suffix
 
 
+def _escaped(text):
+    return (text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+            .replace("\r", "\\r"))
+
+
 def default_run_path(dataset: str, stamp: str | None = None, suffix: int | None = None,
                      runs_dir: str | Path = "runs") -> Path:
     """`runs/<date>-<time>-<dataset>`, the folder of a run without `--out`.
@@ -337,9 +342,15 @@ class RunFolder:
             tmp.write_text(config.to_json() + "\n")
 
     def write_skipped_files(self, skipped):
-        """Writes one `path<TAB>reason` line per file that did not decode."""
+        r"""Writes one `path<TAB>reason` line per file that did not decode.
+
+        A backslash, tab or line break in a name is written as `\\`, `\t`, `\n` or `\r`, and a
+        byte that is not UTF-8 as `\udcXX`, so every name stays on its own line, whole.
+        """
         with atomic_output(self.skipped_files_path) as tmp:
-            tmp.write_text("".join(f"{path}\t{reason}\n" for path, reason in skipped))
+            tmp.write_text("".join(f"{_escaped(str(path))}\t{_escaped(reason)}\n"
+                                   for path, reason in skipped),
+                           encoding="utf-8", errors="backslashreplace")
 
     def latest_generator(self):
         """The newest saved generator file, or None when no epoch has finished yet."""

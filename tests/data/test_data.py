@@ -376,3 +376,32 @@ def test_special_files_and_decompression_bombs_are_skipped_not_read(tmp_path):
     assert set(reasons) == {"zero.jpg", "pipe.png", "bomb.png"}
     assert all("not a regular file" in reasons[name] for name in ("zero.jpg", "pipe.png"))
     assert "12000x12000 is more than" in reasons["bomb.png"]
+
+
+def test_file_names_that_are_not_utf8_or_hold_line_breaks_are_read_or_listed(tmp_path):
+    import os
+
+    from tf_dcgan.config import TrainConfig
+    from tf_dcgan.run_folder import RunFolder
+
+    folder = tmp_path / "images"
+    _save(folder / "good.png", np.full((16, 16, 3), 50, np.uint8))
+    # A name in Latin-1 (byte 0xff), as old cameras and Windows archives write them.
+    latin1 = os.fsdecode(os.path.join(os.fsencode(folder), b"caf\xe9-\xff.png"))
+    _save(tmp_path / "tmp.png", np.full((16, 16, 3), 200, np.uint8))
+    os.replace(tmp_path / "tmp.png", latin1)
+    (folder / "two\nlines\twith tab.jpg").write_bytes(b"not an image")
+    (folder / f"broken-{os.path.basename(latin1)}.jpg").write_bytes(b"not an image either")
+    source = data.read_folder(folder)
+    assert source.num_images == 2 and latin1 in source.paths
+    batches = data.make_dataset(source, 16, 3, batch_size=2, seed=0)
+    images, _ = next(iter(batches))
+    assert sorted(np.round(np.asarray(images)[:, 0, 0, 0], 2)) == [
+        round(50 / 127.5 - 1, 2), round(200 / 127.5 - 1, 2)]
+    run = RunFolder(tmp_path / "run")
+    run.write_config(TrainConfig())
+    run.write_skipped_files(source.skipped)
+    lines = run.skipped_files_path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2 and all(line.count("\t") == 1 for line in lines)
+    assert any(line.startswith(str(folder / "two\\nlines\\twith tab.jpg")) for line in lines)
+    assert any("caf\\udce9-\\udcff.png.jpg" in line for line in lines)

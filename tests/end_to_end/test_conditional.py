@@ -150,6 +150,17 @@ def test_train_cli_refuses_a_dataset_without_labels_in_one_line(tmp_path, capsys
     assert not (tmp_path / "run").exists()
 
 
+def test_a_mistyped_huge_label_is_refused_before_any_class_is_made(tmp_path, capsys):
+    typo = tmp_path / "images.npz"
+    labels = np.arange(20, dtype=np.int64) % 3
+    labels[7] = 2**40  # one typo: 2**40 classes would exhaust memory before any check
+    np.savez(typo, images=np.zeros((20, 28, 28, 1), np.uint8), labels=labels)
+    err = one_line_error(train.main, "train.py", [
+        "--dataset", str(typo), "--conditional", "--out", str(tmp_path / "run")], capsys)
+    assert f"has a label of {2**40}" in err and "at most 10000" in err
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.fixture(scope="module")
 def exported(generator, tmp_path_factory):
     path = export.export_saved_model(generator, tmp_path_factory.mktemp("exports"))

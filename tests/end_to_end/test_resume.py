@@ -176,3 +176,31 @@ def test_resume_finds_checkpoints_stamped_ahead_of_this_clock(finished_run, tmp_
     assert result.returncode == 0, result.stderr[-3000:]
     assert "resumed from the checkpoint of step 3" in result.stdout
     assert _steps(run)[0] == 1 and _steps(run)[-1] == 6
+
+
+@pytest.mark.slow
+def test_resume_refuses_a_dataset_that_changed_and_continues_once_it_is_restored(tmp_path):
+    from tests.helpers import save_image
+
+    images = tmp_path / "images"
+    rng = np.random.default_rng(0)
+    for index in range(40):
+        save_image(images / f"{index:02d}.png", rng.integers(0, 256, (16, 16, 3), np.uint8))
+    run = tmp_path / "run"
+    small = ["--dataset", str(images), "--image-size", "16", "--batch-size", "8",
+             "--base-filters", "8", "--latent-dim", "8", "--num-samples", "4", "--seed", "0",
+             "--epochs", "1"]
+    result = _train(*small, "--out", str(run))
+    assert result.returncode == 0, result.stderr[-3000:]
+    added = images / "40.png"
+    save_image(added, rng.integers(0, 256, (16, 16, 3), np.uint8))
+    before = _files(run)
+    result = _train("--out", str(run), "--resume", "--epochs", "2")
+    assert result.returncode == 2, result.stderr[-3000:]
+    error = result.stderr.strip().splitlines()[-1]
+    assert "has changed since the run" in error and "nothing was changed" in error
+    assert _files(run) == before
+    added.unlink()
+    result = _train("--out", str(run), "--resume", "--epochs", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "resumed from the checkpoint of step 5" in result.stdout

@@ -207,3 +207,16 @@ def test_experiments_write_the_papers_figures_and_the_feature_table(tmp_path, ca
     probe = probe["discriminator_features"]
     assert probe["train_images"] == probe["test_images"] == 600
     assert 0.1 < probe["pixel_accuracy"] <= 1 and 0.1 < probe["discriminator_accuracy"] <= 1
+
+
+def test_evaluate_checks_its_out_and_image_count_before_scoring(tmp_path, capsys):
+    generator = str(ROOT / "docs/fashion_mnist_run/generator.keras")
+    base = ["--generator", generator, "--dataset", "fashion_mnist"]
+    err = _cli_error([*base, "--out", str(tmp_path / "missing" / "report.json")], capsys)
+    assert "does not exist" in err and "Pick another --out" in err
+    err = _cli_error([*base, "--out", str(tmp_path)], capsys)
+    assert "which is a folder" in err
+    assert "num_images must be at least 4" in _cli_error([*base, "--num-images", "1"], capsys)
+    assert "num_images must be at most 100000" in _cli_error(
+        [*base, "--num-images", "10000000"], capsys)
+    assert list(tmp_path.iterdir()) == []

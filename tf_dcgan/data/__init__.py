@@ -25,6 +25,7 @@ from tf_dcgan.data.images import (
 )
 from tf_dcgan.data.pipelines import (
     AUTO_MEMORY_CACHE_BYTES,
+    dataset_fingerprint,
     make_dataset,
     make_eval_dataset,
     make_training_stream,
@@ -51,6 +52,7 @@ from tf_dcgan.data.transforms import (
 )
 
 __all__ = [
+    "dataset_fingerprint",
     "AUTO_MEMORY_CACHE_BYTES",
     "DEBIAN_FASHION_MNIST_DIR",
     "FASHION_MNIST_CLASSES",

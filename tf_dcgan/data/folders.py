@@ -73,7 +73,7 @@ def _probe(path):
     if reason is not None:
         return reason
     try:
-        image = decode_image(tf.io.read_file(path))
+        image = decode_image(tf.io.read_file(os.fsencode(path)))
         height, width, channels = image.shape
         if height == 0 or width == 0:
             return "empty image"

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from tf_dcgan.checks import MAX_CLASSES
 from tf_dcgan.data.transforms import composite_alpha
 
 
@@ -83,7 +84,15 @@ class ImageSource:
             )
         if self.class_names:
             return list(self.class_names)
-        return [str(index) for index in range(int(self.labels.max()) + 1)]
+        largest = int(self.labels.max())
+        # Checked before the names are made: one mistyped label would make billions of them.
+        if largest >= MAX_CLASSES:
+            raise ValueError(
+                f"dataset {self.name!r} has a label of {largest}, which makes {largest + 1} "
+                f"classes; a conditional model takes at most {MAX_CLASSES}. Labels must be 0 to "
+                "K-1 for K classes: fix the labels array."
+            )
+        return [str(index) for index in range(largest + 1)]
 
     def summary(self):
         """One line: what was found, and what was skipped."""

@@ -57,7 +57,9 @@ def _elements(source, image_size, channels, resize, shuffle_seed=None, shuffle_f
     elif source.paths is not None:
         orientations = (source.orientations if source.orientations is not None
                         else np.ones(len(source.paths), np.int32))
-        files = (tf.constant(source.paths), tf.constant(source.labels), tf.constant(orientations))
+        # As bytes: a file name that is not valid UTF-8 is read like any other.
+        files = (tf.constant([os.fsencode(path) for path in source.paths]),
+                 tf.constant(source.labels), tf.constant(orientations))
         if file_order_seed is not None:
             last = tf.constant(len(source.paths) - 1, tf.int64)
             dataset = tf.data.Dataset.range(len(source.paths)).map(
@@ -102,8 +104,9 @@ def _block_shuffle(elements, block, seed):
     return elements.batch(block).enumerate().map(permute).unbatch()
 
 
-def _fingerprint(source):
-    """A digest of what a source holds: its pixels, its files (names, sizes, times) or its name."""
+def _fingerprint(source, file_times=True):
+    """A digest of what a source holds: its pixels, its files (names, sizes and, with
+    `file_times`, modification times) or its name."""
     digest = hashlib.blake2b(digest_size=16)
     if source.images is not None:
         digest.update(np.ascontiguousarray(source.images).data)
@@ -111,10 +114,21 @@ def _fingerprint(source):
     elif source.paths is not None:
         for path in source.paths:
             stat = os.stat(path)
-            digest.update(f"{path}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+            name = path if file_times else os.path.relpath(path, source.name)
+            digest.update(os.fsencode(f"{name}\t{stat.st_size}"))
+            digest.update(f"\t{stat.st_mtime_ns}\n".encode() if file_times else b"\n")
     else:
         digest.update(f"{source.name}\t{source.num_images}".encode())
     return digest.hexdigest()
+
+
+def dataset_fingerprint(source: ImageSource) -> str:
+    """A digest of the data a run trains on, recorded in config.json so `--resume` can tell.
+
+    The pixels and labels of images in memory; the files of a folder (paths relative to it, and
+    sizes: a copy of the folder elsewhere is the same data); a TFDS split's name and size.
+    """
+    return _fingerprint(source, file_times=False)
 
 
 def _claim_file_cache(cache, source, image_size, channels, resize):

@@ -15,7 +15,7 @@ extractor needs colour. Features leave as float32 NumPy arrays.
 import json
 import os
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import keras
@@ -146,7 +146,7 @@ def classifier_extractor(path: str | Path) -> FeatureExtractor:
 
 
 def extract_features(extractor: FeatureExtractor, batches: Iterable, limit: int | None = None,
-                     progress: Callable[[int], None] | None = None) -> np.ndarray:
+                     progress: keras.utils.Progbar | None = None) -> np.ndarray:
     """Features of every image in `batches` (images, or (images, labels) pairs), up to `limit`.
 
     Only features are kept: images pass through one batch at a time.

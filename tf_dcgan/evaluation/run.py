@@ -25,7 +25,7 @@ from tf_dcgan.evaluation.scores import (
     evaluate_generator,
     reference_sets,
 )
-from tf_dcgan.files import atomic_output
+from tf_dcgan.files import atomic_output, check_writable
 from tf_dcgan.model import LatentSpace, load_generator, load_model_file
 from tf_dcgan.run_folder import RunFolder
 
@@ -97,6 +97,9 @@ def evaluate(config: EvaluateConfig) -> Evaluation:
     """
     config.validate()
     run = RunFolder.open(config.run) if config.run else None
+    out = config.out or (run.evaluation_path if run else None)
+    if out is not None:  # checked now: a failed write would lose the whole evaluation
+        check_writable(out, "Pick another --out.")
     recorded = run.read_config() if run else None
     generator = load_generator(run_dir=config.run, path=config.generator)
     dataset = config.dataset or (recorded.dataset if recorded else None)
@@ -135,7 +138,6 @@ def evaluate(config: EvaluateConfig) -> Evaluation:
         real = RealImages(floor, reference, size, channels, resize, config.probe_images)
         result.experiments = run_experiments(generator, images_dir, extractor, real,
                                              discriminator, arithmetic, config.seed)
-    out = config.out or (run.evaluation_path if run else None)
     if out is not None:
         result.out = Path(out)
         with atomic_output(result.out) as tmp:

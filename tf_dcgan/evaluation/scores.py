@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_dcgan.checks import check_positive_int
+from tf_dcgan.checks import check_eval_images, check_positive_int
 from tf_dcgan.data.images import ImageSource
 from tf_dcgan.evaluation.extractors import FeatureExtractor, extract_features
 from tf_dcgan.evaluation.metrics import Scores, frechet_distance, score_features
@@ -101,7 +101,7 @@ def evaluate_generator(generator: keras.Model, extractor: FeatureExtractor,
         ...                             make_eval_dataset(test, 28, 1), "fashion_mnist:test")
         >>> print(report.table())
     """
-    check_positive_int("num_images", num_images, "Use e.g. --num-images 10000.")
+    check_eval_images("num_images", num_images, "Use e.g. --num-images 10000.")
 
     def features(batches, limit, what):
         # A bar on a terminal; one line per set in a log.

@@ -193,8 +193,16 @@ def prepare_run(config: TrainConfig, resume: bool = False, given: Collection[str
     class_names = config.class_names
     if config.conditional and class_names is None:
         class_names = source.classes()
+    fingerprint = data.dataset_fingerprint(source)
+    if resume and config.dataset_fingerprint not in (None, fingerprint):
+        raise ValueError(
+            f"dataset {config.dataset!r} has changed since the run in {str(out)!r} began (other "
+            "images, labels or files), so --resume would not continue with the batches the run "
+            "would have seen; nothing was changed. Restore the dataset as it was, or train a "
+            "new run on it with another --out."
+        )
     config = dataclasses.replace(config, image_size=image_size, channels=channels,
-                                 class_names=class_names)
+                                 class_names=class_names, dataset_fingerprint=fingerprint)
     run = PreparedRun(config, folder, None, source, resume, strategy=strategy, out=out)
     run.dataset, run.steps_per_epoch = run.stream(0)  # checks the batch size and the cache
     if config.eval_every:
