@@ -3,6 +3,7 @@ web page that runs it in the browser. A conditional generator (train.py --condit
 with a label input everywhere and a `classes` signature."""
 
 import os
+import shlex
 import sys
 
 from tf_dcgan.checks import QUANTIZATIONS
@@ -86,7 +87,8 @@ def main(argv=None):
             quantize = args.quantize or "float16"
             web_dir = export_web(generator, args.out, name=args.model_name, quantize=quantize,
                                  overwrite=args.overwrite)
-            print(f"Web page ({quantize}): {web_dir}  view it: python -m http.server -d {web_dir}")
+            print(f"Web page ({quantize}): {web_dir}  view it: python -m http.server -d "
+                  f"{shlex.quote(str(web_dir))}")
     except ValueError as error:
         return fail("export.py", error)
     return 0

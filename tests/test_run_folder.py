@@ -4,6 +4,7 @@ import pytest
 
 from tf_dcgan.config import TrainConfig
 from tf_dcgan.run_folder import RunFolder
+from tf_dcgan.training import TrainingState
 
 
 def test_a_new_folder_is_named_by_time_and_dataset_and_written_only_with_its_config(tmp_path):
@@ -130,3 +131,48 @@ def test_claiming_an_unfinished_run_clears_its_outputs_and_leftovers(tmp_path):
     RunFolder.create(run.path).claim().release()
     assert sorted(p.name for p in run.path.iterdir()) == [".lock", "config.json", "samples"]
     assert list(run.samples_dir.iterdir()) == []
+
+
+@pytest.fixture
+def read_only_view(tmp_path):
+    """A read-only bind mount of a folder (a run on a read-only disk or share), or a skip where
+    this machine allows no mount."""
+    import subprocess
+
+    mounts = []
+
+    def view(folder):
+        target = tmp_path / f"read-only-{len(mounts)}"
+        target.mkdir()
+        for command in (["mount", "--bind", str(folder), str(target)],
+                        ["mount", "-o", "remount,bind,ro", str(target)]):
+            if subprocess.run(command, capture_output=True).returncode != 0:
+                pytest.skip("this machine allows no read-only bind mount")
+            mounts.append(target) if command[1] == "--bind" else None
+        return target
+
+    yield view
+    for target in mounts:
+        subprocess.run(["umount", str(target)], capture_output=True)
+
+
+def test_a_read_only_run_with_a_leftover_save_is_read_and_refused_in_one_line(
+        tiny_gan, tiny_images, tmp_path, read_only_view, capsys):
+    import export
+    import train
+
+    run = RunFolder(tmp_path / "run")
+    run.write_config(TrainConfig(seed=0, out=str(run.path)))
+    gan = tiny_gan()
+    run.save_models(gan)
+    TrainingState(gan, run.checkpoints_dir).save(1)
+    gan.train_on_batch(tiny_images[:16])
+    _stage(run, gan, complete=True)  # a save stopped between its two renames
+    view = read_only_view(run.path)
+    assert RunFolder.open(view).generator_path.is_file()
+    assert (view / ".saving").is_dir()  # read as it is: nothing can be repaired here
+    assert export.main(["--run", str(view), "--out", str(tmp_path / "exports")]) == 0
+    capsys.readouterr()
+    assert train.main(["--out", str(view), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Read-only file system" in err

@@ -28,10 +28,31 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
     try:
         yield tmp
-        os.replace(tmp, path)
+        durable_replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def fsync_path(path: str | Path) -> None:
+    """Flushes a file's (or a folder's) contents from the operating system's cache to the disk."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def durable_replace(source: str | Path, target: str | Path) -> None:
+    """Renames `source` onto `target` so that a power loss leaves one of the two whole.
+
+    The file's bytes reach the disk before the rename, and the rename before this returns: a
+    crash can never leave an empty file where a good one was (the rename alone guarantees that
+    only against a stopped process, not a stopped machine).
+    """
+    fsync_path(source)
+    os.replace(source, target)
+    fsync_path(Path(target).parent)
 
 
 def write_json(path: str | Path, data: Any) -> None:

@@ -31,7 +31,13 @@ from pathlib import Path
 
 from tf_dcgan.checks import error_summary
 from tf_dcgan.config import TrainConfig
-from tf_dcgan.files import atomic_output, check_folder, write_json
+from tf_dcgan.files import (
+    atomic_output,
+    check_folder,
+    durable_replace,
+    fsync_path,
+    write_json,
+)
 
 CONFIG = "config.json"
 GENERATOR = "generator.keras"
@@ -374,6 +380,8 @@ class RunFolder:
         gan.save(staging / DCGAN_MODEL)
         # float32 whatever the training precision (DCGAN.inference_generator).
         gan.inference_generator().save(staging / GENERATOR)
+        for name in (DCGAN_MODEL, GENERATOR):  # on the disk before they are marked complete
+            fsync_path(staging / name)
         write_json(staging / _SAVED, {"files": [DCGAN_MODEL, GENERATOR]})
         self._finish_interrupted_save()
 
@@ -384,5 +392,5 @@ class RunFolder:
         if (staging / _SAVED).is_file():
             for name in (DCGAN_MODEL, GENERATOR):
                 if (staging / name).exists():
-                    os.replace(staging / name, self.path / name)
+                    durable_replace(staging / name, self.path / name)
         shutil.rmtree(staging)

@@ -405,3 +405,16 @@ def test_file_names_that_are_not_utf8_or_hold_line_breaks_are_read_or_listed(tmp
     assert len(lines) == 2 and all(line.count("\t") == 1 for line in lines)
     assert any(line.startswith(str(folder / "two\\nlines\\twith tab.jpg")) for line in lines)
     assert any("caf\\udce9-\\udcff.png.jpg" in line for line in lines)
+
+
+def test_a_sub_folder_whose_files_all_fail_is_named_and_is_not_a_class(tmp_path):
+    folder = tmp_path / "images"
+    for name in ("cats", "dogs"):
+        _save(folder / name / "a.png", np.zeros((8, 8, 3), np.uint8))
+    (folder / "birds").mkdir()
+    (folder / "birds" / "broken.jpg").write_bytes(b"not an image")
+    source = data.read_folder(folder)
+    assert source.class_names == ["cats", "dogs"] and source.classes() == ["cats", "dogs"]
+    assert sorted(source.labels.tolist()) == [0, 1]
+    assert source.empty_classes == ["birds"]
+    assert "1 sub-folders with no image that decodes (not classes): birds" in source.summary()

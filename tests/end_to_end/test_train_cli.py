@@ -194,6 +194,30 @@ def test_a_run_that_fails_mid_training_says_so_and_the_same_command_retries(
     assert len((out / "losses.csv").read_text().splitlines()) == 1 + 2  # no rows of the failure
 
 
+@pytest.mark.slow
+def test_a_disk_that_fills_after_a_save_names_the_resume_that_continues(tmp_path, capsys,
+                                                                        monkeypatch):
+    out = tmp_path / "run"
+    argv = [*TINY, "--out", str(out), "--epochs", "2", "--steps-per-epoch", "2"]
+    real_save = RunFolder.save_models
+    calls = []
+
+    def full_on_the_second_save(self, gan):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real_save(self, gan)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RunFolder, "save_models", full_on_the_second_save)
+        err = _one_line_error(argv, capsys)
+    assert "training stopped after 1 finished epochs" in err
+    assert f"--out {out} --resume" in err and "another --out" not in err
+    assert train.main(["--out", str(out), "--resume"]) == 0
+    assert "resumed from the checkpoint of step" in capsys.readouterr().out
+    assert (out / "samples" / "epoch_002.png").exists()
+
+
 def test_dry_run_prints_the_config(capsys):
     assert train.main(["--dry-run", "--epochs", "3", "--d-update", "joint"]) == 0
     config = json.loads(capsys.readouterr().out)

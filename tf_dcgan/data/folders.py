@@ -167,10 +167,14 @@ def read_folder(folder: str | Path, workers: int | None = None) -> ImageSource:
     folder = Path(folder)
     candidates, links_skipped, ignored = _find_image_files(folder)
     parts = [Path(p).relative_to(folder).parts for p in candidates]
-    class_names = sorted({part[0] for part in parts if len(part) > 1}) or None
     workers = workers or min(8, 2 * (os.cpu_count() or 1))
     with native_stderr_silenced(), concurrent.futures.ThreadPoolExecutor(workers) as pool:
         probes = list(pool.map(_probe, candidates))
+    # A class is a sub-folder with at least one image that decodes.
+    decoded = {part[0] for part, probe in zip(parts, probes)
+               if len(part) > 1 and not isinstance(probe, str)}
+    class_names = sorted(decoded) or None
+    empty_classes = sorted({part[0] for part in parts if len(part) > 1} - decoded)
     paths, labels, skipped, shapes, orientations = [], [], [], [], []
     for path, part, probe in zip(candidates, parts, probes):
         if isinstance(probe, str):
@@ -194,5 +198,5 @@ def read_folder(folder: str | Path, workers: int | None = None) -> ImageSource:
         image_size=height if height == width else None, paths=paths,
         labels=np.asarray(labels, np.int64), class_names=class_names, skipped=skipped,
         ignored=ignored, links_skipped=links_skipped,
-        orientations=np.asarray(orientations, np.int32),
+        orientations=np.asarray(orientations, np.int32), empty_classes=empty_classes,
     )

@@ -31,6 +31,7 @@ class ImageSource:
         ignored: files without an image extension, not counted as images.
         links_skipped: links not followed (loops, or a second way to the same folder or file).
         orientations: int32 array (N,) of EXIF orientations (1-8) for `paths`.
+        empty_classes: sub-folders whose image files all fail to decode: not classes.
     """
 
     name: str
@@ -46,6 +47,7 @@ class ImageSource:
     ignored: int = 0
     links_skipped: int = 0
     orientations: np.ndarray = None
+    empty_classes: list = dataclasses.field(default_factory=list)
 
     @classmethod
     def from_arrays(cls, name: str, images, labels=None, class_names: list[str] | None = None):
@@ -103,6 +105,9 @@ class ImageSource:
                 line += f", {self.ignored} non-image files ignored"
             if self.links_skipped:
                 line += f", {self.links_skipped} links skipped (loops or duplicates)"
+            if self.empty_classes:
+                line += (f", {len(self.empty_classes)} sub-folders with no image that decodes "
+                         f"(not classes): {', '.join(self.empty_classes)}")
         return line
 
 

@@ -7,6 +7,7 @@ Everything that can be wrong with the input (settings, dataset, run folder) is c
 
 import dataclasses
 import random
+import shlex
 import shutil
 import sys
 import tempfile
@@ -452,8 +453,9 @@ def _failure_message(folder, epochs_done, error):
     if folder.latest_generator() is None:
         return (f"{what}. No model was saved yet; fix the cause (free disk space or memory, or "
                 f"lower --batch-size) and run the same command again: {folder.path} is reused.")
-    return (f"{what}. {folder.path} keeps generator.keras and dcgan.keras of the last saved "
-            "epoch; fix the cause and start a new run with another --out.")
+    return (f"{what}. {folder.path} keeps generator.keras, dcgan.keras and the checkpoints of "
+            "the last saved step; fix the cause (free disk space or memory) and continue it with "
+            f"--out {shlex.quote(str(folder.path))} --resume.")
 
 
 def _divergence_message(folder, diverged, last_saved_epoch):
