@@ -289,3 +289,16 @@ def test_export_cli_web_errors_are_one_line_and_write_nothing(tiny_generator, tm
     error = one_line_error(export.main, "export.py", argv, capsys)
     assert "already exists; pass --overwrite" in error
     assert sorted(p.name for p in (out / "dcgan").iterdir()) == ["1"]  # no stray version 2
+
+
+def test_the_printed_view_command_works_for_a_folder_with_spaces(tiny_generator, tmp_path,
+                                                                 capsys):
+    import shlex
+
+    tiny_generator.save(tmp_path / "g.keras")
+    out = tmp_path / "my exports"
+    assert export.main(["--generator", str(tmp_path / "g.keras"), "--out", str(out),
+                        "--web"]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if "view it:" in line)
+    command = shlex.split(line.split("view it: ")[1])
+    assert command == ["python", "-m", "http.server", "-d", str(out / "web")]
