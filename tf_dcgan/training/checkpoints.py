@@ -18,7 +18,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from tf_dcgan.files import write_json
+from tf_dcgan.files import fsync_path, write_json
 from tf_dcgan.model.saving import all_weights_finite
 from tf_dcgan.run_folder import RunFolder
 from tf_dcgan.training.callbacks import StepCounter
@@ -103,7 +103,13 @@ class TrainingState:
     def save(self, step):
         """Writes a checkpoint of the state after `step` training steps; returns its path."""
         self.step.assign(step)
-        return self.manager.save(checkpoint_number=step)
+        path = self.manager.save(checkpoint_number=step)
+        # On the disk before training goes on: the checkpoint's files, the index, the folder. (A
+        # damaged index still leaves the checkpoints found by their files: `listed_checkpoints`.)
+        for written in [*Path(path).parent.glob(f"{Path(path).name}.*"),
+                        Path(path).parent / "checkpoint", Path(path).parent]:
+            fsync_path(written)
+        return path
 
     def restore_newest(self, warn=print):
         """Restores the newest checkpoint that loads; returns its step, or None when none does.
