@@ -129,10 +129,21 @@ def _files(run):
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
+    import train
+
     run = tmp_path_factory.mktemp("finished") / "run"
-    result = _train(*TINY_RESUMABLE, "--out", str(run))
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert train.main([*TINY_RESUMABLE, "--out", str(run)]) == 0
     return run
+
+
+def _resume(argv, capsys):
+    """train.main in this process (no second TensorFlow start): exit code, stdout, stderr."""
+    import train
+
+    capsys.readouterr()
+    code = train.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 TINY_RESUMABLE = ["--batch-size", "16", "--base-filters", "8", "--latent-dim", "16",
@@ -142,7 +153,7 @@ TINY_RESUMABLE = ["--batch-size", "16", "--base-filters", "8", "--latent-dim", "
 @pytest.mark.slow
 @pytest.mark.parametrize("damage", ["no checkpoints folder", "every checkpoint unreadable"])
 def test_resume_without_a_loadable_checkpoint_refuses_and_changes_nothing(finished_run, tmp_path,
-                                                                          damage):
+                                                                          damage, capsys):
     import shutil
 
     run = tmp_path / "copy"
@@ -153,16 +164,16 @@ def test_resume_without_a_loadable_checkpoint_refuses_and_changes_nothing(finish
         for path in (run / "checkpoints").glob("ckpt-*.data-*"):
             path.write_bytes(path.read_bytes()[:100])
     before = _files(run)
-    result = _train("--out", str(run), "--resume", "--epochs", "3")
-    assert result.returncode == 2, result.stderr[-3000:]
-    error = result.stderr.strip().splitlines()[-1]
+    code, _, err = _resume(["--out", str(run), "--resume", "--epochs", "3"], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    error = err.strip()
     assert error.startswith("train.py: error: resume cannot continue the run")
     assert "nothing was changed" in error and "--out" in error
     assert _files(run) == before
 
 
 @pytest.mark.slow
-def test_resume_finds_checkpoints_stamped_ahead_of_this_clock(finished_run, tmp_path):
+def test_resume_finds_checkpoints_stamped_ahead_of_this_clock(finished_run, tmp_path, capsys):
     import re
     import shutil
 
@@ -172,14 +183,15 @@ def test_resume_finds_checkpoints_stamped_ahead_of_this_clock(finished_run, tmp_
     # As written on a machine whose clock runs a year ahead of this one.
     index.write_text(re.sub(r"(timestamp: )([0-9.e+]+)",
                             lambda m: f"{m.group(1)}{float(m.group(2)) + 3.2e7}", index.read_text()))
-    result = _train("--out", str(run), "--resume", "--epochs", "2")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "resumed from the checkpoint of step 3" in result.stdout
+    code, out, err = _resume(["--out", str(run), "--resume", "--epochs", "2"], capsys)
+    assert code == 0, err[-3000:]
+    assert "resumed from the checkpoint of step 3" in out
     assert _steps(run)[0] == 1 and _steps(run)[-1] == 6
 
 
 @pytest.mark.slow
-def test_resume_refuses_a_dataset_that_changed_and_continues_once_it_is_restored(tmp_path):
+def test_resume_refuses_a_dataset_that_changed_and_continues_once_it_is_restored(tmp_path,
+                                                                                 capsys):
     from tests.helpers import save_image
 
     images = tmp_path / "images"
@@ -190,17 +202,16 @@ def test_resume_refuses_a_dataset_that_changed_and_continues_once_it_is_restored
     small = ["--dataset", str(images), "--image-size", "16", "--batch-size", "8",
              "--base-filters", "8", "--latent-dim", "8", "--num-samples", "4", "--seed", "0",
              "--epochs", "1"]
-    result = _train(*small, "--out", str(run))
-    assert result.returncode == 0, result.stderr[-3000:]
+    code, _, err = _resume([*small, "--out", str(run)], capsys)
+    assert code == 0, err[-3000:]
     added = images / "40.png"
     save_image(added, rng.integers(0, 256, (16, 16, 3), np.uint8))
     before = _files(run)
-    result = _train("--out", str(run), "--resume", "--epochs", "2")
-    assert result.returncode == 2, result.stderr[-3000:]
-    error = result.stderr.strip().splitlines()[-1]
-    assert "has changed since the run" in error and "nothing was changed" in error
+    code, _, err = _resume(["--out", str(run), "--resume", "--epochs", "2"], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert "has changed since the run" in err and "nothing was changed" in err
     assert _files(run) == before
     added.unlink()
-    result = _train("--out", str(run), "--resume", "--epochs", "2")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "resumed from the checkpoint of step 5" in result.stdout
+    code, out, err = _resume(["--out", str(run), "--resume", "--epochs", "2"], capsys)
+    assert code == 0, err[-3000:]
+    assert "resumed from the checkpoint of step 5" in out
