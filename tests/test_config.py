@@ -7,7 +7,7 @@ import pytest
 
 import train
 from tests.helpers import ROOT
-from tf_dcgan.config import PAPER_RECIPE, EvaluateConfig, TrainConfig
+from tf_dcgan.config import PAPER_RECIPE, EvaluateConfig, GenerateConfig, TrainConfig
 
 
 def test_config_round_trips_through_json():
@@ -105,6 +105,14 @@ def test_help_bad_flags_and_dry_run_answer_without_importing_tensorflow(argv, ex
     assert shown in result.stdout + result.stderr
 
 
+def test_generate_help_and_a_bad_flag_answer_without_importing_tensorflow():
+    code = ("import generate\nfor argv in (['--help'], ['--seed', 'x']):\n    try:\n"
+            "        generate.main(argv)\n    except SystemExit:\n        pass")
+    result, modules = _modules_after(code)
+    assert modules == "False False", result.stderr[-2000:]
+    assert "--num-images NUM_IMAGES" in result.stdout and "invalid int value: 'x'" in result.stderr
+
+
 def test_export_help_answers_without_importing_tensorflow():
     code = ("import export\ntry:\n    export.main(['--help'])\nexcept SystemExit:\n    pass")
     result, modules = _modules_after(code)
@@ -163,7 +171,8 @@ def _help_words(text):
 
 
 @pytest.mark.parametrize("script, settings_class", [("train", TrainConfig),
-                                                    ("evaluate", EvaluateConfig)])
+                                                    ("evaluate", EvaluateConfig),
+                                                    ("generate", GenerateConfig)])
 def test_every_setting_is_a_flag_whose_help_is_the_fields(script, settings_class, capsys):
     module = __import__(script)
     with pytest.raises(SystemExit):

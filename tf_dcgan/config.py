@@ -14,6 +14,7 @@ from tf_dcgan.checks import (
     MAX_BASE_FILTERS,
     MAX_BATCH_SIZE,
     MAX_EPOCHS,
+    MAX_EXPORT_IMAGES,
     MAX_LATENT_DIM,
     MAX_NUM_SAMPLES,
     MAX_STEPS_PER_EPOCH,
@@ -77,7 +78,7 @@ def _type_names(annotation) -> list[str]:
 
 
 def _of_type(value: Any, annotation) -> bool:
-    """Whether a JSON value fits a field's annotation (`int`, `float | None`, `list | None`, ...)."""
+    """Whether a JSON value fits a field's annotation (`int`, `float | None`, `list | None`)."""
     for kind in typing.get_args(annotation) or (annotation,):
         if kind is type(None) and value is None:
             return True
@@ -470,5 +471,39 @@ class EvaluateConfig:
             if self.generator is not None and self.images_dir is None:
                 raise ValueError("images_dir is needed for --experiments with --generator; "
                                  "received none. Pass --images-dir DIR.")
+        check_seed(self.seed)
+        return self
+
+
+@dataclasses.dataclass
+class GenerateConfig:
+    """What `generate.py` writes: images of a run's generator (or a generator file) as PNGs.
+
+    Example:
+        >>> config = GenerateConfig(run="runs/mine", num_images=16, seed=7).validate()
+    """
+
+    run: str | None = setting(None, "a run folder written by train.py (or --generator)")
+    generator: str | None = setting(None, "a generator .keras file (or --run)")
+    num_images: int = setting(64, "images to write, 1 to 10000")
+    seed: int = setting(0, "the noise seed: the same seed gives the same images")
+    label: str | None = setting(
+        None, "a conditional generator's class, by name or index, for every image (default: "
+        "the classes in turn)")
+    out: str | None = setting(
+        None, "the folder to write (default with --run: RUN/generated/seed-SEED)")
+    overwrite: bool = setting(False, "replace an existing --out folder")
+
+    def validate(self) -> "GenerateConfig":
+        """Raises ValueError naming the first bad setting, the value received and the fix."""
+        if (self.run is None) == (self.generator is None):
+            raise ValueError(
+                f"generate needs exactly one of run and generator; received run={self.run!r}, "
+                f"generator={self.generator!r}. Pass --run RUN or --generator FILE.keras."
+            )
+        if self.generator is not None and self.out is None:
+            raise ValueError("out is needed with --generator; received none. Pass --out DIR.")
+        check_positive_int("num_images", self.num_images, "Use e.g. --num-images 64.",
+                           MAX_EXPORT_IMAGES)
         check_seed(self.seed)
         return self

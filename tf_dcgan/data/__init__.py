@@ -1,4 +1,5 @@
-"""The data: where images come from (folders, `.npy`/`.npz` files, TFDS, Debian's Fashion-MNIST), what is done to their pixels, and the `tf.data` pipelines that batch them.
+"""The data: where images come from (folders, `.npy`/`.npz` files, TFDS, Debian's Fashion-MNIST),
+what is done to their pixels, and the `tf.data` pipelines that batch them.
 """
 
 from tf_dcgan.data.fashion_mnist import (

@@ -1,4 +1,5 @@
-"""Scoring a generator: features (Inception or the project's classifiers), FID, KID, precision and recall with their floor, periodic scores during training, and the paper's experiments.
+"""Scoring a generator: features (Inception or the project's classifiers), FID, KID, precision and
+recall with their floor, periodic scores during training, and the paper's experiments.
 """
 
 from tf_dcgan.evaluation.classifier import (

@@ -1,6 +1,12 @@
-"""Shipping the generator: a SavedModel for TF Serving, a TFLite (LiteRT) model for phones, and a web page that runs it in the browser.
+"""Shipping the generator: a SavedModel for TF Serving, a TFLite (LiteRT) model for phones, a web
+page that runs it in the browser, and PNG images (generate.py).
 """
 
+from tf_dcgan.export.images import (
+    GRID_MIN_WIDTH,
+    class_label,
+    write_images,
+)
 from tf_dcgan.export.saved_model import (
     build_archive,
     export_saved_model,
@@ -24,6 +30,9 @@ from tf_dcgan.export.web import (
 )
 
 __all__ = [
+    "GRID_MIN_WIDTH",
+    "class_label",
+    "write_images",
     "MODEL_FILE",
     "PAGE_DIR",
     "LITERTJS_VERSION",

@@ -1,8 +1,10 @@
-"""Writing an export folder whole or not at all: built under a hidden name, then renamed into place.
+"""Writing an export folder whole or not at all: built under a hidden name, then renamed into
+place.
 
 A SavedModel version folder and the web page are both folders; each is built in a hidden staging
-folder beside its target (`.tmp-NAME-PID-*`, holding a marker file with the writer's PID, by which
-a later export tells a folder it may remove from a user's) and swapped into place in one rename, so a reader or a server never sees half of one.
+folder beside its target (`.tmp-NAME-PID-*`, holding a marker file with the writer's PID, by
+which a later export tells a folder it may remove from a user's) and swapped into place in one
+rename, so a reader or a server never sees half of one.
 """
 
 import contextlib

@@ -1,4 +1,5 @@
-"""The model: the networks, the `keras.Model` that trains them, its layers and losses, the latent space, and loading and saving.
+"""The model: the networks, the `keras.Model` that trains them, its layers and losses, the latent
+space, and loading and saving.
 """
 
 from tf_dcgan.model.gan import (

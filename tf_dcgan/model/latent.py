@@ -162,7 +162,8 @@ class LatentSpace:
         or gives every image `label`.
 
         Example:
-            >>> sizes = [len(b) for b in LatentSpace(100).batches(600, 250, seed=0)]  # 250, 250, 100
+            >>> [len(b) for b in LatentSpace(100).batches(600, 250, seed=0)]
+            [250, 250, 100]
         """
         for index, start in enumerate(range(0, num_images, batch_size)):
             count = min(batch_size, num_images - start)

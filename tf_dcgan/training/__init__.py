@@ -1,4 +1,5 @@
-"""A training run: preparing the run folder, `fit` with its callbacks, the guards that stop a run cleanly, and checkpoints for an exact resume.
+"""A training run: preparing the run folder, `fit` with its callbacks, the guards that stop a run
+cleanly, and checkpoints for an exact resume.
 """
 
 from tf_dcgan.training.callbacks import (

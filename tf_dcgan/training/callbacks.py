@@ -197,7 +197,8 @@ class LossHistory(keras.callbacks.Callback):
         if not self.rows:
             return
         self.csv_path.parent.mkdir(parents=True, exist_ok=True)
-        write_csv(self.csv_path, self.rows, list(dict.fromkeys(k for row in self.rows for k in row)))
+        fields = list(dict.fromkeys(key for row in self.rows for key in row))
+        write_csv(self.csv_path, self.rows, fields)
         if self.plot_path is not None:
             plot_losses(self.rows, self.plot_path, self.smoothing)
 
