@@ -1,111 +1,11 @@
-"""Train a DCGAN: `python train.py --epochs 20` trains on Fashion-MNIST (`--recipe paper`: the
-paper's recipe)."""
+"""Train a DCGAN: `python train.py --epochs 20` trains on Fashion-MNIST.
 
-import dataclasses
-import sys
-
-from tf_dcgan.cli import Parser, add_setting_flags, fail, flags_given, import_tensorflow_quietly
-from tf_dcgan.config import PAPER_RECIPE, RECIPES, TrainConfig
-
-EXAMPLES = """examples:
-  python train.py --epochs 20                     # Fashion-MNIST, 28x28, the default recipe
-  python train.py --epochs 20 --recipe paper      # exactly the paper's recipe
-  python train.py --epochs 1 --steps-per-epoch 20  # a quick try
-  python train.py --image-size 64                 # the paper's 64x64 networks
-  python train.py --d-update joint --seed 0 --out runs/joint
-  python train.py --conditional --epochs 20       # generate a chosen class (one row per class)
-  python train.py --dataset ~/faces --image-size 64 --epochs 5   # your own folder of images
-  python train.py --dataset cifar10 --data-dir ~/tensorflow_datasets
-  python train.py --dataset images.npz --channels 3
-  python train.py --out runs/mine --resume --epochs 40   # continue a run, train it longer
-  python train.py --strategy mirrored --sync-batchnorm   # all local GPUs, global BatchNorm
-  TF_CONFIG='{...}' python train.py --strategy multiworker --out /shared/run   # on each machine
+The command is tf_dcgan/commands/train.py, installed as `tf-dcgan-train`.
 """
 
+import sys
 
-def parse_args(argv=None):
-    """Parses the flags into a `TrainConfig` (not yet validated) and the dry-run switch.
-
-    Every `TrainConfig` setting is a flag (`cli.add_setting_flags`: its help is the field's);
-    `--recipe`, `--resume` and `--dry-run` say how to use them.
-    """
-    parser = Parser(
-        description="Train the DCGAN of Radford, Metz and Chintala (2015) and write a run folder "
-        "with sample grids, a training GIF, loss curves and the saved models.",
-        examples=EXAMPLES,
-    )
-    parser.add_argument("--recipe", default="default", choices=RECIPES,
-                        help="paper: exactly the paper's recipe (Radford et al. 2015, as in "
-                        "pytorch/examples: batch 128, Adam 2e-4 for both networks); default: "
-                        "this project's, batch 64 and G's rate 4e-4, measured 0.76x the paper's "
-                        "FID after 20 epochs (README, 'Recipe ablation'). Flags given "
-                        "explicitly win (default: %(default)s)")
-    add_setting_flags(parser, TrainConfig)
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run in --out from its newest checkpoint, with its own "
-                        "config.json (--epochs may be raised; flags that would change the model "
-                        "or the data are refused)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="check the settings, print them, and stop")
-    args = parser.parse_args(argv)
-    settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
-                if hasattr(args, f.name)}
-    # The settings named on the command line: a resumed run compares only those with its own.
-    named = flags_given(parser, sys.argv[1:] if argv is None else argv)
-    given = named & set(settings)
-    config = TrainConfig(**settings).with_recipe(args.recipe, given)
-    if "recipe" in named:
-        given |= set(PAPER_RECIPE)  # so a resumed run compares the recipe's settings with its own
-    return config, args.dry_run, args.resume, given
-
-
-def main(argv=None):
-    config, dry_run, resume, given = parse_args(argv)
-    try:
-        return _train(config, dry_run, resume, given)
-    except KeyboardInterrupt:  # Ctrl-C before training started: nothing to save
-        print("train.py: stopped before training started; nothing was written.", file=sys.stderr)
-        return 130
-
-
-def _train(config, dry_run, resume, given):
-    try:
-        # Every setting is checked before TensorFlow is imported (~3 s).
-        config.validate()
-        if dry_run:
-            print(config.to_json())
-            return 0
-        import_tensorflow_quietly()
-        from tf_dcgan.training import run as training
-
-        run = training.prepare_run(config, resume=resume, given=given)
-    except ValueError as error:
-        return fail("train.py", error)
-    print(f"run folder: {run.run_dir}", flush=True)
-    print(run.source.summary(), flush=True)
-    if run.source.skipped:
-        print(f"skipped files are listed in {run.folder.skipped_files_path}", flush=True)
-    try:
-        result = training.train(run)
-    except ValueError as error:  # the disk, memory or a permission failed mid-run
-        return fail("train.py", error)
-    except training.TrainingDiverged as error:
-        fail("train.py", error)
-        return 1
-    except training.TrainingStopped as stop:
-        print(f"train.py: {stop}", file=sys.stderr)
-        return 128 + stop.signal
-    if result.start_step:
-        print(f"resumed from the checkpoint of step {result.start_step}")
-    print(
-        f"{len(result.epoch_seconds)} epochs of {result.steps_per_epoch} steps; median epoch "
-        f"{result.median_epoch_seconds:.1f} s, {result.images_per_second:.0f} images/s"
-        + (" (after the first epoch, which includes tracing)"
-           if len(result.epoch_seconds) > 1 else "")
-    )
-    print(f"run folder: {run.run_dir}")
-    return 0
-
+from tf_dcgan.commands.train import main, parse_args  # noqa: F401  (tests call both)
 
 if __name__ == "__main__":
     sys.exit(main())

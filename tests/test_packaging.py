@@ -4,6 +4,7 @@ extractor, the web page and py.typed, so nothing is looked up in a checkout's fo
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,19 @@ def test_the_wheel_holds_the_package_data(tmp_path):
             "tf_dcgan/evaluation/classifiers/fashion_mnist_classifier.keras",
             "tf_dcgan/export/web_page/index.html", "tf_dcgan/export/web_page/demo.js",
             "tf_dcgan/export/web_page/demo.css"} <= names
+    zipped = zipfile.ZipFile(wheel)
+    entry_points = zipped.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    for command in ("train", "evaluate", "export", "generate"):
+        assert f"tf-dcgan-{command} = tf_dcgan.commands.{command}:main" in entry_points
+    assert any(name.endswith("LICENSE") for name in names)
+
+
+def test_the_installed_commands_answer(tmp_path):
+    # scripts/setup.sh installs the package into .venv, with its commands beside python.
+    command = Path(sys.executable).with_name("tf-dcgan-generate")
+    result = subprocess.run([str(command), "--help"], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path)
+    assert result.returncode == 0 and "OUT/grid.png" in result.stdout
 
 
 def test_package_data_is_found_inside_the_package():
