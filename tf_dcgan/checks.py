@@ -6,7 +6,7 @@ input pipeline, the models and the exporters all import their checks and choices
 bad flag is answered before TensorFlow is imported (about 3 s on the project's machine).
 """
 
-# How images of another size are brought to the training size (see `tf_dcgan.transforms`).
+# How images of another size are brought to the training size (see `tf_dcgan.data.transforms`).
 RESIZE_MODES = ("crop", "stretch")
 # How the discriminator is updated per batch (see `DCGAN.compile`).
 D_UPDATES = ("separate", "joint")

@@ -1,4 +1,8 @@
-"""TODO docstring."""
+"""Fashion-MNIST offline, from Debian's `dataset-fashion-mnist` IDX files.
+
+The same images and labels as TFDS's download (Debian recompressed the files, so TFDS's own
+checksum check rejects them); TFDS's split syntax works on them too.
+"""
 
 import gzip
 from pathlib import Path

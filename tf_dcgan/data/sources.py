@@ -3,7 +3,8 @@
 One loader, `read_images`, takes any of them and returns an `ImageSource`: decoded uint8 images
 in memory, the paths of image files that were checked to decode, or a TensorFlow Datasets
 pipeline, with labels where the source has them. What is done to the pixels afterwards lives in
-`tf_dcgan.transforms`, and the `tf.data` pipelines that batch them in `tf_dcgan.data`.
+`tf_dcgan.data.transforms`, and the `tf.data` pipelines that batch them in
+`tf_dcgan.data.pipelines`.
 
 - a TensorFlow Datasets name, optionally with a split (`cifar10:train`); `fashion_mnist` works
   offline from Debian's `dataset-fashion-mnist` files;

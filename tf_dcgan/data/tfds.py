@@ -1,4 +1,8 @@
-"""TODO docstring."""
+"""TensorFlow Datasets as an image source: a prepared dataset, or one TFDS downloads.
+
+A split takes TFDS's own syntax (`cifar10:test`, `train[:10%]`), checked before any download;
+a download that fails offline fails fast, in one line that says how to provide the data.
+"""
 
 import types
 

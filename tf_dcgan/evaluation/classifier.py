@@ -1,4 +1,7 @@
-"""TODO docstring."""
+"""The project's domain classifier: a small CNN whose `features` layer is the feature extractor
+of `evaluate.py` for datasets Inception was not trained on (Fashion-MNIST), and which picks the
+classes of the paper's vector arithmetic. `scripts/train_classifier.py` trains and saves one.
+"""
 
 import json
 import zipfile

@@ -6,7 +6,7 @@
 - improved precision and recall (Kynkäänniemi et al. 2019): the share of generated samples inside
   the real samples' k-nearest-neighbour balls (precision), and the reverse (recall), k = 3.
 
-Features come from an extractor (`tf_dcgan.extractors`); numbers are only comparable for the same
+Features come from an extractor (`tf_dcgan.evaluation.extractors`); numbers are only comparable for the same
 extractor, image count and reference split, so every report names them. Everything is computed
 in batches: images pass through once, only their features are kept.
 """

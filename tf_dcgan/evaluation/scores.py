@@ -2,7 +2,7 @@
 
 `evaluate_generator` draws `num_images` images from the generator in batches (stateless noise
 from a seed, BatchNorm in inference mode), extracts features of them and of the reference images
-(`data.make_eval_dataset`: every real image once), and scores them with `tf_dcgan.metrics`. The
+(`data.make_eval_dataset`: every real image once), and scores them with `evaluation.metrics`. The
 same metrics between two real sets (the reference split against other real images) give the
 floor: the best a generator can do with this extractor and this many images. Reports always
 name the extractor, the image counts and both real sets.

@@ -1,4 +1,9 @@
-"""TODO docstring."""
+"""The generator as a TFLite (LiteRT) model for phones and the browser: builtin ops only.
+
+The model takes `noise` [1, latent_dim] (a conditional generator's also `label` int32 [1]) and
+returns the image in [-1, 1]; random ops do not convert, so the caller draws the noise. Weights
+are float32, float16 or full int8 (calibrated on noise, float32 input and output).
+"""
 
 import contextlib
 import io

@@ -1,4 +1,9 @@
-"""TODO docstring."""
+"""Loading a generator back, and the checks a generator passes before it is shipped.
+
+`load_generator` reads a run folder's generator.keras, a generator file or a whole-DCGAN file
+(its generator is taken) in Keras' safe mode, without compiling. `check_generator` and
+`check_finite` refuse what is not a generator, or one whose training diverged.
+"""
 
 from pathlib import Path
 

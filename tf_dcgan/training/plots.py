@@ -1,4 +1,4 @@
-"""TODO docstring."""
+"""The pictures of a run's progress: the loss curves (losses.png) and the training GIF."""
 
 from pathlib import Path
 
