@@ -49,3 +49,14 @@ def test_package_data_is_found_inside_the_package():
     assert package in DEFAULT_CLASSIFIERS["fashion_mnist"].parents
     assert DEFAULT_CLASSIFIERS["fashion_mnist"].is_file()
     assert package in PAGE_DIR.parents and all((PAGE_DIR / f).is_file() for f in PAGE_FILES)
+
+
+def test_every_name_the_package_offers_resolves():
+    import tf_dcgan
+
+    assert len(tf_dcgan.__all__) >= 30
+    for name in tf_dcgan.__all__:
+        assert getattr(tf_dcgan, name) is not None, name
+    for stage in ("model", "data", "training", "evaluation", "export"):
+        module = __import__(f"tf_dcgan.{stage}", fromlist=["__all__"])
+        assert all(hasattr(module, name) for name in module.__all__), stage
