@@ -47,10 +47,12 @@ _EXPORTS = {
     "choose_extractor": "tf_dcgan.evaluation",
     "evaluate_generator": "tf_dcgan.evaluation",
     "score_features": "tf_dcgan.evaluation",
+    "evaluate": "tf_dcgan.evaluation",
     # export
     "export_saved_model": "tf_dcgan.export",
     "export_tflite": "tf_dcgan.export",
     "export_web": "tf_dcgan.export",
+    "write_images": "tf_dcgan.export",
     # settings and run folders (no TensorFlow)
     "TrainConfig": "tf_dcgan.config",
     "RunFolder": "tf_dcgan.run_folder",
