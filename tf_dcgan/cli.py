@@ -82,6 +82,33 @@ def add_setting_flags(parser: argparse.ArgumentParser, settings_class: type) -> 
     return flags
 
 
+def parse_settings(parser: argparse.ArgumentParser, settings_class: type,
+                   argv: Sequence[str] | None = None) -> Any:
+    """Adds the flags of `settings_class`'s fields to `parser`, parses `argv`, and returns the
+    settings (not yet validated). A usage error exits as the parser does (one line, code 2)."""
+    add_setting_flags(parser, settings_class)
+    args = parser.parse_args(argv)
+    return settings_class(**{field.name: getattr(args, field.name)
+                             for field in dataclasses.fields(settings_class)})
+
+
+def run_command(program: str, settings: Any, work: Callable[[Any], str]) -> int:
+    """What a thin command line does once its flags are parsed: checks the settings, imports
+    TensorFlow (only now), runs `work(settings)` and prints what it returns.
+
+    Returns:
+        The exit code: 0, or 2 after one `program: error:` line for a `ValueError`.
+    """
+    try:
+        settings.validate()
+        import_tensorflow_quietly()
+        message = work(settings)
+    except ValueError as error:
+        return fail(program, error)
+    print(message)
+    return 0
+
+
 def flags_given(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str]:
     """The `dest` names of the options that appear in `argv` (`--flag value` or `--flag=value`)."""
     words = {word.split("=")[0] for word in argv if word.startswith("--")}
@@ -89,4 +116,5 @@ def flags_given(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str
             if option in words}
 
 
-__all__ = ["Parser", "add_setting_flags", "fail", "flags_given", "import_tensorflow_quietly"]
+__all__ = ["Parser", "add_setting_flags", "fail", "flags_given", "import_tensorflow_quietly",
+           "parse_settings", "run_command"]

@@ -410,6 +410,14 @@ class TrainConfig:
             ) from None
 
 
+def _check_one_generator(command: str, run: str | None, generator: str | None) -> None:
+    if (run is None) == (generator is None):
+        raise ValueError(
+            f"{command} needs exactly one of run and generator; received run={run!r}, "
+            f"generator={generator!r}. Pass --run RUN or --generator FILE.keras."
+        )
+
+
 @dataclasses.dataclass
 class EvaluateConfig:
     """What `evaluate.py` scores and how: a run folder or a generator file against real images.
@@ -457,11 +465,7 @@ class EvaluateConfig:
 
     def validate(self) -> "EvaluateConfig":
         """Raises ValueError naming the first bad setting, the value received and the fix."""
-        if (self.run is None) == (self.generator is None):
-            raise ValueError(
-                f"evaluate needs exactly one of run and generator; received run={self.run!r}, "
-                f"generator={self.generator!r}. Pass --run RUN or --generator FILE.keras."
-            )
+        _check_one_generator("evaluate", self.run, self.generator)
         check_eval_images("num_images", self.num_images, "Use e.g. --num-images 10000.")
         check_positive_int("batch_size", self.batch_size, "Use e.g. --batch-size 250.")
         check_positive_int("per_class_images", self.per_class_images,
@@ -490,17 +494,13 @@ class GenerateConfig:
     label: str | None = setting(
         None, "a conditional generator's class, by name or index, for every image (default: "
         "the classes in turn)")
-    out: str | None = setting(
-        None, "the folder to write (default with --run: RUN/generated/seed-SEED)")
+    out: str | None = setting(None, "the folder to write (default with --run: "
+                                    "RUN/generated/seed-SEED)")
     overwrite: bool = setting(False, "replace an existing --out folder")
 
     def validate(self) -> "GenerateConfig":
         """Raises ValueError naming the first bad setting, the value received and the fix."""
-        if (self.run is None) == (self.generator is None):
-            raise ValueError(
-                f"generate needs exactly one of run and generator; received run={self.run!r}, "
-                f"generator={self.generator!r}. Pass --run RUN or --generator FILE.keras."
-            )
+        _check_one_generator("generate", self.run, self.generator)
         if self.generator is not None and self.out is None:
             raise ValueError("out is needed with --generator; received none. Pass --out DIR.")
         check_positive_int("num_images", self.num_images, "Use e.g. --num-images 64.",

@@ -7,10 +7,9 @@ classifier's accuracy on each class's images, and each class's FID against its r
     python evaluate.py --generator docs/fashion_mnist_run/generator.keras --dataset fashion_mnist
 """
 
-import dataclasses
 import sys
 
-from tf_dcgan.cli import Parser, add_setting_flags, fail, import_tensorflow_quietly
+from tf_dcgan.cli import Parser, parse_settings, run_command
 from tf_dcgan.config import EvaluateConfig
 
 EXAMPLES = """examples:
@@ -21,29 +20,22 @@ EXAMPLES = """examples:
 """
 
 
-def parse_args(argv=None) -> EvaluateConfig:
+def parse_args(argv: list[str] | None = None) -> EvaluateConfig:
     """Parses the flags into an `EvaluateConfig`; a usage error is one line and exit code 2."""
     parser = Parser(
         description="Score a generator against real images: FID, KID, precision and recall, "
         "next to the same metrics between two real sets (the floor).", examples=EXAMPLES)
-    add_setting_flags(parser, EvaluateConfig)
-    args = parser.parse_args(argv)
-    return EvaluateConfig(**{field.name: getattr(args, field.name)
-                             for field in dataclasses.fields(EvaluateConfig)})
+    return parse_settings(parser, EvaluateConfig, argv)
 
 
-def main(argv=None) -> int:
-    config = parse_args(argv)
-    try:
-        config.validate()
-        import_tensorflow_quietly()
-        from tf_dcgan.evaluation import evaluate
+def main(argv: list[str] | None = None) -> int:
+    return run_command("evaluate.py", parse_args(argv), _evaluate)
 
-        result = evaluate(config)
-    except ValueError as error:
-        return fail("evaluate.py", error)
-    print(result.summary())
-    return 0
+
+def _evaluate(config: EvaluateConfig) -> str:
+    from tf_dcgan.evaluation import evaluate
+
+    return evaluate(config).summary()
 
 
 if __name__ == "__main__":

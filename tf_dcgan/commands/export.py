@@ -2,6 +2,7 @@
 web page that runs it in the browser. A conditional generator (train.py --conditional) exports
 with a label input everywhere and a `classes` signature."""
 
+import argparse
 import os
 import shlex
 import sys
@@ -23,7 +24,7 @@ then serve it:
 """
 
 
-def parse_args(argv=None):
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parses the flags; a usage error is one line and exit code 2."""
     parser = Parser(
         description="Write a trained DCGAN generator as a TF Serving SavedModel "
@@ -52,7 +53,7 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import_tensorflow_quietly()
     from tf_dcgan import export as export_lib

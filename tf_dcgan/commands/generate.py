@@ -4,10 +4,9 @@
     python generate.py --generator docs/conditional_run/generator.keras --label Sneaker
 """
 
-import dataclasses
 import sys
 
-from tf_dcgan.cli import Parser, add_setting_flags, fail, import_tensorflow_quietly
+from tf_dcgan.cli import Parser, parse_settings, run_command
 from tf_dcgan.config import GenerateConfig
 
 EXAMPLES = """examples:
@@ -18,35 +17,29 @@ EXAMPLES = """examples:
 """
 
 
-def parse_args(argv=None) -> GenerateConfig:
+def parse_args(argv: list[str] | None = None) -> GenerateConfig:
     """Parses the flags into a `GenerateConfig`; a usage error is one line and exit code 2."""
     parser = Parser(
         description="Write images from a trained generator: OUT/0000.png, ... one per image, "
         "and OUT/grid.png with all of them. The same seed gives the same images (as the "
         "SavedModel's generate signature does).", examples=EXAMPLES)
-    add_setting_flags(parser, GenerateConfig)
-    args = parser.parse_args(argv)
-    return GenerateConfig(**{field.name: getattr(args, field.name)
-                             for field in dataclasses.fields(GenerateConfig)})
+    return parse_settings(parser, GenerateConfig, argv)
 
 
-def main(argv=None) -> int:
-    config = parse_args(argv)
-    try:
-        config.validate()
-        import_tensorflow_quietly()
-        from tf_dcgan.export import class_label, write_images
-        from tf_dcgan.model import load_generator
-        from tf_dcgan.run_folder import RunFolder
+def main(argv: list[str] | None = None) -> int:
+    return run_command("generate.py", parse_args(argv), _generate)
 
-        generator = load_generator(run_dir=config.run, path=config.generator)
-        out = config.out or RunFolder(config.run).path / "generated" / f"seed-{config.seed}"
-        folder = write_images(generator, out, config.num_images, config.seed,
-                              class_label(generator, config.label), config.overwrite)
-    except ValueError as error:
-        return fail("generate.py", error)
-    print(f"{config.num_images} images and grid.png: {folder}")
-    return 0
+
+def _generate(config: GenerateConfig) -> str:
+    from tf_dcgan.export import class_label, write_images
+    from tf_dcgan.model import load_generator
+    from tf_dcgan.run_folder import RunFolder
+
+    generator = load_generator(run_dir=config.run, path=config.generator)
+    out = config.out or RunFolder(config.run).path / "generated" / f"seed-{config.seed}"
+    folder = write_images(generator, out, config.num_images, config.seed,
+                          class_label(generator, config.label), config.overwrite)
+    return f"{config.num_images} images and grid.png: {folder}"
 
 
 if __name__ == "__main__":

@@ -4,7 +4,13 @@ paper's recipe)."""
 import dataclasses
 import sys
 
-from tf_dcgan.cli import Parser, add_setting_flags, fail, flags_given, import_tensorflow_quietly
+from tf_dcgan.cli import (
+    Parser,
+    add_setting_flags,
+    fail,
+    flags_given,
+    import_tensorflow_quietly,
+)
 from tf_dcgan.config import PAPER_RECIPE, RECIPES, TrainConfig
 
 EXAMPLES = """examples:
@@ -23,7 +29,7 @@ EXAMPLES = """examples:
 """
 
 
-def parse_args(argv=None):
+def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, bool, bool, set[str]]:
     """Parses the flags into a `TrainConfig` (not yet validated) and the dry-run switch.
 
     Every `TrainConfig` setting is a flag (`cli.add_setting_flags`: its help is the field's);
@@ -59,7 +65,7 @@ def parse_args(argv=None):
     return config, args.dry_run, args.resume, given
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     config, dry_run, resume, given = parse_args(argv)
     try:
         return _train(config, dry_run, resume, given)
