@@ -147,7 +147,8 @@ def read_only_view(tmp_path):
         for command in (["mount", "--bind", str(folder), str(target)],
                         ["mount", "-o", "remount,bind,ro", str(target)]):
             if subprocess.run(command, capture_output=True).returncode != 0:
-                pytest.skip("this machine allows no read-only bind mount")
+                pytest.skip("needs root to mount a folder read-only (mount --bind, remount ro): chmod "
+                            "does not stop root, so no other way to make one here")
             mounts.append(target) if command[1] == "--bind" else None
         return target
 

@@ -15,9 +15,9 @@ from tests.helpers import ROOT, one_line_error, tflite_run
 from tests.serving_stub import rest_predict
 from tf_dcgan import build_discriminator, build_generator, latent_noise
 from tf_dcgan import export as export_lib
-from tf_dcgan.export import saved_model, staging, tflite
 from tf_dcgan.config import TrainConfig
 from tf_dcgan.data.transforms import to_uint8
+from tf_dcgan.export import saved_model, staging, tflite
 from tf_dcgan.export.tflite import non_builtin_ops
 from tf_dcgan.run_folder import RunFolder
 

@@ -31,17 +31,26 @@ def exif_orientation(path: str | Path) -> int:
     """
     try:
         with Image.open(path) as image:
-            orientation = int(image.getexif().get(_EXIF_ORIENTATION, 1))
-    except Exception:  # not readable by Pillow, or a broken EXIF block: as stored
+            return _orientation(image)
+    except Exception:  # not readable by Pillow: as stored
+        return 1
+
+
+def _orientation(image):
+    try:
+        orientation = int(image.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # a broken EXIF block: as stored
         return 1
     return orientation if 1 <= orientation <= 8 else 1
 
 
-def _unreadable(path):
-    """Why `path` must not be read at all, or None: not a regular file, too large, too many pixels.
+def _header(path):
+    """Why `path` must not be read at all (not a regular file, too large, too many pixels), or
+    else its EXIF orientation.
 
     Checked before a byte of the image is decoded: `os.stat` follows a link to what it points at
-    (a device or a FIFO would be read forever), and Pillow reads only the header for the size.
+    (a device or a FIFO would be read forever), and Pillow reads only the header: the size, and
+    the orientation tag in the same pass.
     """
     try:
         info = os.stat(path)
@@ -56,22 +65,23 @@ def _unreadable(path):
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 width, height = image.size
+                orientation = _orientation(image)
     except Image.DecompressionBombError as error:
         return f"too many pixels ({error})"[:200]
     except Exception:  # not an image Pillow reads: TensorFlow's decoder gives the reason
-        return None
+        return 1
     if width * height > MAX_IMAGE_PIXELS:
         return (f"{width}x{height} is more than {MAX_IMAGE_PIXELS} pixels (a decompression "
                 "bomb?); resize it to use it")
-    return None
+    return orientation
 
 
 def _probe(path):
     """Decodes one file; returns (channels, height, width, orientation) as displayed, or the
     reason it does not decode."""
-    reason = _unreadable(path)
-    if reason is not None:
-        return reason
+    orientation = _header(path)
+    if isinstance(orientation, str):
+        return orientation
     try:
         image = decode_image(tf.io.read_file(os.fsencode(path)))
         height, width, channels = image.shape
@@ -82,7 +92,6 @@ def _probe(path):
         # "{{function_node ...}} Input is empty. [Op:DecodeImage] name:" -> "Input is empty."
         message = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", message.strip().splitlines()[0])
         return re.sub(r"\s*\[Op:.*$", "", message)[:200]
-    orientation = exif_orientation(path)
     if orientation >= 5:  # rotated by 90 degrees: height and width swap
         height, width = width, height
     return channels, height, width, orientation

@@ -82,12 +82,13 @@ def write_images(generator: keras.Model, out_dir: str | Path, num_images: int = 
     check_finite(generator)
     latent = LatentSpace.of(generator)
     inputs = latent.sample(num_images, seed, label)
-    images = np.concatenate([
-        np.asarray(to_uint8(generator(_rows(inputs, start, start + 256), training=False)))
+    generated = np.concatenate([
+        np.asarray(generator(_rows(inputs, start, start + 256), training=False))
         for start in range(0, num_images, 256)])
+    images = np.asarray(to_uint8(generated))
     size, channels = images.shape[2], images.shape[3]
     columns = int(np.ceil(np.sqrt(num_images)))
-    grid = image_grid(images.astype(np.float32) / 127.5 - 1.0, columns)
+    grid = image_grid(generated, columns)
     with staged_folder(out_dir.parent, out_dir, "images") as staging:
         for index, image in enumerate(images):
             write_png(staging / f"{index:04d}.png", image[..., 0] if channels == 1 else image)

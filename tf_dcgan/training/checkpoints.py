@@ -54,8 +54,7 @@ def check_resumable(folder: RunFolder, loadable: bool = True) -> None:
         folder: RunFolder. The run to resume.
         loadable: bool. False when its checkpoints are listed but none of them loads.
     """
-    if not (folder.generator_path.exists() or folder.dcgan_path.exists()
-            or folder.losses_csv_path.exists()):
+    if not folder.holds_progress():
         return
     if loadable and listed_checkpoints(folder.checkpoints_dir):
         return
