@@ -12,7 +12,8 @@ FOUNDATION = {
     "environment": set(),
     "files": set(),
     "config": {"checks"},
-    "run_folder": {"checks", "config", "files"},
+    "model_card": {"files"},
+    "run_folder": {"checks", "config", "files", "model_card"},
     "cli": {"environment"},
 }
 BASE = set(FOUNDATION)

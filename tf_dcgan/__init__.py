@@ -53,6 +53,7 @@ _EXPORTS = {
     "export_tflite": "tf_dcgan.export",
     "export_web": "tf_dcgan.export",
     "write_images": "tf_dcgan.export",
+    "open_generator": "tf_dcgan.export",
     # settings and run folders (no TensorFlow)
     "TrainConfig": "tf_dcgan.config",
     "RunFolder": "tf_dcgan.run_folder",

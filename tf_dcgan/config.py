@@ -488,7 +488,9 @@ class GenerateConfig:
     """
 
     run: str | None = setting(None, "a run folder written by train.py (or --generator)")
-    generator: str | None = setting(None, "a generator .keras file (or --run)")
+    generator: str | None = setting(
+        None, "a generator file (or --run): a .keras file, a SavedModel folder or a .tflite file "
+              "written by export.py; the same seed gives the same images from each")
     num_images: int = setting(64, "images to write, 1 to 10000")
     seed: int = setting(0, "the noise seed: the same seed gives the same images")
     label: str | None = setting(
@@ -497,6 +499,10 @@ class GenerateConfig:
     out: str | None = setting(None, "the folder to write (default with --run: "
                                     "RUN/generated/seed-SEED)")
     overwrite: bool = setting(False, "replace an existing --out folder")
+    scale: int = setting(1, "upscale every image this many times (nearest neighbour), 1 to 32")
+    interpolate: int = setting(
+        0, "also write walk.gif: a looping latent walk of the grid in this many frames (e.g. "
+           "24); 0 writes none")
 
     def validate(self) -> "GenerateConfig":
         """Raises ValueError naming the first bad setting, the value received and the fix."""
@@ -506,4 +512,8 @@ class GenerateConfig:
         check_positive_int("num_images", self.num_images, "Use e.g. --num-images 64.",
                            MAX_EXPORT_IMAGES)
         check_seed(self.seed)
+        check_positive_int("scale", self.scale, "Use e.g. --scale 4.", 32)
+        if self.interpolate:
+            check_positive_int("interpolate", self.interpolate,
+                               "Use e.g. --interpolate 24, or 0 for no walk.", 1000)
         return self

@@ -38,6 +38,7 @@ from tf_dcgan.files import (
     fsync_path,
     write_json,
 )
+from tf_dcgan.model_card import CARD_JSON, CARD_MD
 
 CONFIG = "config.json"
 GENERATOR = "generator.keras"
@@ -64,6 +65,7 @@ _LAYOUT = {
     "losses_plot_path": LOSSES_PLOT, "skipped_files_path": SKIPPED_FILES,
     "checkpoints_dir": CHECKPOINTS, "logs_dir": LOGS, "evaluation_path": EVALUATION,
     "metrics_csv_path": METRICS, "experiments_dir": EXPERIMENTS,
+    "card_json_path": CARD_JSON, "card_md_path": CARD_MD,
 }
 # Anything else in a folder is the user's and is never overwritten.
 _RUN_FILES = set(_LAYOUT.values())
@@ -119,7 +121,7 @@ class RunFolder:
         path: the folder. Each file's path is an attribute (`_LAYOUT`): `config_path`,
             `generator_path`, `dcgan_path`, `samples_dir`, `gif_path`, `losses_csv_path`,
             `losses_plot_path`, `skipped_files_path`, `checkpoints_dir`, `logs_dir`,
-            `evaluation_path`, `metrics_csv_path`.
+            `evaluation_path`, `metrics_csv_path`, `card_json_path`, `card_md_path`.
 
     Example:
         >>> run = RunFolder.open("runs/20261125-202956-fashion_mnist")
@@ -273,8 +275,8 @@ class RunFolder:
             raise
         self._remove_temporary_files()
         for path in [self.gif_path, self.losses_csv_path, self.losses_plot_path,
-                     self.skipped_files_path, self.metrics_csv_path,
-                     *self.samples_dir.glob("epoch_*.png")]:
+                     self.skipped_files_path, self.metrics_csv_path, self.card_json_path,
+                     self.card_md_path, *self.samples_dir.glob("epoch_*.png")]:
             path.unlink(missing_ok=True)
         shutil.rmtree(self.logs_dir, ignore_errors=True)
         return self

@@ -1,5 +1,6 @@
 """generate.py: PNG files and a grid from a run or a generator file, the same for the same seed."""
 
+import json
 import shutil
 
 import imageio.v3 as iio
@@ -19,16 +20,17 @@ CONDITIONAL = ROOT / "docs/conditional_run/generator.keras"
 
 def _written(folder):
     files = sorted(p.name for p in folder.iterdir())
-    return files, np.stack([iio.imread(folder / name) for name in files if name != "grid.png"])
+    return files, np.stack([iio.imread(folder / name) for name in files
+                            if name[0].isdigit() and name.endswith(".png")])
 
 
 def test_the_images_are_the_generators_for_the_seed_and_the_grid_holds_them(tmp_path, capsys):
     assert generate.main(["--generator", str(UNCONDITIONAL), "--num-images", "6", "--seed", "3",
                           "--out", str(tmp_path / "out")]) == 0
-    assert "6 images and grid.png" in capsys.readouterr().out
+    assert "6 images, grid.png" in capsys.readouterr().out
     files, images = _written(tmp_path / "out")
     assert files == ["0000.png", "0001.png", "0002.png", "0003.png", "0004.png", "0005.png",
-                     "grid.png"]
+                     "MODEL_CARD.json", "MODEL_CARD.md", "grid.png"]
     generator = load_generator(path=UNCONDITIONAL)
     expected = np.asarray(to_uint8(generator(LatentSpace.of(generator).sample(6, 3),
                                              training=False)))[..., 0]
@@ -57,7 +59,7 @@ def test_a_run_writes_into_its_own_generated_folder(tmp_path):
     shutil.copy(UNCONDITIONAL, run.generator_path)
     assert generate.main(["--run", str(run.path), "--num-images", "2", "--seed", "5"]) == 0
     assert sorted(p.name for p in (run.path / "generated" / "seed-5").iterdir()) == [
-        "0000.png", "0001.png", "grid.png"]
+        "0000.png", "0001.png", "MODEL_CARD.json", "MODEL_CARD.md", "grid.png"]
 
 
 @pytest.mark.parametrize("argv, shown", [
@@ -78,3 +80,62 @@ def test_bad_inputs_are_one_line_and_write_nothing(tmp_path, capsys, argv, shown
     assert shown in one_line_error(generate.main, "generate.py", argv, capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["EXISTING"]
     assert (tmp_path / "EXISTING" / "mine.png").read_bytes() == b"a user's picture"
+
+
+@pytest.fixture(scope="module")
+def exported_conditional(tmp_path_factory):
+    """The committed conditional generator exported by export.py: SavedModel, .tflite, card."""
+    import export
+
+    out = tmp_path_factory.mktemp("exports")
+    assert export.main(["--generator", str(CONDITIONAL), "--out", str(out), "--tflite"]) == 0
+    return out
+
+
+@pytest.mark.slow
+def test_the_same_seed_gives_the_same_images_from_every_file_kind(exported_conditional,
+                                                                  tmp_path):
+    kinds = {"keras": CONDITIONAL, "saved_model": exported_conditional / "dcgan" / "1",
+             "tflite": exported_conditional / "dcgan.tflite"}
+    images = {}
+    for kind, path in kinds.items():
+        out = tmp_path / kind
+        assert generate.main(["--generator", str(path), "--num-images", "5", "--seed", "4",
+                              "--label", "Bag", "--out", str(out)]) == 0
+        images[kind] = _written(out)[1].astype(int)
+        card = json.loads((out / "MODEL_CARD.json").read_text())
+        assert card["model"]["class_names"][8] == "Bag" and card["generated"]["label"] == 8
+        assert card["generated"]["from"].startswith(kind)
+    # The SavedModel is the same graph: the same pixels. TFLite folds BatchNorm and runs
+    # XNNPACK's kernels: a few grey levels at most.
+    np.testing.assert_array_equal(images["saved_model"], images["keras"])
+    assert np.abs(images["tflite"] - images["keras"]).max() <= 4
+
+
+def test_an_export_carries_the_model_card_and_a_conditional_tflite_needs_it(
+        exported_conditional, tmp_path, capsys):
+    card = json.loads((exported_conditional / "MODEL_CARD.json").read_text())
+    assert card["files"] == ["dcgan/1", "dcgan.tflite"] and card["model"]["conditional"]
+    assert card["data"] is None  # a generator file alone does not say what it was trained on
+    assert "Not recorded: this card was made from a generator file alone." in (
+        exported_conditional / "MODEL_CARD.md").read_text()
+    alone = tmp_path / "alone.tflite"
+    shutil.copy(exported_conditional / "dcgan.tflite", alone)
+    assert "its classes are read from" in one_line_error(
+        generate.main, "generate.py", ["--generator", str(alone), "--out", str(tmp_path / "x")],
+        capsys)
+
+
+def test_scale_upscales_every_image_and_the_walk_loops_from_the_grid(tmp_path):
+    assert generate.main(["--generator", str(UNCONDITIONAL), "--num-images", "4", "--scale", "3",
+                          "--interpolate", "5", "--out", str(tmp_path / "out")]) == 0
+    out = tmp_path / "out"
+    image = iio.imread(out / "0000.png")
+    assert image.shape == (84, 84)
+    np.testing.assert_array_equal(image[::3, ::3], image[1::3, 1::3])
+    walk = iio.imread(out / "walk.gif", index=None)
+    grid = iio.imread(out / "grid.png")
+    assert walk.shape[0] == 5 and walk.shape[1:3] == grid.shape[:2]
+    first = walk[0] if walk.ndim == 3 else walk[0][..., 0]
+    np.testing.assert_array_equal(first, grid)  # frame 0 is the grid; the others move
+    assert all(np.abs(frame.astype(int) - walk[0]).mean() > 1 for frame in walk[1:])

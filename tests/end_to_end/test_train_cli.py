@@ -49,6 +49,16 @@ def test_tiny_run_on_fashion_mnist_writes_every_output(tmp_path):
     assert int(gan.g_optimizer.iterations.numpy()) == 6
     assert int(gan.d_optimizer.iterations.numpy()) == 12
     assert not list(out.rglob(".*tmp*"))
+    # The model card: the data, the full config, the training so far, how to load it.
+    card = json.loads((out / "MODEL_CARD.json").read_text())
+    assert card["config"] == config and card["data"]["images"] == 60_000
+    assert card["data"]["licence"].startswith("MIT")
+    assert card["training"]["epochs_done"] == 2 and card["training"]["steps_done"] == 6
+    assert card["training"]["seconds"] > 0 and card["training"]["hardware"]["cores"] >= 1
+    assert card["model"]["latent_dim"] == config["latent_dim"] and card["metrics"] is None
+    text = (out / "MODEL_CARD.md").read_text()
+    assert "fashion_mnist: 60,000 images" in text and "2 epochs (6 steps)" in text
+    assert "keras.models.load_model('generator.keras')" in text
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
 """The metrics mean something: sanity checks with the project's Fashion-MNIST classifier."""
 
+import dataclasses
 import json
 
 import keras
@@ -14,6 +15,7 @@ from tf_dcgan import evaluation as extractors
 from tf_dcgan.config import TrainConfig
 from tf_dcgan.evaluation import metrics
 from tf_dcgan.model.networks import build_generator
+from tf_dcgan.model_card import run_card, write_card
 from tf_dcgan.run_folder import RunFolder
 
 CLASSIFIER = ROOT / "tf_dcgan/evaluation/classifiers/fashion_mnist_classifier.keras"
@@ -104,9 +106,12 @@ def _cli_error(argv, capsys):
 
 def test_evaluate_cli_reports_scores_and_the_floor(tmp_path, capsys):
     folder = RunFolder(tmp_path / "run")
-    folder.write_config(TrainConfig(image_size=28, channels=1, seed=0))
+    config = TrainConfig(image_size=28, channels=1, seed=0)
+    folder.write_config(config)
     keras.models.load_model(ROOT / "docs/fashion_mnist_run/generator.keras").save(
         folder.generator_path)
+    write_card(folder.path, run_card(dataclasses.asdict(config), 60_000, 20, 18_760, 1200.0,
+                                     "float32"))
     assert evaluate.main(["--run", str(folder.path), "--num-images", "300"]) == 0
     out = capsys.readouterr().out
     assert "fashion_mnist:train classifier" in out and "floor: fashion_mnist:train" in out
@@ -114,6 +119,10 @@ def test_evaluate_cli_reports_scores_and_the_floor(tmp_path, capsys):
     assert report["reference"] == "fashion_mnist:test" and report["num_generated"] == 300
     assert report["num_reference"] == 10_000
     assert report["floor"]["fid"] < report["scores"]["fid"]
+    # The run's model card now shows these scores, with the extractor and N named.
+    card = json.loads((folder.path / "MODEL_CARD.json").read_text())
+    assert card["metrics"]["scores"] == report["scores"] and card["metrics"]["num_generated"] == 300
+    assert "fashion_mnist:train classifier" in (folder.path / "MODEL_CARD.md").read_text()
 
 
 def test_evaluate_cli_bad_inputs_are_one_line(tmp_path, capsys):

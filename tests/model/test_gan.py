@@ -1,3 +1,5 @@
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -181,3 +183,27 @@ def test_one_sided_label_smoothing_moves_only_the_real_target(tiny_gan, tiny_ima
     assert smooth.get_compile_config()["real_label"] == 0.9
     with pytest.raises(ValueError, match="real_label=0.3"):
         tiny_gan(real_label=0.3)
+
+
+@pytest.mark.parametrize("scale", [lambda x: (x + 1) * 127.5, lambda x: x * 3])
+def test_images_outside_minus_one_to_one_fail_the_first_step_and_train_nothing(
+        tiny_gan, tiny_images, scale):
+    gan = tiny_gan()
+    before = [np.array(w) for w in gan.generator.weights + gan.discriminator.weights]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"images / 127\.5 - 1"):
+        gan.fit(scale(tiny_images), batch_size=16, epochs=1, verbose=0)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"DCGAN trains on images in"):
+        gan.train_on_batch(scale(tiny_images[:16]))
+    after = gan.generator.weights + gan.discriminator.weights
+    assert all(np.array_equal(b, np.array(a)) for b, a in zip(before, after))
+    assert int(gan.g_optimizer.iterations.numpy()) == 0
+
+
+def test_zero_to_one_images_get_a_warning_naming_the_fix(tiny_gan, tiny_images):
+    with pytest.warns(UserWarning, match=r"If yours are 0-1 pixels, pass images \* 2 - 1"):
+        tiny_gan().fit((tiny_images + 1) / 2, batch_size=16, epochs=1, verbose=0)
+    with pytest.warns(UserWarning, match=r"no pixel below 0"):
+        tiny_gan().train_on_batch((tiny_images[:16] + 1) / 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # [-1, 1] images: no warning
+        tiny_gan().fit(tiny_images, batch_size=16, epochs=1, verbose=0)

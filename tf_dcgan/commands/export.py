@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     from tf_dcgan import export as export_lib
     from tf_dcgan.export.web import export_web, find_litertjs
     from tf_dcgan.model import load_generator
+    from tf_dcgan.model_card import CARD_MD, write_card
 
     tflite_path = os.path.join(args.out, f"{args.model_name}.tflite")
     web_path = os.path.join(args.out, "web")
@@ -90,6 +91,14 @@ def main(argv: list[str] | None = None) -> int:
                                  overwrite=args.overwrite)
             print(f"Web page ({quantize}): {web_dir}  view it: python -m http.server -d "
                   f"{shlex.quote(str(web_dir))}")
+        written = [str(version_dir)] + ([tflite_path] if args.tflite else []) + (
+            [web_path] if args.web else [])
+        card = export_lib.export_card(export_lib.keras_generator_file(generator, args.generator
+                                                                      or args.run),
+                                      args.run, [os.path.relpath(p, args.out) for p in written])
+        for folder in [args.out] + ([web_path] if args.web else []):
+            write_card(folder, card)
+        print(f"Model card: {os.path.join(args.out, CARD_MD)}")
     except ValueError as error:
         return fail("export.py", error)
     return 0

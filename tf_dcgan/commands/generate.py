@@ -4,6 +4,7 @@
     python generate.py --generator docs/conditional_run/generator.keras --label Sneaker
 """
 
+import os
 import sys
 
 from tf_dcgan.cli import Parser, parse_settings, run_command
@@ -14,6 +15,8 @@ EXAMPLES = """examples:
   python generate.py --run RUN --num-images 16 --seed 7 --out samples
   python generate.py --generator docs/fashion_mnist_run/generator.keras --out samples
   python generate.py --generator docs/conditional_run/generator.keras --label Sneaker --out shoes
+  python generate.py --generator exports/dcgan.tflite --num-images 16 --scale 4 --out phone
+  python generate.py --run RUN --num-images 16 --interpolate 24 --out walk    # + walk.gif
 """
 
 
@@ -21,8 +24,9 @@ def parse_args(argv: list[str] | None = None) -> GenerateConfig:
     """Parses the flags into a `GenerateConfig`; a usage error is one line and exit code 2."""
     parser = Parser(
         description="Write images from a trained generator: OUT/0000.png, ... one per image, "
-        "and OUT/grid.png with all of them. The same seed gives the same images (as the "
-        "SavedModel's generate signature does).", examples=EXAMPLES)
+        "OUT/grid.png with all of them, and the model card. The same seed gives the same images "
+        "(as the SavedModel's generate signature does), from a .keras file, a SavedModel or a "
+        ".tflite file.", examples=EXAMPLES)
     return parse_settings(parser, GenerateConfig, argv)
 
 
@@ -31,15 +35,39 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _generate(config: GenerateConfig) -> str:
-    from tf_dcgan.export import class_label, write_images
-    from tf_dcgan.model import load_generator
+    import json
+
+    from tf_dcgan import model_card
+    from tf_dcgan.export import (
+        class_label,
+        export_card,
+        generate_images,
+        gif_bytes,
+        latent_walk,
+        open_generator,
+        write_image_folder,
+    )
     from tf_dcgan.run_folder import RunFolder
 
-    generator = load_generator(run_dir=config.run, path=config.generator)
+    generator = open_generator(run_dir=config.run, path=config.generator)
+    label = class_label(generator, config.label)
     out = config.out or RunFolder(config.run).path / "generated" / f"seed-{config.seed}"
-    folder = write_images(generator, out, config.num_images, config.seed,
-                          class_label(generator, config.label), config.overwrite)
-    return f"{config.num_images} images and grid.png: {folder}"
+    if os.path.exists(out) and not config.overwrite:  # before minutes of generating
+        raise ValueError(f"{out} already exists; pass --overwrite to replace it, or pick another "
+                         "--out.")
+    images = generate_images(generator, config.num_images, config.seed, label)
+    extras = {}
+    if config.interpolate:
+        extras["walk.gif"] = gif_bytes(latent_walk(generator, config.num_images, config.seed,
+                                                   label, config.interpolate, config.scale))
+    card = export_card(generator, config.run)
+    card["generated"] = {"num_images": config.num_images, "seed": config.seed,
+                         "label": label, "from": f"{generator.kind} {generator.path}"}
+    extras[model_card.CARD_JSON] = (json.dumps(card, indent=2) + "\n").encode()
+    extras[model_card.CARD_MD] = model_card.card_markdown(card).encode()
+    folder = write_image_folder(out, images, config.overwrite, config.scale, extras)
+    walk = " and walk.gif" if config.interpolate else ""
+    return f"{config.num_images} images, grid.png{walk}: {folder}"
 
 
 if __name__ == "__main__":

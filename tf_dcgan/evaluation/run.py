@@ -10,6 +10,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+from tf_dcgan import model_card
 from tf_dcgan.config import EvaluateConfig
 from tf_dcgan.data import make_eval_dataset
 from tf_dcgan.evaluation.experiments import (
@@ -142,6 +143,10 @@ def evaluate(config: EvaluateConfig) -> Evaluation:
         result.out = Path(out)
         with atomic_output(result.out) as tmp:
             tmp.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
+    card = model_card.read_card(run.path) if run is not None else None
+    if card is not None:  # the run's card shows its latest scores
+        card["metrics"] = model_card.metrics_from_evaluation(result.as_dict())
+        model_card.write_card(run.path, card)
     return result
 
 

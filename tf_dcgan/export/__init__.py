@@ -2,10 +2,23 @@
 page that runs it in the browser, and PNG images (generate.py).
 """
 
+from tf_dcgan.export.cards import (
+    export_card,
+    find_card,
+)
 from tf_dcgan.export.images import (
     GRID_MIN_WIDTH,
     class_label,
+    generate_images,
+    gif_bytes,
+    latent_walk,
+    write_image_folder,
     write_images,
+)
+from tf_dcgan.export.loading import (
+    GeneratorFile,
+    keras_generator_file,
+    open_generator,
 )
 from tf_dcgan.export.saved_model import (
     build_archive,
@@ -32,7 +45,16 @@ from tf_dcgan.export.web import (
 __all__ = [
     "GRID_MIN_WIDTH",
     "class_label",
+    "generate_images",
+    "gif_bytes",
+    "latent_walk",
+    "write_image_folder",
     "write_images",
+    "GeneratorFile",
+    "keras_generator_file",
+    "open_generator",
+    "export_card",
+    "find_card",
     "MODEL_FILE",
     "PAGE_DIR",
     "LITERTJS_VERSION",

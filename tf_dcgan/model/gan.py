@@ -1,5 +1,7 @@
 """The DCGAN `keras.Model`: one `train_step` with separate tapes for D-real, D-fake and G."""
 
+import warnings
+
 import keras
 import tensorflow as tf
 
@@ -8,6 +10,31 @@ from tf_dcgan.distribute import is_multi_worker
 from tf_dcgan.model import losses
 from tf_dcgan.model.latent import LatentSpace, replica_seed
 from tf_dcgan.model.networks import inference_copy
+
+# Real images are checked against this magnitude every step: [-1, 1], and a little rounding.
+INPUT_LIMIT = 1.0 + 1e-3
+INPUT_RANGE_ERROR = (
+    "DCGAN trains on images in [-1, 1], and this batch has pixels outside it. Scale 0-255 pixels "
+    "with images / 127.5 - 1 (tf_dcgan.data.to_unit_range) or 0-1 pixels with images * 2 - 1")
+
+
+def _warn_if_unit_interval(x) -> bool:
+    """Warns when `x` is an array (or tensor) of images with no pixel below 0; True if it warned.
+
+    A `tf.data.Dataset` or a generator is not read ahead: only the out-of-range error of the
+    step covers those.
+    """
+    if isinstance(x, (tuple, list)) and x:
+        x = x[0]
+    if not hasattr(x, "shape") or len(getattr(x, "shape", ())) != 4 or isinstance(
+            x, tf.data.Dataset):
+        return False
+    low = float(tf.reduce_min(tf.cast(x, tf.float32)))
+    if low >= 0.0 and float(tf.reduce_max(tf.cast(x, tf.float32))) <= INPUT_LIMIT:
+        warnings.warn("tf-dcgan: these images have no pixel below 0; DCGAN trains on images in "
+                      "[-1, 1]. If yours are 0-1 pixels, pass images * 2 - 1.", stacklevel=3)
+        return True
+    return False
 
 
 @keras.saving.register_keras_serializable(package="tf_dcgan")
@@ -95,6 +122,7 @@ class DCGAN(keras.Model):
         self.seed = seed
         self.latent = latent
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self._looked_at_first_batch = False
         # generate(seed=None) draws here, never from the training stream above.
         self.sample_seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -200,6 +228,30 @@ class DCGAN(keras.Model):
             return self.discriminator(images, training=training)
         return self.discriminator({"images": images, "label": labels}, training=training)
 
+    def _input_range_checks(self, images):
+        """The check of a real batch: the step fails when it is not in [-1, 1] (e.g. 0-255 pixels).
+
+        The whole step runs after it (control dependencies), so nothing trains, not even an
+        optimizer's step count, on a batch that failed. It is a `check_numerics` of
+        log(limit - max |x|), NaN exactly when a pixel is out of range: no measurable cost per
+        step (`benchmarks/input_check.py`; an Assert op cost 5% of the step here). XLA
+        (`jit_compile=True`) compiles it and does not check it.
+        """
+        largest = tf.reduce_max(tf.abs(tf.cast(images, tf.float32)))
+        return [tf.debugging.check_numerics(tf.math.log(INPUT_LIMIT - largest), INPUT_RANGE_ERROR)]
+
+    def fit(self, x=None, *args, **kwargs):
+        """`keras.Model.fit`; an array `x` of 0-1 pixels (none below 0) gets a warning first."""
+        _warn_if_unit_interval(x)
+        return super().fit(x, *args, **kwargs)
+
+    def train_on_batch(self, x=None, *args, **kwargs):
+        """`keras.Model.train_on_batch`; a first batch of 0-1 pixels gets a warning."""
+        if not self._looked_at_first_batch:  # the first call only: no per-step cost
+            self._looked_at_first_batch = True
+            _warn_if_unit_interval(x)
+        return super().train_on_batch(x, *args, **kwargs)
+
     def train_step(self, data):
         """One batch: D on real, D on generated (detached), then G through the updated D.
 
@@ -209,6 +261,10 @@ class DCGAN(keras.Model):
         # fit() hands over image batches, (images, labels) pairs, or train_on_batch's 1-tuples.
         real_images = data[0] if isinstance(data, (tuple, list)) else data
         real_images = tf.convert_to_tensor(real_images)
+        with tf.control_dependencies(self._input_range_checks(real_images)):
+            return self._train_step(data, real_images)
+
+    def _train_step(self, data, real_images):
         real_labels = fake_labels = None
         if self.conditional:
             if not isinstance(data, (tuple, list)) or len(data) < 2:

@@ -5,6 +5,7 @@ cleanly, and checkpoints for an exact resume.
 from tf_dcgan.training.callbacks import (
     EpochTimer,
     LossHistory,
+    ModelCardWriter,
     SampleGrid,
     SaveModels,
     StepCounter,
@@ -50,6 +51,7 @@ __all__ = [
     "PreparedRun",
     "SampleGrid",
     "sample_grid",
+    "ModelCardWriter",
     "SaveModels",
     "StopOnSignal",
     "TensorBoardLogger",

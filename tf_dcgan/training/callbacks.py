@@ -6,6 +6,8 @@ to a temporary name and renamed into place.
 """
 
 import csv
+import dataclasses
+import json
 import time
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tf_dcgan import model_card
 from tf_dcgan.data.grids import image_grid, upscale, write_png
 from tf_dcgan.files import write_csv
 from tf_dcgan.model.saving import all_weights_finite
@@ -226,6 +229,62 @@ class SaveModels(keras.callbacks.Callback):
         if all_weights_finite(self.model):
             self.run_folder.save_models(self.model)
             self.last_saved_epoch = epoch + 1
+
+
+class ModelCardWriter(keras.callbacks.Callback):
+    """Rewrites the run folder's MODEL_CARD.md and .json after every epoch whose models were saved.
+
+    The card holds the config, the data, the training time so far (a resumed run adds to the
+    card it finds), this machine, and the latest scores: those of evaluate.py (evaluation.json)
+    or else of `--eval-every` (an `evaluator`'s latest).
+
+    Args:
+        run_dir: the run folder.
+        config: the run's `TrainConfig`.
+        num_images: the training images.
+        steps_per_epoch: batches in each epoch.
+        saver: the run's `SaveModels` (the card follows the models it saved).
+        evaluator: the run's `PeriodicEvaluation`, if any.
+    """
+
+    def __init__(self, run_dir: str | Path, config, num_images: int, steps_per_epoch: int,
+                 saver: "SaveModels", evaluator=None):
+        super().__init__()
+        self.run_folder = RunFolder(run_dir)
+        self.config, self.num_images, self.steps_per_epoch = config, num_images, steps_per_epoch
+        self.saver, self.evaluator = saver, evaluator
+        earlier = model_card.read_card(self.run_folder.path)
+        self.earlier_seconds = ((earlier.get("training") or {}).get("seconds", 0.0)
+                                if earlier else 0.0)
+        self._start = None
+
+    def on_train_begin(self, logs=None):
+        if self._start is None:  # a resumed run's fit may be called twice; time from the first
+            self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.saver.last_saved_epoch != epoch + 1:
+            return
+        seconds = self.earlier_seconds + time.perf_counter() - self._start
+        card = model_card.run_card(
+            dataclasses.asdict(self.config), self.num_images, epoch + 1,
+            (epoch + 1) * self.steps_per_epoch, seconds, self.config.precision,
+            self._metrics(epoch + 1))
+        model_card.write_card(self.run_folder.path, card)
+
+    def _metrics(self, epochs_done):
+        try:
+            evaluation = json.loads(self.run_folder.evaluation_path.read_text())
+            return model_card.metrics_from_evaluation(evaluation)
+        except (OSError, ValueError):
+            pass
+        latest = getattr(self.evaluator, "latest", None)
+        if latest is None:
+            return None
+        return {"scores": latest.as_dict(), "extractor": self.evaluator.extractor.name,
+                "num_generated": self.evaluator.num_images, "reference": "the test split",
+                "num_reference": None,
+                "source": f"train.py --eval-every {self.evaluator.every_epochs} (metrics.csv)"}
 
 
 class EpochTimer(keras.callbacks.Callback):

@@ -334,6 +334,11 @@ def run_callbacks(folder: str | Path, config: TrainConfig, state: TrainingState,
                 state, folder.checkpoints_dir / "best",
                 lambda gan: evaluator.latest.fid if evaluator.latest else float("inf"),
                 every_epochs=config.eval_every, start_step=start_step))
+    if run is not None:
+        saver = next(c for c in callbacks if isinstance(c, dcgan_callbacks.SaveModels))
+        callbacks.append(dcgan_callbacks.ModelCardWriter(
+            folder.path, config, run.source.num_images, run.steps_per_epoch, saver,
+            next((c for c in callbacks if isinstance(c, PeriodicEvaluation)), None)))
     callbacks.append(
         Checkpointer(state, config.save_every_steps, start_step, before_save=[history.save]))
     return callbacks
@@ -343,7 +348,8 @@ def train(run: PreparedRun, verbose: int | None = None) -> TrainingResult:
     """Trains a prepared run to its last epoch (from its newest checkpoint when resuming).
 
     Writes into the run folder, every epoch: samples/epoch_NNN.png, training.gif, losses.csv,
-    losses.png, generator.keras, dcgan.keras and a checkpoint (also every `save_every_steps`).
+    losses.png, generator.keras, dcgan.keras, MODEL_CARD.md and .json and a checkpoint (also
+    every `save_every_steps`).
     Ctrl-C or SIGTERM stops it cleanly after the current step, with everything written and a
     checkpoint of that step (`TrainingStopped`).
 

@@ -1,0 +1,231 @@
+"""The model card every run folder and every export carries: MODEL_CARD.md and MODEL_CARD.json.
+
+A card says what the generator is and how it was made (Mitchell et al. 2019, "Model Cards for
+Model Reporting"): the data (name, size, licence where known), the full config, training time and
+hardware, the latest metrics with the extractor and the number of images named, intended use and
+limitations, and how to load each file. The JSON is the source; the Markdown is drawn from it.
+
+`train.py` rewrites the run's card after every epoch (with the time trained so far, resumes
+included), `evaluate.py` adds its scores to it, `export.py` writes one beside what it exports (the
+run's, or one from the generator alone) and `generate.py` copies it along with the images.
+TensorFlow-free.
+"""
+
+import json
+import os
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from tf_dcgan.files import atomic_output
+
+CARD_MD = "MODEL_CARD.md"
+CARD_JSON = "MODEL_CARD.json"
+
+# Licences of the datasets tf-dcgan reads by name (TFDS names); anything else is "unknown".
+DATASET_LICENCES = {
+    "fashion_mnist": "MIT (Zalando Research, github.com/zalandoresearch/fashion-mnist)",
+    "mnist": "CC BY-SA 3.0 (Yann LeCun and Corinna Cortes)",
+    "cifar10": "no licence stated (Krizhevsky 2009, www.cs.toronto.edu/~kriz/cifar.html)",
+    "celeb_a": "non-commercial research only (CelebA agreement, mmlab.ie.cuhk.edu.hk)",
+}
+
+INTENDED_USE = (
+    "Making images like the training images, for learning, research, demos and art; studying "
+    "GAN training. Not for deciding anything about people, and not as evidence of anything real.")
+LIMITATIONS = [
+    "It draws only what its training images show, at their size, with their biases; a small "
+    "training set can be partly memorised (compare generated images with their nearest training "
+    "images: evaluate.py --experiments).",
+    "The scores are those of the extractor named with them: comparable across runs scored with "
+    "the same extractor and reference, not with published FIDs (those use the 2015 TF-Inception "
+    "graph).",
+    "Images made from the same seed are the same for a .keras file and its SavedModel; TFLite "
+    "agrees within a few grey levels (float32) and more for float16 or int8 weights.",
+]
+
+
+def hardware() -> dict[str, Any]:
+    """This machine: CPU model, cores, and whether the CPU has native bfloat16 (AVX512_BF16/AMX)."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+                break
+    except OSError:
+        pass
+    return {"cpu": model, "cores": os.cpu_count(),
+            "native_bfloat16": bool(flags & {"avx512_bf16", "amx_bf16"}),
+            "platform": platform.platform()}
+
+
+def software() -> dict[str, str]:
+    """The versions of tf-dcgan, TensorFlow and Keras installed here."""
+    versions = {}
+    for name, package in (("tf_dcgan", "tf-dcgan"), ("tensorflow", "tensorflow-cpu"),
+                          ("keras", "keras")):
+        try:
+            versions[name] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed" if name != "tensorflow" else _tensorflow_version()
+    return versions
+
+
+def _tensorflow_version():
+    for package in ("tensorflow", "tf-nightly"):
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    return "not installed"
+
+
+def dataset_licence(dataset: str) -> str:
+    """The licence of a named dataset ("fashion_mnist:train[:10%]" is fashion_mnist), or what is
+    known of a folder's."""
+    name = str(dataset).split(":")[0].split("[")[0]
+    if name in DATASET_LICENCES:
+        return DATASET_LICENCES[name]
+    if os.sep in str(dataset) or Path(str(dataset)).expanduser().is_dir():
+        return "the folder's own: unknown to tf-dcgan (state it when you share the model)"
+    return "unknown"
+
+
+def model_section(image_size: int, channels: int, latent_dim: int,
+                  class_names: list[str] | None = None) -> dict[str, Any]:
+    """What the generator takes and makes."""
+    section = {"architecture": "DCGAN generator (Radford, Metz and Chintala 2015): a projection "
+                               "and fractionally-strided convolutions with BatchNorm, tanh output",
+               "image_size": image_size, "channels": channels, "latent_dim": latent_dim,
+               "conditional": bool(class_names), "class_names": list(class_names or []),
+               "input": f"noise float32 [batch, {latent_dim}], standard normal"
+                        + (", and label int32 [batch]" if class_names else ""),
+               "output": f"images float32 [batch, {image_size}, {image_size}, {channels}] in "
+                         "[-1, 1] (pixel = (x + 1) * 127.5)"}
+    return section
+
+
+def how_to_load(conditional: bool) -> dict[str, str]:
+    """One line per file kind: how to load it and make images."""
+    keras_import = "import tf_dcgan, keras; " if conditional else "import keras; "
+    return {
+        "generator.keras": keras_import + "g = keras.models.load_model('generator.keras'); "
+                           "images = g(noise, training=False)",
+        "command line": "tf-dcgan-generate --generator generator.keras --num-images 64 --out DIR "
+                        "(also a SavedModel folder or a .tflite file)",
+        "SavedModel": "tf.saved_model.load('dcgan/1').signatures['generate'](num_images=..., "
+                      "seed=...); or TF Serving",
+        "TFLite": "LiteRT CompiledModel or Interpreter: inputs noise [1, latent_dim]"
+                  + (" and label [1]" if conditional else "") + "; docs/mobile.md",
+    }
+
+
+def make_card(model: dict[str, Any], config: dict[str, Any] | None = None,
+              data: dict[str, Any] | None = None, training: dict[str, Any] | None = None,
+              metrics: dict[str, Any] | None = None,
+              files: list[str] | None = None) -> dict[str, Any]:
+    """A model card (a JSON-ready dict) from its sections; unknown sections are None.
+
+    Example:
+        >>> card = make_card(model_section(28, 1, 100), config=config_dict)
+    """
+    return {"name": "tf-dcgan generator", "model": model, "data": data, "config": config,
+            "training": training, "metrics": metrics, "intended_use": INTENDED_USE,
+            "limitations": LIMITATIONS, "how_to_load": how_to_load(model["conditional"]),
+            "files": files or []}
+
+
+def run_card(config: dict[str, Any], num_images: int | None, epochs_done: int,
+             steps_done: int, seconds: float, precision: str,
+             metrics: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The card of a run folder after `epochs_done` epochs (`seconds` of training in all)."""
+    model = model_section(config["image_size"], config["channels"], config["latent_dim"],
+                          config.get("class_names") if config.get("conditional") else None)
+    data = {"dataset": config["dataset"], "images": num_images,
+            "licence": dataset_licence(config["dataset"])}
+    training = {"epochs_done": epochs_done, "steps_done": steps_done,
+                "seconds": round(seconds, 1), "precision": precision,
+                "hardware": hardware(), "software": software()}
+    return make_card(model, config, data, training, metrics,
+                     files=["generator.keras", "dcgan.keras", "config.json", "checkpoints/"])
+
+
+def metrics_from_evaluation(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """The card's metrics from an evaluation.json: the scores with the extractor, N and reference."""
+    return {"scores": evaluation.get("scores"), "extractor": evaluation.get("extractor"),
+            "num_generated": evaluation.get("num_generated"),
+            "reference": evaluation.get("reference"),
+            "num_reference": evaluation.get("num_reference"),
+            "source": "evaluate.py (evaluation.json)"}
+
+
+def read_card(folder: str | Path) -> dict[str, Any] | None:
+    """The card in `folder` (its MODEL_CARD.json), or None when there is none or it is unreadable."""
+    try:
+        card = json.loads((Path(folder) / CARD_JSON).read_text())
+    except (OSError, ValueError):
+        return None
+    return card if isinstance(card, dict) and isinstance(card.get("model"), dict) else None
+
+
+def write_card(folder: str | Path, card: dict[str, Any]) -> None:
+    """Writes MODEL_CARD.json and MODEL_CARD.md into `folder`, each to a temporary name first."""
+    folder = Path(folder)
+    with atomic_output(folder / CARD_JSON) as tmp:
+        tmp.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n")
+    with atomic_output(folder / CARD_MD) as tmp:
+        tmp.write_text(card_markdown(card))
+
+
+def card_markdown(card: dict[str, Any]) -> str:
+    """The card as Markdown: the same facts as the JSON, for people."""
+    model, data, training = card["model"], card.get("data"), card.get("training")
+    lines = ["# Model card: tf-dcgan generator", "",
+             "## Model", f"- {model['architecture']}.",
+             f"- Input: {model['input']}.", f"- Output: {model['output']}."]
+    if model["conditional"]:
+        lines.append("- Classes: " + ", ".join(f"{i} {name}" for i, name
+                                               in enumerate(model["class_names"])) + ".")
+    lines += ["", "## Data"]
+    if data:
+        size = f"{data['images']:,} images" if data.get("images") else "size not recorded"
+        lines += [f"- {data['dataset']}: {size}.", f"- Licence: {data['licence']}."]
+    else:
+        lines.append("- Not recorded: this card was made from a generator file alone.")
+    lines += ["", "## Training"]
+    if training:
+        hw = training["hardware"]
+        lines += [f"- {training['epochs_done']} epochs ({training['steps_done']:,} steps) in "
+                  f"{training['seconds'] / 60:.1f} min, precision {training['precision']}.",
+                  f"- Hardware: {hw['cpu']}, {hw['cores']} cores "
+                  f"({'native' if hw['native_bfloat16'] else 'no native'} bfloat16).",
+                  "- Software: " + ", ".join(f"{k} {v}" for k, v in training["software"].items())
+                  + "."]
+    else:
+        lines.append("- Not recorded: this card was made from a generator file alone.")
+    lines += ["", "## Metrics"]
+    metrics = card.get("metrics")
+    if metrics and metrics.get("scores"):
+        scores = ", ".join(f"{name} {value:.4g}" for name, value in metrics["scores"].items()
+                           if isinstance(value, (int, float)))
+        lines += [f"- {scores}.",
+                  f"- {metrics['num_generated']:,} generated images against "
+                  f"{metrics['reference']} ({metrics.get('num_reference') or '?'} images); "
+                  f"extractor: {metrics['extractor']}; from {metrics['source']}."]
+    else:
+        lines.append("- None yet: run `tf-dcgan-evaluate --run RUN` (or evaluate.py).")
+    lines += ["", "## Intended use", card["intended_use"], "", "## Limitations"]
+    lines += [f"- {text}" for text in card["limitations"]]
+    lines += ["", "## How to load"]
+    lines += [f"- {kind}: `{how}`" for kind, how in card["how_to_load"].items()]
+    if card.get("files"):
+        lines += ["", "## Files", ", ".join(f"`{name}`" for name in card["files"])]
+    if card.get("config"):
+        lines += ["", "## Config", "```json", json.dumps(card["config"], indent=2,
+                                                          sort_keys=True), "```"]
+    return "\n".join(lines) + "\n"
