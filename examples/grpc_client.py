@@ -1,7 +1,7 @@
 """Ask a TF Serving gRPC endpoint for generated images and save them as PNG files.
 
-Needs `tensorflow-serving-api`, installed without its dependencies so that it does not pull a
-second, full TensorFlow next to tensorflow-cpu:
+Needs grpcio (`pip install "tf-dcgan[serving]"`) and `tensorflow-serving-api`, installed without
+its dependencies so that it does not pull a second, full TensorFlow next to tensorflow-cpu:
     pip install --no-deps tensorflow-serving-api==2.21.0
 Serve an export first (see the README), with port 8500 published, then:
     python examples/grpc_client.py --num-images 8 --seed 42 --out generated/
@@ -9,15 +9,28 @@ Serve an export first (see the README), with port 8500 published, then:
 """
 
 import argparse
+import sys
 from pathlib import Path
 
-import grpc
-import tensorflow as tf
-from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+INSTALL = ('pip install "tf-dcgan[serving]" && pip install --no-deps '
+           "tensorflow-serving-api==2.21.0")
+
+
+def _serving_apis():
+    """grpc, TensorFlow and the serving protos, imported when a request is made (so --help works
+    without them), or one line that says how to install them."""
+    try:
+        import grpc
+        import tensorflow as tf
+        from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+    except ImportError as error:
+        sys.exit(f"grpc_client.py: error: {error.name} is not installed; run: {INSTALL}")
+    return grpc, tf, predict_pb2, prediction_service_pb2_grpc
 
 
 def generate_png_request(model="dcgan", num_images=4, seed=0, label=None):
     """A PredictRequest for the `generate_png` signature (`label`: a conditional model's class)."""
+    _, tf, predict_pb2, _ = _serving_apis()
     request = predict_pb2.PredictRequest()
     request.model_spec.name = model
     request.model_spec.signature_name = "generate_png"
@@ -31,6 +44,7 @@ def generate_png_request(model="dcgan", num_images=4, seed=0, label=None):
 def generate_pngs(target="localhost:8500", model="dcgan", num_images=4, seed=0, timeout=30,
                   label=None):
     """Returns `num_images` PNG files (bytes) from the gRPC server at `target`."""
+    grpc, tf, _, prediction_service_pb2_grpc = _serving_apis()
     with grpc.insecure_channel(target) as channel:
         stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
         reply = stub.Predict(generate_png_request(model, num_images, seed, label),

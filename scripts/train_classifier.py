@@ -1,12 +1,17 @@
 """Train the domain classifier whose features score generators (FID, KID, precision, recall).
 
-    python scripts/train_classifier.py                      # Fashion-MNIST -> tf_dcgan/evaluation/classifiers/
     python scripts/train_classifier.py --dataset cifar10 --out cifar10_classifier.keras
+    python scripts/train_classifier.py --dataset my_photos/ --out photos_classifier.keras
+    python scripts/train_classifier.py --out tf_dcgan/evaluation/classifiers/fashion_mnist_classifier.keras --overwrite
 
-It learns the dataset's labelled training split and is tested on its test split; the accuracy is
-stored in the file and shown in every evaluation report.
+A named dataset learns its train split and is tested on its test split. A folder of class
+sub-folders (my_photos/cats/, my_photos/dogs/, ...) learns a seeded 90% of each class and is tested
+on the other 10% (`--held-out`). The accuracy and what it learned are stored in the file and shown
+in every evaluation report (`evaluate.py --extractor FILE`). An existing --out is replaced only
+with --overwrite.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,18 +19,36 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tf_dcgan.cli import Parser, fail, import_tensorflow_quietly  # noqa: E402
 
-DEFAULT_OUT = "tf_dcgan/evaluation/classifiers/fashion_mnist_classifier.keras"
-
 
 def main(argv=None):
-    parser = Parser(description="Train a small CNN on a labelled dataset; its `features` layer "
-                    "becomes a feature extractor for evaluate.py.")
+    parser = Parser(description="Train a small CNN on a labelled dataset or a folder of class "
+                    "sub-folders; its `features` layer becomes a feature extractor for "
+                    "evaluate.py --extractor.")
     parser.add_argument("--dataset", default="fashion_mnist",
-                        help="a labelled dataset with train and test splits (default: %(default)s)")
-    parser.add_argument("--out", default=DEFAULT_OUT, help="default: %(default)s")
+                        help="a labelled TFDS dataset with train and test splits, or a folder of "
+                        "class sub-folders (default: %(default)s)")
+    parser.add_argument("--out", required=True, help="the .keras file to write")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    parser.add_argument("--image-size", type=int, default=None,
+                        help="the classifier's image size (default: the images' own, else 64)")
+    parser.add_argument("--held-out", type=float, default=0.1,
+                        help="a folder's share of each class kept for the test (default: "
+                        "%(default)s)")
     parser.add_argument("--epochs", type=int, default=6, help="default: %(default)s")
     parser.add_argument("--batch-size", type=int, default=128, help="default: %(default)s")
     args = parser.parse_args(argv)
+    try:
+        if os.path.exists(args.out) and not args.overwrite:
+            raise ValueError(f"{args.out} already exists; pass --overwrite to replace it, or "
+                             "pick another --out.")
+        if not args.out.endswith(".keras"):
+            raise ValueError(f"out must end in .keras; received out={args.out!r}. Use e.g. "
+                             "--out my_classifier.keras.")
+        if not 0 < args.held_out < 1:
+            raise ValueError(f"held_out must be between 0 and 1; received {args.held_out}. "
+                             "Use e.g. --held-out 0.1.")
+    except ValueError as error:
+        return fail("train_classifier.py", error)
     import_tensorflow_quietly()
     import numpy as np
 
@@ -33,21 +56,46 @@ def main(argv=None):
     from tf_dcgan import evaluation as extractors
 
     try:
-        train = data.read_images(f"{args.dataset}:train")
-        test = data.read_images(f"{args.dataset}:test")
-        if train.labels is None or (np.asarray(train.labels) < 0).any():
-            raise ValueError(f"dataset {args.dataset!r} has no labels; a classifier needs them.")
-        size = train.image_size or 64
+        train, test, name = _splits(args, data, np)
+        size = args.image_size or train.image_size or 64
         stream, steps = data.make_training_stream(train, size, train.channels, args.batch_size,
                                                   seed=0)
         num_classes = int(np.max(train.labels)) + 1
         accuracy = extractors.train_classifier(
-            stream, data.make_eval_dataset(test, size, train.channels), num_classes, args.out,
-            f"{args.dataset}:train", epochs=args.epochs, steps_per_epoch=steps)
+            stream, data.make_eval_dataset(test, size, train.channels),
+            num_classes, args.out, name, epochs=args.epochs, steps_per_epoch=steps)
     except ValueError as error:
         return fail("train_classifier.py", error)
-    print(f"test accuracy {100 * accuracy:.2f}%: {args.out}")
+    print(f"held-out accuracy {100 * accuracy:.2f}% on {test.num_images} images of "
+          f"{num_classes} classes: {args.out}")
     return 0
+
+
+def _splits(args, data, np):
+    """(train source, test source, the name stored in the classifier)."""
+    if not os.path.isdir(args.dataset):
+        train = data.read_images(f"{args.dataset}:train")
+        _check_labels(train, args.dataset, np)
+        return train, data.read_images(f"{args.dataset}:test"), f"{args.dataset}:train"
+    source = data.read_images(args.dataset)
+    _check_labels(source, args.dataset, np)
+    rng = np.random.default_rng(0)
+    train_rows, test_rows = [], []
+    for label in np.unique(source.labels):
+        rows = rng.permutation(np.flatnonzero(source.labels == label))
+        cut = max(1, int(round(len(rows) * args.held_out)))
+        test_rows += rows[:cut].tolist()
+        train_rows += rows[cut:].tolist()
+    share = f"{100 * (1 - args.held_out):.0f}%"
+    return (data.subset(source, np.sort(train_rows)), data.subset(source, np.sort(test_rows)),
+            f"{args.dataset} ({share} of each class)")
+
+
+def _check_labels(source, dataset, np):
+    labels = None if source.labels is None else np.asarray(source.labels)
+    if labels is None or (labels < 0).any() or len(np.unique(labels)) < 2:
+        raise ValueError(f"dataset {dataset!r} has no class labels; a classifier needs them. "
+                         "Pass a labelled dataset, or a folder with one sub-folder per class.")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ extractor, the web page and py.typed, so nothing is looked up in a checkout's fo
 
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -11,14 +12,19 @@ import pytest
 from tests.helpers import ROOT
 
 
-@pytest.mark.slow
-def test_the_wheel_holds_the_package_data(tmp_path):
+def _build_wheel(folder):
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300,
-        cwd=tmp_path)
+         "-w", str(folder), str(ROOT)], capture_output=True, text=True, timeout=300,
+        cwd=folder)
     assert result.returncode == 0, result.stderr[-2000:]
-    (wheel,) = tmp_path.glob("tf_dcgan-*.whl")
+    (wheel,) = folder.glob("tf_dcgan-*.whl")
+    return wheel
+
+
+@pytest.mark.slow
+def test_the_wheel_holds_the_package_data(tmp_path):
+    wheel = _build_wheel(tmp_path)
     names = set(zipfile.ZipFile(wheel).namelist())
     sources = {str(path.relative_to(ROOT)) for path in (ROOT / "tf_dcgan").rglob("*.py")}
     assert sources <= names, sources - names
@@ -31,6 +37,46 @@ def test_the_wheel_holds_the_package_data(tmp_path):
     for command in ("train", "evaluate", "export", "generate"):
         assert f"tf-dcgan-{command} = tf_dcgan.commands.{command}:main" in entry_points
     assert any(name.endswith("LICENSE") for name in names)
+
+
+@pytest.mark.slow
+def test_the_wheel_installed_in_a_fresh_venv_trains_generates_and_exports_from_any_folder(
+        tmp_path):
+    wheel = _build_wheel(tmp_path)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
+                   timeout=120)
+    # The dependencies (TensorFlow, Keras, ...) come from this environment's site-packages; a
+    # path in a .pth file does not run that folder's own .pth files, so the checkout's editable
+    # install is not seen. tf_dcgan itself comes from the wheel only.
+    (site,) = venv.glob("lib/python*/site-packages")
+    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
+         "--no-deps", "-q", str(wheel)], capture_output=True, text=True, timeout=300)
+    assert install.returncode == 0, install.stderr[-2000:]
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+
+    def run(*argv):
+        result = subprocess.run([str(venv / "bin" / argv[0]), *argv[1:]], capture_output=True,
+                                text=True, timeout=600, cwd=work)
+        assert result.returncode == 0, (argv, result.stderr[-3000:])
+        return result.stdout
+
+    where = run("python", "-c", "import tf_dcgan, tf_dcgan.evaluation as e; "
+                "print(tf_dcgan.__file__); print(e.DEFAULT_CLASSIFIERS['fashion_mnist'])")
+    assert str(site) in where and str(ROOT) not in where, where
+    for command in ("train", "evaluate", "export", "generate"):
+        assert "usage: " in run(f"tf-dcgan-{command}", "--help")
+    run("tf-dcgan-train", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8",
+        "--base-filters", "8", "--num-samples", "4", "--out", "run")
+    assert (work / "run" / "MODEL_CARD.md").is_file()
+    run("tf-dcgan-generate", "--run", "run", "--num-images", "4", "--out", "images")
+    assert (work / "images" / "grid.png").is_file()
+    run("tf-dcgan-export", "--run", "run", "--out", "exports", "--tflite")
+    assert (work / "exports" / "dcgan" / "1" / "saved_model.pb").is_file()
+    assert (work / "exports" / "dcgan.tflite").is_file()
 
 
 def test_the_installed_commands_answer(tmp_path):

@@ -6,6 +6,8 @@ input pipeline, the models and the exporters all import their checks and choices
 bad flag is answered before TensorFlow is imported (about 3 s on the project's machine).
 """
 
+import os
+
 # How images of another size are brought to the training size (see `tf_dcgan.data.transforms`).
 RESIZE_MODES = ("crop", "stretch")
 # How the discriminator is updated per batch (see `DCGAN.compile`).
@@ -217,3 +219,25 @@ def check_conditioning(conditioning: str) -> None:
     """Raises ValueError unless `conditioning` is one of `D_CONDITIONINGS`."""
     check_choice("d_conditioning", conditioning, D_CONDITIONINGS,
                  "Use 'projection' (the default) or 'concat'.")
+
+
+# What a dataset given as a file or folder looks like (anything else is a TFDS name).
+_PATH_PREFIXES = ("/", "./", "../", "~")
+_FILE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".npy", ".npz")
+
+
+def check_dataset_path(dataset: str) -> None:
+    """Raises ValueError when `dataset` is written as a path ("/data/faces", "./faces",
+    "~/x.npz") and nothing is there; TFDS names ("fashion_mnist:train") pass.
+
+    Example:
+        >>> check_dataset_path("fashion_mnist")
+    """
+    text = str(dataset)
+    if not (text.startswith(_PATH_PREFIXES) or text.lower().endswith(_FILE_SUFFIXES)):
+        return
+    if not os.path.exists(os.path.expanduser(text)):
+        raise ValueError(
+            f"dataset folder {text!r} does not exist. Check the path, or pass a TensorFlow "
+            "Datasets name such as fashion_mnist."
+        )

@@ -234,6 +234,12 @@ def test_dry_run_prints_the_config(capsys):
     assert config["epochs"] == 3 and config["d_update"] == "joint" and config["batch_size"] == 64
 
 
+def test_dry_run_checks_that_a_dataset_path_exists(tmp_path, capsys):
+    assert "dataset folder" in _one_line_error(
+        ["--dataset", str(tmp_path / "missing"), "--dry-run"], capsys)
+    assert train.main(["--dataset", str(tmp_path), "--dry-run"]) == 0
+
+
 def test_help_ends_with_examples():
     result = _run("--help")
     assert result.returncode == 0

@@ -4,6 +4,7 @@ paper's recipe)."""
 import dataclasses
 import sys
 
+from tf_dcgan.checks import check_dataset_path
 from tf_dcgan.cli import (
     Parser,
     add_setting_flags,
@@ -79,6 +80,7 @@ def _train(config, dry_run, resume, given):
         # Every setting is checked before TensorFlow is imported (~3 s).
         config.validate()
         if dry_run:
+            check_dataset_path(config.dataset)
             print(config.to_json())
             return 0
         import_tensorflow_quietly()

@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from tf_dcgan.checks import error_summary
+from tf_dcgan.checks import check_dataset_path, error_summary
 from tf_dcgan.data.fashion_mnist import (
     debian_fashion_mnist_installed,
     read_fashion_mnist_split,
 )
-from tf_dcgan.data.folders import IMAGE_EXTENSIONS, read_folder
+from tf_dcgan.data.folders import read_folder
 from tf_dcgan.data.images import ImageSource
 from tf_dcgan.data.tfds import read_tfds, tfds_prepared
 from tf_dcgan.data.transforms import composite_alpha
@@ -128,11 +128,7 @@ def read_images(source: ImageSource = "fashion_mnist", data_dir: str | None = No
             f"dataset {source!r} is a file, not a folder, .npy/.npz file or dataset name. "
             "Pass the folder that holds your images."
         )
-    if source.startswith(("/", "./", "../", "~")) or source.lower().endswith(IMAGE_EXTENSIONS):
-        raise ValueError(
-            f"dataset folder {source!r} does not exist. Check the path, or pass a TensorFlow "
-            "Datasets name such as fashion_mnist."
-        )
+    check_dataset_path(source)
     name, _, split = source.partition(":")
     split = split or "train"
     if name == "fashion_mnist" and debian_fashion_mnist_installed() and not tfds_prepared(

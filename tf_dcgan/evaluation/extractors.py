@@ -1,6 +1,8 @@
 """Feature extractors for the quality metrics: Inception-v3, or a classifier of the dataset itself.
 
-- `inception`: Keras' `InceptionV3` pool features (2048-d) at 299x299, the standard FID features.
+- `inception`: Keras' `InceptionV3` pool features (2048-d) at 299x299. Its FIDs compare across
+  runs of this project, not with published FIDs, which use the 2015 TF-Inception graph
+  (`pytorch-fid`, TF-GAN) with other weights and resizing.
   No pip package ships its weights and this project's machines cannot download them, so they are
   loaded from a file the user has (`--inception-weights`) or Keras' own cache.
 - a domain classifier: a small CNN trained on the dataset's labelled training split
@@ -35,6 +37,11 @@ _KERAS_CACHE = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "mod
 
 
 _INCEPTION_NOTOP = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
+# Where keras.applications.InceptionV3 downloads it from (Keras checks MD5 bcbd6486...); it holds
+# 21,802,784 float32 weights, about 83 MiB.
+INCEPTION_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/"
+                         "inception_v3/" + _INCEPTION_NOTOP)
+INCEPTION_WEIGHTS_MB = 83
 
 
 class FeatureExtractor:
@@ -99,9 +106,11 @@ def inception_extractor(weights: str | Path | None = None) -> FeatureExtractor:
     path = Path(weights).expanduser() if weights else _KERAS_CACHE / _INCEPTION_NOTOP
     if not path.is_file():
         raise ValueError(
-            f"inception weights not found: {str(path)!r}. This machine cannot download them; "
-            f"copy Keras' {_INCEPTION_NOTOP} here and pass --inception-weights PATH, or use "
-            "--extractor with a domain classifier (scripts/train_classifier.py)."
+            f"inception weights not found: {str(path)!r}. Download Keras' {_INCEPTION_NOTOP} "
+            f"(about {INCEPTION_WEIGHTS_MB} MiB) from {INCEPTION_WEIGHTS_URL} on a machine with "
+            "internet access and pass --inception-weights PATH (or put it in ~/.keras/models/), "
+            "or score with a domain classifier: --extractor FILE from "
+            "scripts/train_classifier.py."
         )
     model = keras.applications.InceptionV3(include_top=False, weights=None, pooling="avg",
                                            input_shape=(INCEPTION_SIZE, INCEPTION_SIZE, 3))
