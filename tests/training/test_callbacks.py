@@ -69,3 +69,23 @@ def test_sample_grids_use_fixed_noise_and_the_gif_has_a_frame_per_epoch(
     frames = iio.imread(tmp_path / "training.gif", index=None)
     assert frames.shape[0] == 3
     assert not list(tmp_path.glob(".*tmp*"))  # no temporary file left behind
+
+
+def test_sample_grids_of_small_images_are_upscaled_to_512_pixels_by_default(
+        tiny_gan, tiny_images, tmp_path):
+    gan = tiny_gan()
+    gan.fit(tf.data.Dataset.from_tensor_slices(tiny_images).batch(16), epochs=1, verbose=0,
+            callbacks=[SampleGrid(tmp_path, num_images=9, seed=4)])
+    grid = iio.imread(tmp_path / "epoch_001.png")
+    assert grid.shape == (10 * 56, 10 * 56)  # 3x3 tiles of 16 + padding = 56, 10x to >= 512
+    np.testing.assert_array_equal(grid[::10, ::10], image_grid(gan.generate(9, seed=4).numpy()))
+
+
+def test_the_gif_keeps_the_frames_of_a_run_whose_grids_grew(tmp_path):
+    from tf_dcgan.training.plots import write_gif
+
+    small, large = np.full((10, 10), 50, np.uint8), np.full((30, 30), 200, np.uint8)
+    odd = np.zeros((7, 9), np.uint8)  # not a whole fraction: left out
+    write_gif([small, odd, large], tmp_path / "run.gif")
+    frames = iio.imread(tmp_path / "run.gif", index=None)
+    assert frames.shape[:3] == (2, 30, 30)

@@ -15,6 +15,8 @@ from tf_dcgan.data.folders import (
     read_folder,
 )
 from tf_dcgan.data.grids import (
+    GRID_MIN_WIDTH,
+    grid_scale,
     image_grid,
     upscale,
 )
@@ -67,6 +69,8 @@ __all__ = [
     "decode_image",
     "decode_rgb",
     "exif_orientation",
+    "GRID_MIN_WIDTH",
+    "grid_scale",
     "image_grid",
     "make_dataset",
     "make_eval_dataset",

@@ -40,6 +40,21 @@ def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 2)
     return grid[..., 0] if channels == 1 else grid
 
 
+# Grids of small images are upscaled (nearest neighbour) until they are at least this wide: the
+# sample grids of a run and generate.py's grid.png.
+GRID_MIN_WIDTH = 512
+
+
+def grid_scale(width: int, minimum: int = GRID_MIN_WIDTH) -> int:
+    """The smallest integer factor that makes a grid `width` pixels wide at least `minimum` wide.
+
+    Example:
+        >>> grid_scale(242)  # 8x8 tiles of 28x28
+        3
+    """
+    return max(1, -(-minimum // width))
+
+
 def upscale(grid: np.ndarray, factor: int) -> np.ndarray:
     """`grid` with every pixel repeated `factor` times in each direction (nearest neighbour)."""
     return np.repeat(np.repeat(grid, factor, axis=0), factor, axis=1) if factor > 1 else grid

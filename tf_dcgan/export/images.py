@@ -11,15 +11,12 @@ import keras
 import numpy as np
 
 from tf_dcgan.checks import MAX_EXPORT_IMAGES, check_positive_int, check_seed
-from tf_dcgan.data.grids import image_grid, upscale, write_png
+from tf_dcgan.data.grids import GRID_MIN_WIDTH, grid_scale, image_grid, upscale, write_png
 from tf_dcgan.data.transforms import to_uint8
 from tf_dcgan.export.loading import GeneratorFile, keras_generator_file
 from tf_dcgan.export.staging import staged_folder
 from tf_dcgan.model.latent import LatentSpace
 from tf_dcgan.model.saving import check_finite, check_generator
-
-# Small images are upscaled in the grid (nearest neighbour) until it is at least this wide.
-GRID_MIN_WIDTH = 512
 
 
 def class_label(generator: "keras.Model | GeneratorFile", label: str | int | None) -> int | None:
@@ -171,7 +168,7 @@ def write_images(generator: "keras.Model | GeneratorFile", out_dir: str | Path,
 
 def _grid_factor(columns, size, scale):
     """The grid's upscaling: at least `scale`, and enough to be `GRID_MIN_WIDTH` wide."""
-    return max(scale, -(-GRID_MIN_WIDTH // (columns * (size + 2) + 2)))
+    return max(scale, grid_scale(columns * (size + 2) + 2, GRID_MIN_WIDTH))
 
 
 def _as_file(generator):

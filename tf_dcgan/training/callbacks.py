@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_dcgan import model_card
-from tf_dcgan.data.grids import image_grid, upscale, write_png
+from tf_dcgan.data.grids import grid_scale, image_grid, upscale, write_png
 from tf_dcgan.files import write_csv
 from tf_dcgan.model.saving import all_weights_finite
 from tf_dcgan.run_folder import RunFolder
@@ -63,13 +63,15 @@ class SampleGrid(keras.callbacks.Callback):
         directory: folder for the PNG files (created if missing).
         num_images: images in the grid (64 gives 8x8).
         seed: seed of the fixed noise.
-        scale: integer upscaling of the saved grid (nearest neighbour), for small images.
+        scale: integer upscaling of the saved grid (nearest neighbour); None (the default)
+            upscales small images until the grid is `GRID_MIN_WIDTH` (512) pixels wide.
 
     Example:
         >>> gan.fit(dataset, epochs=5, callbacks=[SampleGrid("run/samples")])
     """
 
-    def __init__(self, directory: str | Path, num_images: int = 64, seed: int = 0, scale=1):
+    def __init__(self, directory: str | Path, num_images: int = 64, seed: int = 0,
+                 scale: int | None = None):
         super().__init__()
         self.directory = Path(directory)
         self.num_images = num_images
@@ -80,7 +82,8 @@ class SampleGrid(keras.callbacks.Callback):
         self.directory.mkdir(parents=True, exist_ok=True)
         grid = sample_grid(self.model, self.num_images, self.seed)
         if grid is not None:  # None: a diverged generator (DivergenceGuard reports it)
-            write_png(self.directory / f"epoch_{epoch + 1:03d}.png", upscale(grid, self.scale))
+            scale = self.scale or grid_scale(grid.shape[1])
+            write_png(self.directory / f"epoch_{epoch + 1:03d}.png", upscale(grid, scale))
 
 
 class TrainingGif(keras.callbacks.Callback):

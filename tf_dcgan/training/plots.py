@@ -5,6 +5,7 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 
+from tf_dcgan.data.grids import upscale
 from tf_dcgan.files import atomic_output
 
 
@@ -12,6 +13,14 @@ def write_gif(frames: list[np.ndarray], path: str | Path, frame_seconds: float =
     """Writes frames (uint8 arrays of one size) into an animated, looping GIF, atomically."""
     if not len(frames):
         return
+    # A run resumed after an upgrade that upscales its grids more: earlier frames are upscaled to
+    # the newest one's size where it is a whole multiple of theirs, and left out otherwise.
+    height, width = frames[-1].shape[:2]
+    frames = [frame if frame.shape == frames[-1].shape else
+              upscale(frame, height // frame.shape[0]) for frame in frames
+              if frame.shape == frames[-1].shape or (
+                  height % frame.shape[0] == 0 and frame.shape[0] * width == frame.shape[1] * height
+                  and frame.shape[2:] == frames[-1].shape[2:])]
     frames = np.stack(frames)
     durations = [frame_seconds * 1000] * len(frames)
     durations[-1] *= 3

@@ -307,14 +307,12 @@ def run_callbacks(folder: str | Path, config: TrainConfig, state: TrainingState,
         start_step: steps already done (a resumed run's checkpoint step).
         run: the `PreparedRun`, for its evaluation extractor and reference images.
     """
-    scale = max(1, 256 // (config.image_size * 8))  # small images get upscaled grids
     history = dcgan_callbacks.LossHistory(folder.losses_csv_path, folder.losses_plot_path,
                                           append=True, resume_step=start_step)
     callbacks = [
         guards.StopOnSignal(),
         guards.DivergenceGuard(start_step=start_step),
-        dcgan_callbacks.SampleGrid(folder.samples_dir, config.num_samples, seed=config.seed,
-                                   scale=scale),
+        dcgan_callbacks.SampleGrid(folder.samples_dir, config.num_samples, seed=config.seed),
         dcgan_callbacks.TrainingGif(folder.samples_dir, folder.gif_path),
         history,
     ]
