@@ -3,7 +3,7 @@
 Needs grpcio (`pip install "tf-dcgan[serving]"`) and `tensorflow-serving-api`, installed without
 its dependencies so that it does not pull a second, full TensorFlow next to tensorflow-cpu:
     pip install --no-deps tensorflow-serving-api==2.21.0
-Serve an export first (see the README), with port 8500 published, then:
+Serve an export first (see docs/export.md), with port 8500 published, then:
     python examples/grpc_client.py --num-images 8 --seed 42 --out generated/
     python examples/grpc_client.py --label 7 --out sneakers/   # a conditional model's class 7
 """

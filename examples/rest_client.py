@@ -1,6 +1,6 @@
 """Ask a TF Serving REST endpoint for generated images and save them as PNG files.
 
-Serve an export first (see the README):
+Serve an export first (see docs/export.md):
     docker run -p 8501:8501 -v "$PWD/exports/dcgan:/models/dcgan" -e MODEL_NAME=dcgan tensorflow/serving
 Then:
     python examples/rest_client.py --num-images 8 --seed 42 --out generated/

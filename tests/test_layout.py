@@ -1,4 +1,4 @@
-"""The package's layering: which part may import which (see the README's layout section)."""
+"""The package's layering: which part may import which (see docs/architecture.md, Layout)."""
 
 import ast
 

@@ -42,7 +42,7 @@ RESUMABLE = ("epochs", "out", "save_every_steps", "keep_checkpoints", "determini
 
 # The paper's values (Radford et al. 2015, as in pytorch/examples) of the settings a recipe may
 # change: `--recipe paper` puts them back. The default recipe departs from them only where a
-# measured ablation says so (README, "Recipe ablation"): batch 64 and G's Adam rate 4e-4.
+# measured ablation says so (docs/training.md, "Recipe ablation"): batch 64 and G's Adam rate 4e-4.
 # A config.json written before a recipe setting existed lacks it; that run used the paper's value.
 PAPER_RECIPE = {"batch_size": 128, "ema_decay": None, "label_smoothing": 0.0,
                 "d_learning_rate": None, "g_learning_rate": None, "beta2": 0.999}
@@ -98,7 +98,7 @@ class TrainConfig:
     """Everything `train.py` needs for one run; the defaults train Fashion-MNIST with our recipe.
 
     The recipe departs from the paper's (`PAPER_RECIPE`, `with_recipe("paper")`) only where the
-    README's ablation measured it better: batch 64 instead of 128, G's Adam rate 4e-4.
+    ablation in docs/training.md measured it better: batch 64 instead of 128, G's Adam rate 4e-4.
 
     Flat and typed on purpose: `train.py` builds its flags from these fields, `validate` checks
     them all before any data is read, and `to_json`/`from_json` write and read them back as the
@@ -126,7 +126,7 @@ class TrainConfig:
     epochs: int = setting(20, "passes over the training set")
     batch_size: int = setting(
         64, "images per step. 64 with G's rate 4e-4 measured 0.76x the paper recipe's FID after "
-        "20 Fashion-MNIST epochs (0.57x after 5; two seeds) (README, 'Recipe ablation'); the "
+        "20 Fashion-MNIST epochs (0.57x after 5; two seeds) (docs/training.md, 'Recipe ablation'); the "
         "paper's: 128")
     image_size: int | None = setting(
         None, "default: the dataset's own size (28 for Fashion-MNIST), else 64")

@@ -24,7 +24,7 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
     - default: TensorFlow's default strategy (one device, no replication);
     - mirrored: `MirroredStrategy` over all local GPUs (or the CPU when there is none);
     - multiworker: `MultiWorkerMirroredStrategy`; the cluster comes from the `TF_CONFIG`
-      environment variable, set on every machine (see the README);
+      environment variable, set on every machine (see docs/distributed.md);
     - tpu: `TPUStrategy` on the Cloud TPU this machine is attached to.
 
     Raises:
@@ -46,7 +46,7 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
         if not os.environ.get("TF_CONFIG"):
             raise ValueError(
                 "strategy=multiworker needs the cluster in the TF_CONFIG environment variable; "
-                "received no TF_CONFIG. Set it on every machine (see the README's 'Several "
+                "received no TF_CONFIG. Set it on every machine (see docs/distributed.md, 'Several "
                 "devices and machines' section), or use --strategy auto on one machine."
             )
         return tf.distribute.MultiWorkerMirroredStrategy()

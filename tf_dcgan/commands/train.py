@@ -30,12 +30,8 @@ EXAMPLES = """examples:
 """
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, bool, bool, set[str]]:
-    """Parses the flags into a `TrainConfig` (not yet validated) and the dry-run switch.
-
-    Every `TrainConfig` setting is a flag (`cli.add_setting_flags`: its help is the field's);
-    `--recipe`, `--resume` and `--dry-run` say how to use them.
-    """
+def build_parser() -> Parser:
+    """train.py's flags: every `TrainConfig` setting, and `--recipe`, `--resume`, `--dry-run`."""
     parser = Parser(
         description="Train the DCGAN of Radford, Metz and Chintala (2015) and write a run folder "
         "with sample grids, a training GIF, loss curves and the saved models.",
@@ -45,7 +41,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, bool, bool, 
                         help="paper: exactly the paper's recipe (Radford et al. 2015, as in "
                         "pytorch/examples: batch 128, Adam 2e-4 for both networks); default: "
                         "this project's, batch 64 and G's rate 4e-4, measured 0.76x the paper's "
-                        "FID after 20 epochs (README, 'Recipe ablation'). Flags given "
+                        "FID after 20 epochs (docs/training.md, 'Recipe ablation'). Flags given "
                         "explicitly win (default: %(default)s)")
     add_setting_flags(parser, TrainConfig)
     parser.add_argument("--resume", action="store_true",
@@ -54,6 +50,16 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, bool, bool, 
                         "or the data are refused)")
     parser.add_argument("--dry-run", action="store_true",
                         help="check the settings, print them, and stop")
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, bool, bool, set[str]]:
+    """Parses the flags into a `TrainConfig` (not yet validated) and the dry-run switch.
+
+    Every `TrainConfig` setting is a flag (`cli.add_setting_flags`: its help is the field's);
+    `--recipe`, `--resume` and `--dry-run` say how to use them.
+    """
+    parser = build_parser()
     args = parser.parse_args(argv)
     settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
                 if hasattr(args, f.name)}

@@ -141,7 +141,7 @@ def build_generator(image_size: int = 64, channels: int = 3, latent_dim: int = 1
         labels, label_ids = _label_input(class_names)
         # One-hot, as in Mirza and Osindero (2014): the projection's label rows start at
         # N(0, 0.02) like z's. A learned N(0, 1) embedding here made G ignore z (every sample of
-        # a class the same image after 5 epochs, recall 0.000; README, "Generate a chosen class").
+        # a class the same image after 5 epochs, recall 0.000; docs/evaluation.md, "A chosen class, measured").
         one_hot = layers.CategoryEncoding(num_classes, output_mode="one_hot", name="label_one_hot",
                                           dtype=dtype)(label_ids)
         x = layers.Concatenate(name="noise_and_label", dtype=dtype)([noise, one_hot])
