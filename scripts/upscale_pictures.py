@@ -1,10 +1,10 @@
 """Upscale grids and GIFs written before runs upscaled small images: in place, nearest neighbour,
-by the factor `train.py` now uses (until the picture is at least 512 pixels wide).
+by the factor `train.py` now uses (until the picture's longer side is at least 512 pixels).
 
     python scripts/upscale_pictures.py docs/fashion_mnist_run/epoch_0*.png docs/fashion_mnist_run/training.gif
 
 Pixels are repeated, never interpolated, so the pictures are the run's own, larger. A picture
-already 512 pixels wide or more is left as it is.
+already 512 pixels or more on its longer side is left as it is.
 """
 
 import sys
@@ -35,12 +35,12 @@ def main(paths: list[str]) -> int:
         path = Path(name)
         if path.suffix == ".gif":
             frames = _gif_frames(path)
-            factor = grid_scale(frames[0].shape[1])
+            factor = grid_scale(max(frames[0].shape[:2]))
             if factor > 1:
                 write_gif([upscale(frame, factor) for frame in frames], path)
         else:
             image = iio.imread(path)
-            factor = grid_scale(image.shape[1])
+            factor = grid_scale(max(image.shape[:2]))
             if factor > 1:
                 write_png(path, upscale(image, factor))
         print(f"{path}: x{factor}")

@@ -135,8 +135,8 @@ def test_train_cli_conditional_writes_one_grid_row_per_class(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["conditional"] and config["class_names"][0] == "T-shirt/top"
     grid = np.asarray(Image.open(out / "samples" / "epoch_001.png"))
-    # 10 classes x 2 columns of 28x28 tiles (upscaled 1x), 2-pixel padding.
-    assert grid.shape[:2] == (10 * 30 + 2, 2 * 30 + 2)
+    # 10 classes x 2 columns of 28x28 tiles, 2-pixel padding, upscaled 2x (longer side >= 512).
+    assert grid.shape[:2] == (2 * (10 * 30 + 2), 2 * (2 * 30 + 2))
     generator = keras.models.load_model(out / "generator.keras")
     assert LatentSpace.of(generator).num_classes == 10
 

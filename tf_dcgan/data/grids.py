@@ -46,7 +46,8 @@ GRID_MIN_WIDTH = 512
 
 
 def grid_scale(width: int, minimum: int = GRID_MIN_WIDTH) -> int:
-    """The smallest integer factor that makes a grid `width` pixels wide at least `minimum` wide.
+    """The smallest integer factor that makes `width` pixels (a grid's width, or its longer side)
+    at least `minimum`.
 
     Example:
         >>> grid_scale(242)  # 8x8 tiles of 28x28

@@ -11,7 +11,13 @@ import keras
 import numpy as np
 
 from tf_dcgan.checks import MAX_EXPORT_IMAGES, check_positive_int, check_seed
-from tf_dcgan.data.grids import GRID_MIN_WIDTH, grid_scale, image_grid, upscale, write_png
+from tf_dcgan.data.grids import (
+    GRID_MIN_WIDTH,
+    grid_scale,
+    image_grid,
+    upscale,
+    write_png,
+)
 from tf_dcgan.data.transforms import to_uint8
 from tf_dcgan.export.loading import GeneratorFile, keras_generator_file
 from tf_dcgan.export.staging import staged_folder

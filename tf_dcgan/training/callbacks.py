@@ -64,7 +64,7 @@ class SampleGrid(keras.callbacks.Callback):
         num_images: images in the grid (64 gives 8x8).
         seed: seed of the fixed noise.
         scale: integer upscaling of the saved grid (nearest neighbour); None (the default)
-            upscales small images until the grid is `GRID_MIN_WIDTH` (512) pixels wide.
+            upscales small images until the grid's longer side is `GRID_MIN_WIDTH` (512) pixels.
 
     Example:
         >>> gan.fit(dataset, epochs=5, callbacks=[SampleGrid("run/samples")])
@@ -82,7 +82,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.directory.mkdir(parents=True, exist_ok=True)
         grid = sample_grid(self.model, self.num_images, self.seed)
         if grid is not None:  # None: a diverged generator (DivergenceGuard reports it)
-            scale = self.scale or grid_scale(grid.shape[1])
+            scale = self.scale or grid_scale(max(grid.shape[:2]))
             write_png(self.directory / f"epoch_{epoch + 1:03d}.png", upscale(grid, scale))
 
 
