@@ -72,6 +72,11 @@ def test_a_run_writes_into_its_own_generated_folder(tmp_path):
     (["--generator", str(CONDITIONAL), "--out", "OUT", "--label", "Boot"],
      "The classes are 0 T-shirt/top"),
     (["--generator", str(UNCONDITIONAL), "--out", "EXISTING"], "already exists; pass --overwrite"),
+    (["--generator", "EXISTING", "--out", "OUT"], "is a folder without saved_model.pb"),
+    (["--generator", str(UNCONDITIONAL), "--out", "OUT", "--scale", "0"],
+     "scale must be a positive integer"),
+    (["--generator", str(UNCONDITIONAL), "--out", "OUT", "--interpolate", "-2"],
+     "interpolate must be a positive integer"),
 ])
 def test_bad_inputs_are_one_line_and_write_nothing(tmp_path, capsys, argv, shown):
     (tmp_path / "EXISTING").mkdir()
@@ -114,11 +119,20 @@ def test_the_same_seed_gives_the_same_images_from_every_file_kind(exported_condi
 
 def test_an_export_carries_the_model_card_and_a_conditional_tflite_needs_it(
         exported_conditional, tmp_path, capsys):
+    # The committed generator's folder has its run's card: the export carries it.
     card = json.loads((exported_conditional / "MODEL_CARD.json").read_text())
     assert card["files"] == ["dcgan/1", "dcgan.tflite"] and card["model"]["conditional"]
-    assert card["data"] is None  # a generator file alone does not say what it was trained on
-    assert "Not recorded: this card was made from a generator file alone." in (
-        exported_conditional / "MODEL_CARD.md").read_text()
+    assert card["data"]["dataset"] == "fashion_mnist" and card["metrics"]["scores"]["fid"] < 10
+    # A generator file alone gets the card of what the file itself tells.
+    from tf_dcgan.export import export_card, open_generator
+
+    copy = tmp_path / "generator.keras"
+    shutil.copy(CONDITIONAL, copy)
+    alone = export_card(open_generator(path=copy))
+    assert alone["data"] is None and alone["model"]["class_names"][7] == "Sneaker"
+    from tf_dcgan.model_card import card_markdown
+
+    assert "Not recorded: this card was made from a generator file alone." in card_markdown(alone)
     alone = tmp_path / "alone.tflite"
     shutil.copy(exported_conditional / "dcgan.tflite", alone)
     assert "its classes are read from" in one_line_error(

@@ -48,7 +48,7 @@ class FeatureExtractor:
     """A named function from image batches in [-1, 1] to feature vectors.
 
     Args:
-        name: what the report calls it (e.g. "inception-v3 pool3" or "fashion_mnist classifier
+        name: what the report calls it (e.g. "Keras ImageNet InceptionV3 pool ..." or "fashion_mnist classifier
             (91.6% test accuracy)").
         model: a Keras model from the prepared images to (batch, features).
         image_size: the size the model takes (images are resized, antialiased).
@@ -121,7 +121,10 @@ def inception_extractor(weights: str | Path | None = None) -> FeatureExtractor:
             f"could not load {str(path)!r} as InceptionV3 weights ({error_summary(error)}). Pass "
             f"Keras' {_INCEPTION_NOTOP}."
         ) from None
-    return FeatureExtractor(f"inception-v3 pool (2048-d, {path.name})", model, INCEPTION_SIZE, 3)
+    # The name goes into every report: these FIDs compare across runs of this project only.
+    return FeatureExtractor(
+        f"Keras ImageNet InceptionV3 pool (2048-d, {path.name}; not the TF-Inception graph of "
+        "published FIDs: compare with runs of this project only)", model, INCEPTION_SIZE, 3)
 
 
 def classifier_extractor(path: str | Path) -> FeatureExtractor:

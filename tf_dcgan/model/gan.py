@@ -232,12 +232,16 @@ class DCGAN(keras.Model):
         """The check of a real batch: the step fails when it is not in [-1, 1] (e.g. 0-255 pixels).
 
         The whole step runs after it (control dependencies), so nothing trains, not even an
-        optimizer's step count, on a batch that failed. It is a `check_numerics` of
-        log(limit - max |x|), NaN exactly when a pixel is out of range: no measurable cost per
-        step (`benchmarks/input_check.py`; an Assert op cost 5% of the step here). XLA
+        optimizer's step count, on a batch that failed. It is a `check_numerics` of a log that is
+        NaN exactly when a pixel is out of range: no measurable cost per step
+        (`benchmarks/input_check.py`; an Assert op cost 5% of the step here). XLA
         (`jit_compile=True`) compiles it and does not check it.
         """
         largest = tf.reduce_max(tf.abs(tf.cast(images, tf.float32)))
+        # NaN pixels pass: a NaN batch makes NaN losses, which DivergenceGuard reports as the step
+        # where training broke. (On the scalar: Grappler may rewrite comparisons NaN-unsafely.)
+        largest = tf.where(tf.math.is_nan(largest), tf.zeros_like(largest), largest)
+        # log of a negative number is NaN exactly when a pixel is out of range.
         return [tf.debugging.check_numerics(tf.math.log(INPUT_LIMIT - largest), INPUT_RANGE_ERROR)]
 
     def fit(self, x=None, *args, **kwargs):
