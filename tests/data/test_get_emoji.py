@@ -1,0 +1,86 @@
+"""scripts/get_emoji.py: the npm emoji packages as a folder of category sub-folders, checked
+against the pinned integrity, read by the folder reader with alpha composited over white."""
+
+import importlib.util
+import io
+import json
+import tarfile
+
+import numpy as np
+from PIL import Image
+
+from tests.helpers import ROOT
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("get_emoji", ROOT / "scripts" / "get_emoji.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _png(rgba):
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(rgba, np.uint8), "RGBA").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _package(folder, name="emoji-datasource-google", version="16.0.0"):
+    """A tarball laid out as the npm package: emoji.json and img/google/64/*.png."""
+    red = np.zeros((64, 64, 4), np.uint8)
+    red[..., 0], red[16:48, 16:48, 3] = 255, 255  # a red square on a transparent background
+    entries = [
+        {"short_name": "grinning", "category": "Smileys & Emotion", "image": "1f600.png",
+         "has_img_google": True},
+        {"short_name": "wave", "category": "People & Body", "image": "1f44b.png",
+         "has_img_google": True, "skin_variations": {
+             "1F3FB": {"image": "1f44b-1f3fb.png", "has_img_google": True}}},
+        {"short_name": "skin-tone-2", "category": "Component", "image": "1f3fb.png",
+         "has_img_google": True},
+        {"short_name": "no-google-image", "category": "Objects", "image": "1f4a9.png",
+         "has_img_google": False},
+    ]
+    files = {"package/emoji.json": json.dumps(entries).encode()}
+    for image in ("1f600.png", "1f44b.png", "1f44b-1f3fb.png", "1f3fb.png"):
+        files[f"package/img/google/64/{image}"] = _png(red)
+    path = folder / f"{name}-{version}.tgz"
+    with tarfile.open(path, "w:gz") as archive:
+        for member, data in files.items():
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_the_packages_become_category_folders_that_train_py_reads(tmp_path, capsys, monkeypatch):
+    script = _script()
+    tarball = _package(tmp_path)
+    package = script.PACKAGES["google"]
+    monkeypatch.setitem(script.PACKAGES, "google",
+                        (package[0], package[1], script.integrity(tarball), package[3]))
+    out = tmp_path / "emoji"
+    assert script.main([str(out), "--sets", "google", "--tarballs", str(tmp_path)]) == 0
+    assert "3 images in 2 categories" in capsys.readouterr().out
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.png")) == [
+        "people_and_body/wave-1f3fb-google.png", "people_and_body/wave-google.png",
+        "smileys_and_emotion/grinning-google.png"]
+    assert "Apache License 2.0" in (out / "NOTICE").read_text()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+    from tf_dcgan.data import make_eval_dataset, read_images
+
+    source = read_images(str(out))
+    assert source.class_names == ["people_and_body", "smileys_and_emotion"]
+    images, _ = next(iter(make_eval_dataset(source, 64, 3)))
+    assert np.allclose(images[0, 0, 0], [1.0, 1.0, 1.0])  # transparent: white
+    assert np.allclose(images[0, 32, 32], [1.0, -1.0, -1.0])  # opaque red
+
+
+def test_a_tarball_that_is_not_the_pinned_one_is_refused_and_nothing_is_written(
+        tmp_path, capsys):
+    _package(tmp_path)  # its integrity is not the registry's
+    out = tmp_path / "emoji"
+    assert _script().main([str(out), "--sets", "google", "--tarballs", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("get_emoji.py: error: ") and "not the registry's" in err
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
