@@ -241,3 +241,27 @@ def check_dataset_path(dataset: str) -> None:
             f"dataset folder {text!r} does not exist. Check the path, or pass a TensorFlow "
             "Datasets name such as fashion_mnist."
         )
+
+
+# Differentiable augmentations (`tf_dcgan.model.augment`), applied in this order.
+AUGMENTATIONS = ("color", "translation", "cutout")
+
+
+def check_augment(policy: str | None) -> None:
+    """Raises ValueError unless `policy` is None, empty, or comma-separated `AUGMENTATIONS`.
+
+    Example:
+        >>> check_augment("color,translation,cutout")
+    """
+    if policy is None:
+        return
+    if not isinstance(policy, str):
+        raise ValueError(f"augment must be a comma-separated list; received augment={policy!r}. "
+                         "Use e.g. --augment color,translation,cutout.")
+    names = [name.strip() for name in policy.split(",") if name.strip()]
+    unknown = [name for name in names if name not in AUGMENTATIONS]
+    if unknown or len(set(names)) != len(names):
+        raise ValueError(
+            f"augment must name each of {', '.join(AUGMENTATIONS)} at most once; received "
+            f"augment={policy!r}. Use e.g. --augment color,translation,cutout."
+        )

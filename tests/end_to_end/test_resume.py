@@ -47,11 +47,13 @@ def _steps(run):
 
 
 @pytest.mark.slow
-def test_a_run_killed_mid_epoch_resumes_to_bit_identical_weights(tmp_path):
+@pytest.mark.parametrize("extra", [[], ["--augment", "color,translation,cutout"]],
+                         ids=["plain", "augmented"])
+def test_a_run_killed_mid_epoch_resumes_to_bit_identical_weights(tmp_path, extra):
     reference, killed = tmp_path / "reference", tmp_path / "killed"
-    result = _train(*RUN, "--deterministic", "--out", str(reference))
+    result = _train(*RUN, *extra, "--deterministic", "--out", str(reference))
     assert result.returncode == 0, result.stderr[-3000:]
-    process = _start(*RUN, "--deterministic", "--out", str(killed))
+    process = _start(*RUN, *extra, "--deterministic", "--out", str(killed))
     # Step 50 is in the middle of the second epoch.
     _wait_for(killed / "checkpoints" / "ckpt-50.index", process)
     process.send_signal(signal.SIGKILL)

@@ -104,6 +104,7 @@ def test_bad_flag_exits_2_with_one_line_and_no_traceback(tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["--image-size", "48"], "image_size must be one of 8, 14, 16, 28, 32"),
+    (["--augment", "colour"], "augment must name each of color, translation, cutout"),
     (["--batch-size", "-1"], "batch_size must be a positive integer; received batch_size=-1"),
     (["--learning-rate", "5"], "learning_rate must be between 0 and 1; received learning_rate=5"),
     (["--beta1", "1.5"], "beta1 must be in [0, 1); received beta1=1.5"),

@@ -8,6 +8,7 @@ import tensorflow as tf
 from tf_dcgan.checks import check_d_update, check_ema_decay, check_positive_int
 from tf_dcgan.distribute import is_multi_worker
 from tf_dcgan.model import losses
+from tf_dcgan.model.augment import diff_augment, parse_policy
 from tf_dcgan.model.latent import LatentSpace, replica_seed
 from tf_dcgan.model.networks import inference_copy
 
@@ -74,6 +75,10 @@ class DCGAN(keras.Model):
             `tf.train.ExponentialMovingAverage`).
             Training never uses it; samples, `generate`, the saved `generator.keras`, exports
             and evaluation do (`sampler`). None (the paper's recipe): no average.
+        augment: differentiable augmentation of every image D sees in training, real and
+            generated, in all three passes (Zhao et al. 2020; `tf_dcgan.model.augment`): a
+            comma-separated list of "color", "translation", "cutout", or None (the paper: none).
+            For small datasets.
 
     Example:
         >>> gan = DCGAN(build_generator(28, 1), build_discriminator(28, 1), latent_dim=100)
@@ -84,7 +89,8 @@ class DCGAN(keras.Model):
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int = 100,
-                 seed: int | None = None, ema_decay: float | None = None, **kwargs):
+                 seed: int | None = None, ema_decay: float | None = None,
+                 augment: str | None = None, **kwargs):
         super().__init__(**kwargs)
         latent = LatentSpace.of(generator)
         generator_latent = latent.latent_dim
@@ -109,6 +115,8 @@ class DCGAN(keras.Model):
                 f"discriminator with num_classes={d_classes}. Build both with the same num_classes."
             )
         check_ema_decay(ema_decay)
+        self.augment = augment or None
+        self.augment_policy = parse_policy(augment)
         self.generator = generator
         self.discriminator = discriminator
         self.ema_decay = ema_decay
@@ -223,7 +231,16 @@ class DCGAN(keras.Model):
         seed = replica_seed(self.seed_generator.next())
         return self.latent.sample_from_seed_tensor(batch_size, seed)
 
-    def _discriminate(self, images, labels, training=True):
+    def _discriminate(self, images, labels, training=True, augment_pass=None):
+        """D's logits; in a training step's pass `augment_pass` (1: real, 2: generated for D,
+        3: generated for G) the images are first augmented (`augment`), from a seed that is a
+        function of the model's seed, the step and the pass (and the replica), so a resumed run
+        augments exactly as an uninterrupted one."""
+        if self.augment_policy and augment_pass is not None:
+            step = tf.cast(self.g_optimizer.iterations, tf.int64)
+            seed = tf.stack([tf.constant(self.seed or 0, tf.int64), step])
+            seed = replica_seed(tf.random.experimental.stateless_fold_in(seed, augment_pass))
+            images = diff_augment(images, self.augment_policy, seed)
         if labels is None:
             return self.discriminator(images, training=training)
         return self.discriminator({"images": images, "label": labels}, training=training)
@@ -289,7 +306,7 @@ class DCGAN(keras.Model):
             fake_images = self.generator(noise, training=True)
             with g_tape.stop_recording():
                 with tf.GradientTape() as real_tape:
-                    real_logits = self._discriminate(real_images, real_labels)
+                    real_logits = self._discriminate(real_images, real_labels, augment_pass=1)
                     d_real_loss = losses.discriminator_real_loss(self.loss_fn, real_logits,
                                                                  self.real_label)
                     scaled_loss = self.d_optimizer.scale_loss(d_real_loss)
@@ -299,7 +316,8 @@ class DCGAN(keras.Model):
 
                 with tf.GradientTape() as fake_tape:
                     # Detached from G: this step trains D only.
-                    fake_logits = self._discriminate(tf.stop_gradient(fake_images), fake_labels)
+                    fake_logits = self._discriminate(tf.stop_gradient(fake_images), fake_labels,
+                                                     augment_pass=2)
                     d_fake_loss = losses.discriminator_fake_loss(self.loss_fn, fake_logits)
                     scaled_loss = self.d_optimizer.scale_loss(d_fake_loss)
                 fake_grads = fake_tape.gradient(scaled_loss, d_vars)
@@ -310,7 +328,7 @@ class DCGAN(keras.Model):
                     self.d_optimizer.apply_gradients(zip(summed, d_vars))
 
             # Through the discriminator as just updated.
-            g_logits = self._discriminate(fake_images, fake_labels)
+            g_logits = self._discriminate(fake_images, fake_labels, augment_pass=3)
             g_loss = losses.generator_loss(self.loss_fn, g_logits)
             scaled_loss = self.g_optimizer.scale_loss(g_loss)
         g_grads = g_tape.gradient(scaled_loss, g_vars)
@@ -405,6 +423,7 @@ class DCGAN(keras.Model):
                 "latent_dim": self.latent_dim,
                 "seed": self.seed,
                 "ema_decay": self.ema_decay,
+                "augment": self.augment,
             }
         )
         return config

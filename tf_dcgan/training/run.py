@@ -281,7 +281,7 @@ def build_gan(config: TrainConfig) -> DCGAN:
                                         dtype=dtype, sync_batchnorm=config.sync_batchnorm,
                                         conditioning=config.d_conditioning, **classes)
     gan = DCGAN(generator, discriminator, latent_dim=config.latent_dim, seed=config.seed,
-                ema_decay=config.ema_decay)
+                ema_decay=config.ema_decay, augment=config.augment)
     d_rate = config.d_learning_rate or config.learning_rate
     g_rate = config.g_learning_rate or config.learning_rate
     gan.compile(
