@@ -12,7 +12,7 @@ FOUNDATION = {
     "environment": set(),
     "files": set(),
     "config": {"checks"},
-    "model_card": {"files"},
+    "model_card": {"environment", "files"},
     "run_folder": {"checks", "config", "files", "model_card"},
     "cli": {"environment"},
 }

@@ -17,7 +17,7 @@ D_CONDITIONINGS = ("projection", "concat")
 QUANTIZATIONS = ("none", "float16", "int8")
 # Training precisions: Keras dtype policies. Weights, losses, logits and BatchNorm statistics stay
 # float32 under the mixed ones.
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 # tf.distribute strategies (see `tf_dcgan.distribute`): auto is mirrored with 2+ GPUs, else default.
 STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
 

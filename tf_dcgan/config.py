@@ -183,8 +183,9 @@ class TrainConfig:
     precision: str = setting(
         "float32", "compute precision: float32, mixed_bfloat16 (CPUs with AVX512_BF16 or AMX, "
         "TPUs; measured 1.35-1.42x float32 on a Zen 4 CPU, but 7x slower on AVX2-only CPUs, "
-        "where bfloat16 is emulated) or mixed_float16 (GPUs, with loss scaling); weights, "
-        "losses and the saved generator stay float32", choices=PRECISIONS)
+        "where bfloat16 is emulated), mixed_float16 (GPUs, with loss scaling), or auto "
+        "(mixed_bfloat16 where bfloat16 is native, float32 elsewhere; config.json records the "
+        "choice); weights, losses and the saved generator stay float32", choices=PRECISIONS)
     strategy: str = setting(
         "auto", "tf.distribute strategy: auto (mirrored over all local GPUs when there are 2 or "
         "more, else default), default, mirrored, multiworker (the cluster from TF_CONFIG on "

@@ -14,6 +14,7 @@ import os
 
 import tensorflow as tf
 
+from tf_dcgan import environment
 from tf_dcgan.checks import check_strategy
 
 
@@ -122,3 +123,26 @@ def agree_with_chief(strategy: tf.distribute.Strategy, values: list[int]) -> lis
     per_replica = strategy.experimental_distribute_values_from_function(contribution)
     total = strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
     return [int(value) for value in total.numpy()]
+
+
+def resolve_precision(precision: str, strategy: tf.distribute.Strategy | None = None) -> str:
+    """The dtype policy `--precision auto` stands for on this machine; other values unchanged.
+
+    `mixed_bfloat16` where bfloat16 is native: a TPU strategy, GPUs that all have it (compute
+    capability 8.0 or more), or, with no GPU, a CPU with AVX512_BF16 or AMX; `float32` elsewhere,
+    above all on AVX2-only CPUs, where bfloat16 is emulated and about 7x slower.
+
+    Example:
+        >>> resolve_precision("auto")   # on an AVX2-only CPU
+        'float32'
+    """
+    if precision != "auto":
+        return precision
+    if isinstance(strategy, tf.distribute.TPUStrategy):
+        return "mixed_bfloat16"
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        capabilities = [tf.config.experimental.get_device_details(gpu).get(
+            "compute_capability", (0, 0)) for gpu in gpus]
+        return "mixed_bfloat16" if all(tuple(c) >= (8, 0) for c in capabilities) else "float32"
+    return "mixed_bfloat16" if environment.native_bfloat16_cpu() else "float32"

@@ -18,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from tf_dcgan.environment import cpu_flags
 from tf_dcgan.files import atomic_output
 
 CARD_MD = "MODEL_CARD.md"
@@ -48,18 +49,8 @@ LIMITATIONS = [
 
 def hardware() -> dict[str, Any]:
     """This machine: CPU model, cores, and whether the CPU has native bfloat16 (AVX512_BF16/AMX)."""
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-                break
-    except OSError:
-        pass
-    return {"cpu": model, "cores": os.cpu_count(),
+    model, flags = cpu_flags()
+    return {"cpu": model or platform.processor() or platform.machine(), "cores": os.cpu_count(),
             "native_bfloat16": bool(flags & {"avx512_bf16", "amx_bf16"}),
             "platform": platform.platform()}
 

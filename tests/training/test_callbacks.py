@@ -89,3 +89,25 @@ def test_the_gif_keeps_the_frames_of_a_run_whose_grids_grew(tmp_path):
     write_gif([small, odd, large], tmp_path / "run.gif")
     frames = iio.imread(tmp_path / "run.gif", index=None)
     assert frames.shape[:3] == (2, 30, 30)
+
+
+def test_the_model_card_adds_a_resumed_runs_time_to_the_time_before(tmp_path):
+    import dataclasses
+    import json
+
+    from tf_dcgan.config import TrainConfig
+    from tf_dcgan.model_card import run_card, write_card
+    from tf_dcgan.training.callbacks import ModelCardWriter, SaveModels
+
+    config = TrainConfig(image_size=28, channels=1, seed=0, epochs=3)
+    write_card(tmp_path, run_card(dataclasses.asdict(config), 600, 1, 10, 100.0, "float32"))
+    saver = SaveModels(tmp_path)
+    writer = ModelCardWriter(tmp_path, config, 600, 10, saver)
+    writer.on_train_begin()
+    writer.on_epoch_end(1)  # the saver did not save epoch 2: the card stays as it was
+    assert json.loads((tmp_path / "MODEL_CARD.json").read_text())["training"]["epochs_done"] == 1
+    saver.last_saved_epoch = 2
+    writer.on_epoch_end(1)
+    training = json.loads((tmp_path / "MODEL_CARD.json").read_text())["training"]
+    assert training["epochs_done"] == 2 and training["steps_done"] == 20
+    assert 100.0 <= training["seconds"] < 160.0

@@ -180,6 +180,9 @@ def prepare_run(config: TrainConfig, resume: bool = False, given: Collection[str
                                      strategy=config.strategy).validate()
     else:
         config = _agree_on_seed_and_folder(strategy, chief, config)
+        # config.json records what `--precision auto` chose here; a resumed run keeps it.
+        config = dataclasses.replace(
+            config, precision=distribute.resolve_precision(config.precision, strategy))
         folder = RunFolder.create(config.out, config.dataset) if chief else None
     out = Path(config.out)
     if not chief:
@@ -265,7 +268,8 @@ def build_gan(config: TrainConfig) -> DCGAN:
     Example:
         >>> gan = build_gan(TrainConfig(image_size=28, channels=1, seed=0))
     """
-    dtype = None if config.precision == "float32" else config.precision
+    precision = distribute.resolve_precision(config.precision)
+    dtype = None if precision == "float32" else precision
     classes = {}
     if config.conditional:
         if not config.class_names:
