@@ -17,6 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np  # noqa: E402
+
 from tf_dcgan.cli import Parser, fail, import_tensorflow_quietly  # noqa: E402
 
 
@@ -50,13 +52,11 @@ def main(argv=None):
     except ValueError as error:
         return fail("train_classifier.py", error)
     import_tensorflow_quietly()
-    import numpy as np
-
     from tf_dcgan import data
     from tf_dcgan import evaluation as extractors
 
     try:
-        train, test, name = _splits(args, data, np)
+        train, test, name = _splits(args, data)
         size = args.image_size or train.image_size or 64
         stream, steps = data.make_training_stream(train, size, train.channels, args.batch_size,
                                                   seed=0)
@@ -71,14 +71,14 @@ def main(argv=None):
     return 0
 
 
-def _splits(args, data, np):
+def _splits(args, data):
     """(train source, test source, the name stored in the classifier)."""
     if not os.path.isdir(args.dataset):
         train = data.read_images(f"{args.dataset}:train")
-        _check_labels(train, args.dataset, np)
+        _check_labels(train, args.dataset)
         return train, data.read_images(f"{args.dataset}:test"), f"{args.dataset}:train"
     source = data.read_images(args.dataset)
-    _check_labels(source, args.dataset, np)
+    _check_labels(source, args.dataset)
     rng = np.random.default_rng(0)
     train_rows, test_rows = [], []
     for label in np.unique(source.labels):
@@ -91,7 +91,7 @@ def _splits(args, data, np):
             f"{args.dataset} ({share} of each class)")
 
 
-def _check_labels(source, dataset, np):
+def _check_labels(source, dataset):
     labels = None if source.labels is None else np.asarray(source.labels)
     if labels is None or (labels < 0).any() or len(np.unique(labels)) < 2:
         raise ValueError(f"dataset {dataset!r} has no class labels; a classifier needs them. "

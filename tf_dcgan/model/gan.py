@@ -3,6 +3,7 @@
 import warnings
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tf_dcgan.checks import check_d_update, check_ema_decay, check_positive_int
@@ -30,8 +31,8 @@ def _warn_if_unit_interval(x) -> bool:
     if not hasattr(x, "shape") or len(getattr(x, "shape", ())) != 4 or isinstance(
             x, tf.data.Dataset):
         return False
-    low = float(tf.reduce_min(tf.cast(x, tf.float32)))
-    if low >= 0.0 and float(tf.reduce_max(tf.cast(x, tf.float32))) <= INPUT_LIMIT:
+    # NumPy's min and max read the array in place (a cast to a float tensor would copy it).
+    if float(np.min(x)) >= 0.0 and float(np.max(x)) <= INPUT_LIMIT:
         warnings.warn("tf-dcgan: these images have no pixel below 0; DCGAN trains on images in "
                       "[-1, 1]. If yours are 0-1 pixels, pass images * 2 - 1.", stacklevel=3)
         return True
