@@ -1,13 +1,18 @@
-"""Where an epoch of `train.py` goes: the training steps against each callback's own time.
+"""Where an epoch of `train.py` goes: the training steps against each callback's own time, and
+the whole epoch against the bare step, for each `--steps-per-execution`.
 
 Runs `train.py`'s own code (`prepare_run`, `train`, the same callbacks, verbose 2 as in a log
 file) for a few epochs into a temporary folder, with a timer around every hook of every
 callback. Prints, per epoch after the first (which traces the graphs), the wall time, the seconds
 each callback spent at step ends and at the epoch end, and what is left: the steps themselves
-plus Keras' own per-step work in `fit`. The reference in the same run is the epoch's wall time.
+plus Keras' own per-step work in `fit`. The reference in the same run is the bare step: the same
+config's model training on the same input stream with every step of an epoch in one call of the
+train function (no Python between steps, no callbacks). Each setting is measured in turn, then
+again, `--rounds` times, and the medians are compared.
 
     python benchmarks/epoch_overhead.py                     # 3 whole Fashion-MNIST epochs
-    python benchmarks/epoch_overhead.py --epochs 2 --steps-per-epoch 200
+    python benchmarks/epoch_overhead.py --epochs 2 --steps-per-epoch 200 \
+        --steps-per-execution 1 4 16 64 --rounds 2
 """
 
 import argparse
@@ -49,44 +54,94 @@ def timed_callbacks(callbacks, spent):
     return callbacks
 
 
+def bare_step_seconds(run, steps):
+    """Seconds of `steps` training steps of `run`'s config in one call of the train function."""
+    from tf_dcgan import data
+    from tf_dcgan.training import run as training
+
+    config = run.config
+    gan = training.build_gan(config)
+    gan.steps_per_execution = steps
+    stream, _ = data.make_training_stream(run.source, config.image_size, config.channels,
+                                          config.batch_size, config.seed)
+    iterator = iter(stream)
+    gan.make_train_function()
+    float(gan.train_function(iterator)["g_loss"])  # traces, and warms the input pipeline
+    start = time.perf_counter()
+    float(gan.train_function(iterator)["g_loss"])
+    return time.perf_counter() - start
+
+
+def epoch_seconds(settings, tmp):
+    """(median epoch wall time after the first, the PreparedRun, the TrainingResult, the epochs
+    the median is over) of one train.py run."""
+    from tf_dcgan.config import TrainConfig
+    from tf_dcgan.training import run as training
+
+    settings = {**settings, "out": str(Path(tmp) / f"run-{time.monotonic_ns()}")}
+    run = training.prepare_run(TrainConfig(**settings))
+    result = training.train(run, verbose=2)
+    later = range(1, len(result.epoch_seconds)) if len(result.epoch_seconds) > 1 else range(1)
+    return statistics.median(result.epoch_seconds[e] for e in later), run, result, later
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--steps-per-epoch", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=None, help="default: train.py's")
+    parser.add_argument("--steps-per-execution", type=int, nargs="+", default=None,
+                        help="the settings to compare (default: train.py's)")
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
 
     from tf_dcgan.config import TrainConfig
     from tf_dcgan.training import run as training
 
-    spent = collections.defaultdict(lambda: collections.defaultdict(float))
+    settings = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "seed": 0}
+    if args.batch_size:
+        settings["batch_size"] = args.batch_size
+    executions = args.steps_per_execution or [TrainConfig().steps_per_execution]
+    spent = {k: collections.defaultdict(lambda: collections.defaultdict(float))
+             for k in executions}
+    current = [None]
     make_callbacks = training.run_callbacks
-    training.run_callbacks = lambda *a, **k: timed_callbacks(make_callbacks(*a, **k), spent)
+    training.run_callbacks = lambda *a, **k: timed_callbacks(make_callbacks(*a, **k),
+                                                             spent[current[0]])
+    walls = collections.defaultdict(list)
+    bare = collections.defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "seed": 0,
-                    "out": str(Path(tmp) / "run")}
-        if args.batch_size:
-            settings["batch_size"] = args.batch_size
-        run = training.prepare_run(TrainConfig(**settings))
-        result = training.train(run, verbose=2)
-
-    later = range(1, len(result.epoch_seconds)) if args.epochs > 1 else range(1)
-    wall = statistics.median(result.epoch_seconds[e] for e in later)
-    images = result.steps_per_epoch * result.batch_size
-    print(f"\n{result.steps_per_epoch} steps of {result.batch_size} per epoch; medians over "
-          f"epochs {', '.join(str(e + 1) for e in later)}; epoch wall time {wall:.2f} s "
-          f"({images / wall:,.0f} images/s)")
-    print(f"{'callback':<20} {'hook':<22} {'s/epoch':>8} {'% of epoch':>10}")
-    total = 0.0
-    for (name, hook), by_epoch in sorted(spent.items()):
-        seconds = statistics.median(by_epoch.get(e, 0.0) for e in later)
-        total += seconds
-        if seconds >= 0.0005:
-            print(f"{name:<20} {hook:<22} {seconds:8.3f} {100 * seconds / wall:9.2f}%")
-    print(f"{'all callbacks':<43} {total:8.3f} {100 * total / wall:9.2f}%")
-    rest = wall - total
-    print(f"{'steps + fit itself':<43} {rest:8.3f} {100 * rest / wall:9.2f}%  "
-          f"({images / rest:,.0f} images/s)")
+        for _ in range(args.rounds):
+            for k in executions:
+                current[0] = k
+                wall, run, result, later = epoch_seconds(
+                    {**settings, "steps_per_execution": k}, tmp)
+                walls[k].append(wall)
+                # The reference right after each setting: the host's speed drifts.
+                bare[k].append(bare_step_seconds(run, result.steps_per_epoch))
+    steps, batch = result.steps_per_epoch, result.batch_size
+    images = steps * batch
+    print(f"\n{steps} steps of {batch} per epoch; medians of {args.rounds} round(s) over epochs "
+          f"{', '.join(str(e + 1) for e in later)}; the bare step is the epoch's {steps} steps "
+          "in one call, no callbacks, measured right after each setting's run")
+    for k in executions:
+        wall, bare_wall = statistics.median(walls[k]), statistics.median(bare[k])
+        ratios = [b / w for b, w in zip(bare[k], walls[k])]
+        print(f"\n--steps-per-execution {k}: epoch wall time {wall:.2f} s "
+              f"({images / wall:,.0f} images/s) against the bare step's {bare_wall:.2f} s "
+              f"({images / bare_wall:,.0f} images/s): {statistics.median(ratios):.3f}x the bare "
+              f"step (rounds {min(ratios):.3f}-{max(ratios):.3f}x)")
+        print(f"{'callback':<20} {'hook':<22} {'s/epoch':>8} {'% of epoch':>10}")
+        total = 0.0
+        for (name, hook), by_epoch in sorted(spent[k].items()):
+            seconds = statistics.median(by_epoch.get(e, 0.0) for e in later) / args.rounds
+            total += seconds
+            if seconds >= 0.0005:
+                print(f"{name:<20} {hook:<22} {seconds:8.3f} {100 * seconds / wall:9.2f}%")
+        print(f"{'all callbacks':<43} {total:8.3f} {100 * total / wall:9.2f}%")
+        rest = wall - total
+        print(f"{'steps + fit itself':<43} {rest:8.3f} {100 * rest / wall:9.2f}%  "
+              f"({images / rest:,.0f} images/s)")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ and Twemoji (Twitter) emoji of the npm packages `emoji-datasource-google` and
     python scripts/get_emoji.py data/emoji --tarballs ~/Downloads  # tarballs fetched before
 
 writes `DIR/<category>/<short_name>[-<skin tone>]-<set>.png` (RGBA, 64x64; the nine categories
-with images, e.g. `smileys_and_emotion/`, `animals_and_nature/`) and `DIR/NOTICE` naming both
-licences. Each tarball is `npm pack`ed at its pinned version and checked against the registry's
+with images, e.g. `smileys_and_emotion/`, `animals_and_nature/`), `DIR/NOTICE` naming both
+licences, and `DIR/DATASET.json` (name "emoji", counts, licences: evaluate.py then scores with the
+project's emoji classifier, and model cards state the licences). Each tarball is `npm pack`ed at its pinned version and checked against the registry's
 SHA-512 integrity pinned here before anything is read from it. The folder appears whole or not at
 all; an existing one is replaced only with --overwrite. Train on it with
 `train.py --dataset DIR --image-size 64 --channels 3` (alpha is composited over white).
@@ -30,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tf_dcgan.files import replace_directory  # noqa: E402
+from tf_dcgan.model_card import DATASET_FILE  # noqa: E402
 
 # set: (npm package, version, the registry's dist.integrity, the images' licence)
 PACKAGES = {
@@ -151,6 +153,13 @@ def main(argv: list[str] | None = None) -> int:
                        "emoji-data)."]
         shutil.rmtree(downloads)
         (staging / "NOTICE").write_text("\n".join(notice) + "\n")
+        # The folder names itself: evaluate.py and train.py --eval-every then pick the emoji
+        # classifier, and model cards state the licences.
+        licences = "; ".join(PACKAGES[name][3] for name in sets)
+        (staging / DATASET_FILE).write_text(json.dumps(
+            {"name": "emoji", "sets": sets, "images": sum(total.values()),
+             "categories": dict(total.most_common()), "licence": f"{licences} (see NOTICE)"},
+            indent=2) + "\n")
         replace_directory(staging, out)  # an existing folder is swapped out in one step
     except (ValueError, OSError, tarfile.TarError, KeyError) as error:
         shutil.rmtree(staging, ignore_errors=True)

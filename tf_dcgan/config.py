@@ -37,6 +37,7 @@ from tf_dcgan.checks import (
 
 # Settings a resumed run may change: how long it trains and how it is kept, not what it learns.
 RESUMABLE = ("epochs", "out", "save_every_steps", "keep_checkpoints", "deterministic",
+             "steps_per_execution",
              "tensorboard", "jit", "eval_every", "eval_images", "keep_best", "extractor",
              "inception_weights", "strategy")
 
@@ -49,6 +50,9 @@ PAPER_RECIPE = {"batch_size": 128, "ema_decay": None, "label_smoothing": 0.0,
                 "d_learning_rate": None, "g_learning_rate": None, "beta2": 0.999,
                 "augment": None}
 RECIPES = ("default", "paper")
+
+# Training steps per call of the train function (benchmarks/epoch_overhead.py chose it).
+STEPS_PER_EXECUTION = 16
 
 
 def setting(default: Any, help: str, *, choices: tuple | None = None,
@@ -196,6 +200,10 @@ class TrainConfig:
         "(only matters with several replicas)")
     jit: bool = setting(
         True, "never use XLA (it is only used where faster: GPUs, not CPUs)", flag="--no-jit")
+    steps_per_execution: int = setting(
+        STEPS_PER_EXECUTION, "training steps per call from Python: callbacks, the progress bar "
+        "and Ctrl-C act every N steps (losses.csv still has every step); 1 for a call per step. "
+        "With --save-every-steps, N becomes a divisor of it and of the epoch's steps")
     num_samples: int = setting(64, "images in each epoch's sample grid")
     save_every_steps: int | None = setting(
         None, "also write a checkpoint every N steps (default: at epoch ends)")
@@ -238,6 +246,9 @@ class TrainConfig:
             check_positive_int("steps_per_epoch", self.steps_per_epoch,
                                "Leave it out to use the whole dataset each epoch.",
                                MAX_STEPS_PER_EPOCH)
+        check_positive_int("steps_per_execution", self.steps_per_execution,
+                           "Use e.g. --steps-per-execution 16, or 1 for a call per step.",
+                           MAX_STEPS_PER_EPOCH)
         if self.save_every_steps is not None:
             check_positive_int("save_every_steps", self.save_every_steps,
                                "Use e.g. --save-every-steps 500, or leave it out.",

@@ -32,6 +32,10 @@ DATASET_LICENCES = {
     "celeb_a": "non-commercial research only (CelebA agreement, mmlab.ie.cuhk.edu.hk)",
 }
 
+# A folder of images may describe itself in this file: {"name": ..., "licence": ...}
+# (scripts/get_emoji.py writes one). Its name picks the project's extractor for it.
+DATASET_FILE = "DATASET.json"
+
 INTENDED_USE = (
     "Making images like the training images, for learning, research, demos and art; studying "
     "GAN training. Not for deciding anything about people, and not as evidence of anything real.")
@@ -82,9 +86,24 @@ def dataset_licence(dataset: str) -> str:
     name = str(dataset).split(":")[0].split("[")[0]
     if name in DATASET_LICENCES:
         return DATASET_LICENCES[name]
+    described = described_dataset(dataset)
+    if described and described.get("licence"):
+        return str(described["licence"])
     if os.sep in str(dataset) or Path(str(dataset)).expanduser().is_dir():
         return "the folder's own: unknown to tf-dcgan (state it when you share the model)"
     return "unknown"
+
+
+def described_dataset(dataset: str) -> dict[str, Any] | None:
+    """The `DATASET.json` of a dataset folder (e.g. `{"name": "emoji", "licence": ...}`, as
+    scripts/get_emoji.py writes), or None for a named dataset or a folder without a readable one.
+    """
+    path = Path(str(dataset)).expanduser() / DATASET_FILE
+    try:
+        described = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return described if isinstance(described, dict) else None
 
 
 def model_section(image_size: int, channels: int, latent_dim: int,

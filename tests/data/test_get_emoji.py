@@ -75,6 +75,15 @@ def test_the_packages_become_category_folders_that_train_py_reads(tmp_path, caps
     assert np.allclose(images[0, 0, 0], [1.0, 1.0, 1.0])  # transparent: white
     assert np.allclose(images[0, 32, 32], [1.0, -1.0, -1.0])  # opaque red
 
+    # The folder names itself: the emoji classifier scores it, and cards carry its licence.
+    from tf_dcgan.evaluation.extractors import DEFAULT_CLASSIFIERS, choose_extractor
+    from tf_dcgan.model_card import dataset_licence
+
+    assert "Apache License 2.0" in dataset_licence(str(out))
+    extractor = choose_extractor(str(out))
+    assert extractor.name == choose_extractor("x", str(DEFAULT_CLASSIFIERS["emoji"])).name
+    assert "emoji" in extractor.name
+
 
 def test_a_tarball_that_is_not_the_pinned_one_is_refused_and_nothing_is_written(
         tmp_path, capsys):

@@ -231,3 +231,12 @@ def test_evaluate_checks_its_out_and_image_count_before_scoring(tmp_path, capsys
     assert "num_images must be at most 100000" in _cli_error(
         [*base, "--num-images", "10000000"], capsys)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("dataset, reference", [
+    ("fashion_mnist", "fashion_mnist:test"), ("fashion_mnist:train[:10%]", "fashion_mnist:test"),
+    ("fashion_mnist:test", "fashion_mnist:test")])
+def test_a_run_on_part_of_the_training_split_is_scored_against_the_test_split(dataset,
+                                                                             reference):
+    _, name, _, floor = extractors.reference_sets(dataset)
+    assert (name, floor) == (reference, "fashion_mnist:train")

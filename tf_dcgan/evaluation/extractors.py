@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_dcgan.checks import error_summary
+from tf_dcgan.model_card import described_dataset
 
 INCEPTION_SIZE = 299
 
@@ -182,18 +183,25 @@ def extract_features(extractor: FeatureExtractor, batches: Iterable, limit: int 
 CLASSIFIERS_DIR = Path(__file__).with_name("classifiers")
 DEFAULT_CLASSIFIERS = {
     "fashion_mnist": CLASSIFIERS_DIR / "fashion_mnist_classifier.keras",
+    # A folder from scripts/get_emoji.py (its DATASET.json names it "emoji").
+    "emoji": CLASSIFIERS_DIR / "emoji_classifier.keras",
 }
 
 
 def choose_extractor(dataset: str, choice: str | None = None,
                      inception_weights: str | Path | None = None) -> FeatureExtractor:
     """The extractor named by `choice` ("inception" or a classifier file), or the dataset's default
-    (the project's classifier where there is one, else Inception).
+    (the project's classifier where there is one, else Inception). A folder's name is the one in
+    its `DATASET.json` (`model_card.described_dataset`), so the emoji folder of
+    scripts/get_emoji.py gets the emoji classifier.
 
     Raises:
         ValueError: the file is missing or is not an extractor; no Inception weights are found.
     """
     name = str(dataset).partition(":")[0]
+    described = described_dataset(dataset)
+    if described and isinstance(described.get("name"), str):
+        name = described["name"]
     choice = choice or DEFAULT_CLASSIFIERS.get(name, "inception")
     if choice == "inception":
         return inception_extractor(inception_weights)

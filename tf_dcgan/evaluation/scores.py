@@ -277,6 +277,7 @@ def reference_sets(dataset: str, data_dir: str | None = None, held_out: float = 
                 f"{dataset} ({100 * held_out:.0f}% held out, seed {seed})",
                 subset(source, order[count:]), f"{dataset} (the other {100 - 100 * held_out:.0f}%)")
     name, _, split = dataset.partition(":")
-    reference = split if split and split != "train" else "test"
+    # A run on part of the training split ("train[:10%]") is scored against the test split too.
+    reference = split if split and not split.startswith("train") else "test"
     return (read_images(f"{name}:{reference}", data_dir), f"{name}:{reference}",
             read_images(f"{name}:train", data_dir), f"{name}:train")

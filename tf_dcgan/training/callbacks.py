@@ -24,6 +24,16 @@ from tf_dcgan.run_folder import RunFolder
 from tf_dcgan.training.plots import plot_losses, write_gif
 
 
+def executed_logs(model: keras.Model) -> list[dict] | None:
+    """Each step's logs from the train function's last call, oldest first, or None.
+
+    A `DCGAN` trained by `fit` runs up to `steps_per_execution` steps per call and keeps each
+    step's logs (Keras' running means over the epoch) in `executed_logs`; for other models, and
+    for `train_on_batch`, this is None and the logs Keras passes describe the one step done.
+    """
+    return getattr(model, "executed_logs", None) or None
+
+
 class StepCounter(keras.callbacks.Callback):
     """A callback that knows the run's step: `step` counts the batches trained so far.
 
@@ -36,7 +46,7 @@ class StepCounter(keras.callbacks.Callback):
         self.step = start_step
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
+        self.step += len(executed_logs(self.model) or [logs])
 
 
 def sample_grid(gan: keras.Model, num_images: int, seed: int) -> np.ndarray | None:
@@ -181,14 +191,20 @@ class LossHistory(keras.callbacks.Callback):
         self._previous_batch = -1
 
     def on_train_batch_end(self, batch, logs=None):
-        logs = logs or {}
+        steps = executed_logs(self.model)
+        if steps is None:  # one row for the call (one step, unless another model runs several)
+            self._add_row(batch, logs or {})
+        for step_logs in steps or ():
+            self._add_row(self._previous_batch + 1, step_logs)
+
+    def _add_row(self, batch, logs):
         means = {k: float(v) for k, v in logs.items() if np.ndim(v) == 0}
         steps_now = batch + 1
         steps_before = self._previous_batch + 1
         values = {}
         for name, mean in means.items():
             before = self._previous_means.get(name, 0.0) if self._previous_means else 0.0
-            # The mean of the steps since the last log (one step unless steps_per_execution > 1).
+            # The mean of the steps since the last row: n * mean_n - (n - 1) * mean_{n-1}.
             values[name] = (steps_now * mean - steps_before * before) / (steps_now - steps_before)
         step = (self.rows[-1]["step"] if self.rows else 0) + steps_now - steps_before
         self.rows.append({"step": step, "epoch": self._epoch, **values})
@@ -339,11 +355,11 @@ class TensorBoardLogger(keras.callbacks.Callback):
         self.writer = self.writer or tf.summary.create_file_writer(self.log_dir)
 
     def on_train_batch_end(self, batch, logs=None):
-        row = self.history.rows[-1]
-        with self.writer.as_default(step=row["step"]):
-            for name, value in row.items():
-                if name not in ("step", "epoch"):
-                    tf.summary.scalar(name, value)
+        for row in self.history.rows[-len(executed_logs(self.model) or [logs]):]:
+            with self.writer.as_default(step=row["step"]):
+                for name, value in row.items():
+                    if name not in ("step", "epoch"):
+                        tf.summary.scalar(name, value)
 
     def on_epoch_end(self, epoch, logs=None):
         grid = sample_grid(self.model, self.num_images, self.seed)

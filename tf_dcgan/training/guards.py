@@ -1,5 +1,6 @@
 """Guards of a training run: a non-finite loss stops it where it diverged, and SIGINT or SIGTERM
-stop it cleanly at the end of the step, with a checkpoint (the run then resumes exactly)."""
+stop it cleanly at the end of the train function's call (within `steps_per_execution` steps),
+with a checkpoint (the run then resumes exactly)."""
 
 import math
 import signal
@@ -8,7 +9,7 @@ import threading
 import keras
 import numpy as np
 
-from tf_dcgan.training.callbacks import StepCounter
+from tf_dcgan.training.callbacks import StepCounter, executed_logs
 
 
 class DivergenceGuard(StepCounter):
@@ -38,22 +39,32 @@ class DivergenceGuard(StepCounter):
         self.diverged = None
         self.collapse_warned = False
         self._epoch = 0
+        self._in_epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch + 1
+        self._in_epoch = 0
 
     def on_train_batch_end(self, batch, logs=None):
-        super().on_train_batch_end(batch, logs)
-        values = {name: float(value) for name, value in (logs or {}).items()
-                  if np.ndim(value) == 0}
+        # A DCGAN's train function runs several steps per call and stops after the first whose
+        # logs are not finite: that one is the last of `executed_logs`.
+        for step_logs in executed_logs(self.model) or [logs or {}]:
+            self.step += 1
+            self._in_epoch += 1
+            if self._check(step_logs):
+                return
+
+    def _check(self, logs):
+        """True when these logs (one step's) stop training."""
+        values = {name: float(value) for name, value in logs.items() if np.ndim(value) == 0}
         bad = {name: value for name, value in values.items() if not math.isfinite(value)}
         if bad:
             self.diverged = {"epoch": self._epoch, "step": self.step, "metrics": bad}
             self.model.stop_training = True
-            return
+            return True
         # Keras logs running means over the epoch so far: after `window` steps they describe
         # a stretch, not one unlucky batch.
-        if (not self.collapse_warned and batch + 1 >= self.window
+        if (not self.collapse_warned and self._in_epoch >= self.window
                 and values.get("d_fake", 1.0) < 0.01 and values.get("d_loss", 1.0) < 0.05):
             self.collapse_warned = True
             self.print_fn(
@@ -65,10 +76,10 @@ class DivergenceGuard(StepCounter):
 
 
 class StopOnSignal(keras.callbacks.Callback):
-    """Turns Ctrl-C (SIGINT) and SIGTERM into a clean stop at the end of the current step.
+    """Turns Ctrl-C (SIGINT) and SIGTERM into a clean stop at the end of the current call.
 
-    While `fit` runs, the first signal sets `received` and stops training after the step in
-    progress; Keras then runs every callback's `on_epoch_end`, so grids, losses, models and a
+    While `fit` runs, the first signal sets `received` and stops training after the call of the
+    train function in progress (its `steps_per_execution` steps, 16 in train.py); Keras then runs every callback's `on_epoch_end`, so grids, losses, models and a
     checkpoint of that step are written. A second signal acts as usual (immediate exit).
 
     Example:

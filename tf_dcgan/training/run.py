@@ -6,6 +6,7 @@ Everything that can be wrong with the input (settings, dataset, run folder) is c
 """
 
 import dataclasses
+import math
 import random
 import shlex
 import shutil
@@ -294,6 +295,7 @@ def build_gan(config: TrainConfig) -> DCGAN:
         d_update=config.d_update,
         real_label=1.0 - config.label_smoothing,
         jit_compile="auto" if config.jit else False,
+        steps_per_execution=config.steps_per_execution,
     )
     return gan
 
@@ -352,7 +354,7 @@ def train(run: PreparedRun, verbose: int | None = None) -> TrainingResult:
     Writes into the run folder, every epoch: samples/epoch_NNN.png, training.gif, losses.csv,
     losses.png, generator.keras, dcgan.keras, MODEL_CARD.md and .json and a checkpoint (also
     every `save_every_steps`).
-    Ctrl-C or SIGTERM stops it cleanly after the current step, with everything written and a
+    Ctrl-C or SIGTERM stops it cleanly within `steps_per_execution` steps, with everything written and a
     checkpoint of that step (`TrainingStopped`).
 
     Args:
@@ -422,6 +424,7 @@ def _fit(run, gan, state, verbose):
     try:
         for phase_start, initial_epoch, epochs, phase_steps in phases:
             stream = run.dataset if phase_start == 0 else run.stream(phase_start)[0]
+            gan.steps_per_execution = steps_per_execution(config, steps, phase_start)
             history = gan.fit(stream, initial_epoch=initial_epoch, epochs=epochs,
                               steps_per_epoch=phase_steps, shuffle=False, verbose=verbose,
                               callbacks=callbacks)
@@ -436,6 +439,16 @@ def _fit(run, gan, state, verbose):
         raise TrainingStopped(stop.received, _stop_message(run, stop.received,
                                                            checkpointer.saved_step, steps))
     return TrainingResult(gan, history, steps, config.batch_size, timer.seconds, start_step)
+
+
+def steps_per_execution(config: TrainConfig, steps_per_epoch: int, start_step: int) -> int:
+    """The steps per call for a `fit` from `start_step`: `config.steps_per_execution`, or with
+    `save_every_steps` its largest divisor that also divides the steps per epoch, the save
+    interval and the start step, so that every call ends on each step a checkpoint is due."""
+    steps = config.steps_per_execution
+    if config.save_every_steps:
+        steps = math.gcd(steps, config.save_every_steps, steps_per_epoch, start_step)
+    return steps
 
 
 def _restore(run, state):
