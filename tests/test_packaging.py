@@ -30,6 +30,7 @@ def test_the_wheel_holds_the_package_data(tmp_path):
     assert sources <= names, sources - names
     assert {"tf_dcgan/py.typed",
             "tf_dcgan/evaluation/classifiers/fashion_mnist_classifier.keras",
+            "tf_dcgan/evaluation/classifiers/emoji_classifier.keras",
             "tf_dcgan/export/web_page/index.html", "tf_dcgan/export/web_page/demo.js",
             "tf_dcgan/export/web_page/demo.css"} <= names
     zipped = zipfile.ZipFile(wheel)
