@@ -159,6 +159,29 @@ def test_the_default_recipe_is_the_measured_one():
     assert config.g_learning_rate is None  # G back on --learning-rate
 
 
+def test_recipe_sndcgan_is_the_cited_recipe():
+    # Miyato et al. 2018 (setting C) and Kurach et al. 2019 (compare_gan's sndcgan config).
+    config, _, _, given = train.parse_args(["--recipe", "sndcgan"])
+    sndcgan = {"d_norm": "spectral", "loss": "ns", "batch_size": 64, "learning_rate": 2e-4,
+               "d_learning_rate": None, "g_learning_rate": None, "beta1": 0.5, "beta2": 0.999,
+               "d_update": "joint", "ema_decay": None, "label_smoothing": 0.0, "augment": None}
+    assert {name: getattr(config, name) for name in sndcgan} == sndcgan
+    assert {"d_norm", "loss", "d_update"} <= given  # a resume compares them with the run's
+    config, _, _, _ = train.parse_args(["--recipe", "sndcgan", "--loss", "hinge",
+                                        "--d-update", "separate"])
+    assert (config.loss, config.d_update, config.d_norm) == ("hinge", "separate", "spectral")
+    # The default and the paper's recipes keep BatchNorm in D and the paper's loss.
+    for argv in ([], ["--recipe", "paper"]):
+        config, _, _, _ = train.parse_args(argv)
+        assert (config.d_norm, config.loss) == ("batch", "ns")
+
+
+def test_hinge_with_label_smoothing_is_refused_in_one_line(capsys):
+    assert train.main(["--loss", "hinge", "--label-smoothing", "0.1", "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--label-smoothing 0 with --loss hinge" in err
+
+
 def test_a_flag_given_explicitly_wins_over_the_recipe():
     config, _, _, given = train.parse_args(["--recipe", "paper", "--ema-decay", "0.99"])
     assert config.ema_decay == 0.99

@@ -13,6 +13,12 @@ RESIZE_MODES = ("crop", "stretch")
 # How the discriminator is updated per batch (see `DCGAN.compile`).
 D_UPDATES = ("separate", "joint")
 D_CONDITIONINGS = ("projection", "concat")
+# How D's layers are normalised: BatchNorm (the paper's) or spectral normalization (Miyato et al.
+# 2018: every weight divided by its largest singular value, no BatchNorm).
+D_NORMS = ("batch", "spectral")
+# Adversarial losses: ns (cross-entropy, G non-saturating: the paper's) or hinge (Lim and Ye 2017,
+# Miyato et al. 2018).
+GAN_LOSSES = ("ns", "hinge")
 # TFLite weight formats (see `tf_dcgan.export.export_tflite`).
 QUANTIZATIONS = ("none", "float16", "int8")
 # Training precisions: Keras dtype policies. Weights, losses, logits and BatchNorm statistics stay
@@ -182,6 +188,17 @@ def check_ema_decay(ema_decay: float) -> None:
 def check_d_update(d_update: str) -> None:
     """Raises ValueError unless `d_update` is one of `D_UPDATES`."""
     check_choice("d_update", d_update, D_UPDATES, "Use 'separate' (the default) or 'joint'.")
+
+
+def check_d_norm(d_norm: str) -> None:
+    """Raises ValueError unless `d_norm` is one of `D_NORMS`."""
+    check_choice("d_norm", d_norm, D_NORMS,
+                 "Use 'batch' (the paper's) or 'spectral' (SNDCGAN, --recipe sndcgan).")
+
+
+def check_gan_loss(loss: str) -> None:
+    """Raises ValueError unless `loss` is one of `GAN_LOSSES`."""
+    check_choice("loss", loss, GAN_LOSSES, "Use 'ns' (the paper's) or 'hinge'.")
 
 
 def check_strategy(strategy: str) -> None:

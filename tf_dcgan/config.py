@@ -10,7 +10,9 @@ from typing import Any
 
 from tf_dcgan.checks import (
     D_CONDITIONINGS,
+    D_NORMS,
     D_UPDATES,
+    GAN_LOSSES,
     MAX_BASE_FILTERS,
     MAX_BATCH_SIZE,
     MAX_EPOCHS,
@@ -24,9 +26,11 @@ from tf_dcgan.checks import (
     check_augment,
     check_channels,
     check_conditioning,
+    check_d_norm,
     check_d_update,
     check_ema_decay,
     check_eval_images,
+    check_gan_loss,
     check_image_size,
     check_positive_int,
     check_precision,
@@ -48,8 +52,13 @@ RESUMABLE = ("epochs", "out", "save_every_steps", "keep_checkpoints", "determini
 # A config.json written before a recipe setting existed lacks it; that run used the paper's value.
 PAPER_RECIPE = {"batch_size": 128, "ema_decay": None, "label_smoothing": 0.0,
                 "d_learning_rate": None, "g_learning_rate": None, "beta2": 0.999,
-                "augment": None}
-RECIPES = ("default", "paper")
+                "augment": None, "d_update": "separate", "d_norm": "batch", "loss": "ns"}
+# SNDCGAN: the paper's generator against a spectrally normalised discriminator without BatchNorm
+# (Miyato et al. 2018, setting C of their Table 1; Kurach et al. 2019, whose compare_gan config
+# sndcgan_celebahq128.gin has the same values): batch 64, Adam 2e-4 for both networks, betas
+# (0.5, 0.999), one joint D step per G step, the non-saturating loss (--loss hinge to change it).
+SNDCGAN_RECIPE = {**PAPER_RECIPE, "batch_size": 64, "d_update": "joint", "d_norm": "spectral"}
+RECIPES = ("default", "paper", "sndcgan")
 
 # Training steps per call of the train function (benchmarks/epoch_overhead.py chose it).
 STEPS_PER_EXECUTION = 16
@@ -157,6 +166,14 @@ class TrainConfig:
     d_update: str = setting(
         "separate", "separate: a D step on real then on fake, as in the paper; joint: one step "
         "on the sum", choices=D_UPDATES)
+    d_norm: str = setting(
+        "batch", "D's normalization: batch (BatchNorm, the paper's) or spectral (every D weight "
+        "divided by its spectral norm, no BatchNorm: SNDCGAN, Miyato et al. 2018)",
+        choices=D_NORMS)
+    loss: str = setting(
+        "ns", "adversarial loss: ns (cross-entropy with G's non-saturating loss, the paper's) "
+        "or hinge (D: relu(1 - D(x)) + relu(1 + D(G(z))), G: -D(G(z)); Lim and Ye 2017, "
+        "Miyato et al. 2018)", choices=GAN_LOSSES)
     ema_decay: float | None = setting(
         None, "sample from an exponential moving average of the generator's weights with this "
         "decay, e.g. 0.999; 'none' samples from the generator itself. Measured: 0.999 did not "
@@ -308,6 +325,14 @@ class TrainConfig:
                 f"dataset_fingerprint={self.dataset_fingerprint!r}. Remove it from config.json."
             )
         check_d_update(self.d_update)
+        check_d_norm(self.d_norm)
+        check_gan_loss(self.loss)
+        if self.loss == "hinge" and self.label_smoothing:
+            raise ValueError(
+                f"label_smoothing is for the ns loss; received label_smoothing="
+                f"{self.label_smoothing} with loss=hinge. Use --label-smoothing 0 with --loss "
+                "hinge, or --loss ns."
+            )
         check_conditioning(self.d_conditioning)
         check_ema_decay(self.ema_decay)
         check_augment(self.augment)
@@ -328,8 +353,8 @@ class TrainConfig:
         """These settings with `recipe`'s values for every recipe setting not in `given`.
 
         Args:
-            recipe: "default" (this project's, the dataclass defaults) or "paper" (the paper's:
-                `PAPER_RECIPE`).
+            recipe: "default" (this project's, the dataclass defaults), "paper" (the paper's:
+                `PAPER_RECIPE`) or "sndcgan" (`SNDCGAN_RECIPE`).
             given: names of settings set explicitly (they win over the recipe).
 
         Example:
@@ -339,7 +364,7 @@ class TrainConfig:
         if recipe not in RECIPES:
             raise ValueError(f"recipe must be one of {', '.join(RECIPES)}; received "
                              f"recipe={recipe!r}. Use --recipe paper for the paper's recipe.")
-        values = PAPER_RECIPE if recipe == "paper" else {
+        values = {"paper": PAPER_RECIPE, "sndcgan": SNDCGAN_RECIPE}.get(recipe) or {
             name: getattr(TrainConfig, name) for name in PAPER_RECIPE}
         return dataclasses.replace(
             self, **{name: value for name, value in values.items() if name not in given})

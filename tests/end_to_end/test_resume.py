@@ -47,8 +47,9 @@ def _steps(run):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("extra", [[], ["--augment", "color,translation,cutout"]],
-                         ids=["plain", "augmented"])
+@pytest.mark.parametrize("extra", [[], ["--augment", "color,translation,cutout"],
+                                   ["--recipe", "sndcgan", "--loss", "hinge"]],
+                         ids=["plain", "augmented", "sndcgan-hinge"])
 def test_a_run_killed_mid_epoch_resumes_to_bit_identical_weights(tmp_path, extra):
     reference, killed = tmp_path / "reference", tmp_path / "killed"
     result = _train(*RUN, *extra, "--deterministic", "--out", str(reference))

@@ -207,3 +207,17 @@ def test_zero_to_one_images_get_a_warning_naming_the_fix(tiny_gan, tiny_images):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # [-1, 1] images: no warning
         tiny_gan().fit(tiny_images, batch_size=16, epochs=1, verbose=0)
+
+
+def test_a_conditional_projection_dcgan_trains_with_the_joint_d_step(tiny_images):
+    # The class embedding's real and generated gradients are IndexedSlices: the joint step sums
+    # them (a plain + raised TypeError).
+    gan = DCGAN(build_generator(16, 1, latent_dim=8, base_filters=8, seed=1, num_classes=3),
+                build_discriminator(16, 1, base_filters=8, seed=2, num_classes=3),
+                latent_dim=8, seed=3)
+    gan.compile(d_update="joint")
+    embedding = gan.discriminator.get_layer("class_projection").embeddings
+    before = np.array(embedding)
+    logs = gan.train_on_batch(tiny_images[:16], np.arange(16) % 3, return_dict=True)
+    assert all(np.isfinite(value) for value in logs.values()), logs
+    assert not np.allclose(before, np.array(embedding))

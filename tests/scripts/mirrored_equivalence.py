@@ -1,7 +1,10 @@
 """One DCGAN step on a global batch of 8 under MirroredStrategy over 2 logical CPUs, against the
 same step on the same 8 images and noise without a strategy. Prints a JSON report.
 
-Usage: mirrored_equivalence.py [--sync-batchnorm]
+Usage: mirrored_equivalence.py [--sync-batchnorm] [--sndcgan]
+
+--sndcgan: a spectrally normalised D (its kernels and power-iteration vectors are assigned in
+every training call) with the hinge loss and a joint D step, as `--recipe sndcgan --loss hinge`.
 
 Run in its own process: logical devices must be set before TensorFlow runs any op, and a second
 model trained under MirroredStrategy in one process crashes in the collectives.
@@ -23,6 +26,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 from tf_dcgan import DCGAN, build_discriminator, build_generator  # noqa: E402
 
 SYNC = "--sync-batchnorm" in sys.argv
+SNDCGAN = "--sndcgan" in sys.argv
 BATCH, LATENT = 8, 8
 rng = np.random.default_rng(0)
 IMAGES = rng.uniform(-1, 1, (BATCH, 16, 16, 1)).astype("float32")
@@ -41,9 +45,10 @@ class FixedNoiseDCGAN(DCGAN):
 def make_gan(cls=FixedNoiseDCGAN):
     gan = cls(build_generator(16, 1, latent_dim=LATENT, base_filters=4, seed=1,
                               sync_batchnorm=SYNC),
-              build_discriminator(16, 1, base_filters=4, seed=2, sync_batchnorm=SYNC),
+              build_discriminator(16, 1, base_filters=4, seed=2, sync_batchnorm=SYNC,
+                                  normalization="spectral" if SNDCGAN else "batch"),
               latent_dim=LATENT, seed=3)
-    gan.compile()
+    gan.compile(**({"gan_loss": "hinge", "d_update": "joint"} if SNDCGAN else {}))
     return gan
 
 
@@ -87,4 +92,9 @@ print(json.dumps({
     "sample_noise_equal": bool(np.array_equal(sample_noise[0], sample_noise[1])),
     "d_iterations": int(mirrored.d_optimizer.iterations.numpy()),
     "g_iterations": int(mirrored.g_optimizer.iterations.numpy()),
+    # Each replica's copy of every D weight (kernels and power-iteration vectors) after the step.
+    "replicas_agree": all(
+        all(np.array_equal(copies[0], copy) for copy in copies)
+        for copies in ([np.asarray(v) for v in strategy.experimental_local_results(w.value)]
+                       for w in mirrored.discriminator.weights)),
 }))

@@ -44,6 +44,19 @@ def test_without_sync_batchnorm_each_replica_normalises_with_its_own_statistics(
     assert report["max_weight_difference"] > 1e-4, report
 
 
+@pytest.mark.slow
+def test_a_mirrored_sndcgan_hinge_step_equals_one_step_on_the_global_batch():
+    # Spectral normalization assigns D's kernels and power-iteration vectors in every training
+    # call, in replica context: every replica must end with the same ones, and the step must be
+    # the single-device step (the hinge loss divided across replicas like the others).
+    report = _run_script("mirrored_equivalence.py", "--sync-batchnorm", "--sndcgan")
+    assert report["replicas"] == 2 and report["d_iterations"] == 1  # the joint D step
+    assert report["step_size"] > 1e-3
+    assert report["replicas_agree"], report
+    assert report["max_weight_difference"] < 1e-5, report
+    assert report["log_difference"] < 1e-5, report
+
+
 def _free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

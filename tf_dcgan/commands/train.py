@@ -17,6 +17,7 @@ from tf_dcgan.config import PAPER_RECIPE, RECIPES, TrainConfig
 EXAMPLES = """examples:
   python train.py --epochs 20                     # Fashion-MNIST, 28x28, the default recipe
   python train.py --epochs 20 --recipe paper      # exactly the paper's recipe
+  python train.py --epochs 20 --recipe sndcgan --loss hinge   # spectral-norm D, hinge loss
   python train.py --epochs 1 --steps-per-epoch 20  # a quick try
   python train.py --image-size 64                 # the paper's 64x64 networks
   python train.py --d-update joint --seed 0 --out runs/joint
@@ -41,8 +42,12 @@ def build_parser() -> Parser:
                         help="paper: exactly the paper's recipe (Radford et al. 2015, as in "
                         "pytorch/examples: batch 128, Adam 2e-4 for both networks); default: "
                         "this project's, batch 64 and G's rate 4e-4, measured 0.76x the paper's "
-                        "FID after 20 epochs (docs/training.md, 'Recipe ablation'). Flags given "
-                        "explicitly win (default: %(default)s)")
+                        "FID after 20 epochs (docs/training.md, 'Recipe ablation'); sndcgan: "
+                        "the paper's G against a spectrally normalised D without BatchNorm "
+                        "(Miyato et al. 2018, their setting C; Kurach et al. 2019): batch 64, "
+                        "Adam 2e-4 and betas (0.5, 0.999) for both, one joint D step per G step, "
+                        "the ns loss (docs/training.md, 'SNDCGAN'). Flags given explicitly win "
+                        "(default: %(default)s)")
     add_setting_flags(parser, TrainConfig)
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out from its newest checkpoint, with its own "

@@ -9,7 +9,12 @@ import tensorflow as tf
 # Keras' reduction of a step's per-replica outputs, as its own train function uses it.
 from keras.src.backend.tensorflow.trainer import reduce_per_replica
 
-from tf_dcgan.checks import check_d_update, check_ema_decay, check_positive_int
+from tf_dcgan.checks import (
+    check_d_update,
+    check_ema_decay,
+    check_gan_loss,
+    check_positive_int,
+)
 from tf_dcgan.distribute import is_multi_worker
 from tf_dcgan.model import losses
 from tf_dcgan.model.augment import diff_augment, parse_policy
@@ -168,20 +173,24 @@ class DCGAN(keras.Model):
         ]
 
     def compile(self, d_optimizer=None, g_optimizer=None, loss_fn=None, d_update: str = "separate",
-                real_label=1.0, **kwargs):
+                real_label=1.0, gan_loss: str = "ns", **kwargs):
         """Sets the optimizers and the loss; defaults are the paper's.
 
         Args:
             d_optimizer: the discriminator's optimizer; default `Adam(2e-4, beta_1=0.5)`.
             g_optimizer: the generator's optimizer; default `Adam(2e-4, beta_1=0.5)`.
-            loss_fn: a Keras loss on `(targets, logits)`; default binary cross-entropy on logits.
+            loss_fn: D's Keras loss on `(targets, logits)` (and G's with `gan_loss="ns"`); default:
+                `gan_loss`'s.
             d_update: "separate" (an optimizer step on the real batch, then one on the generated
                 batch) or "joint" (one step on the sum of both gradients).
             real_label: D's target on real images; below 1 is one-sided label smoothing
                 (e.g. 0.9). Generated images keep target 0, and G's loss target 1.
+            gan_loss: "ns" (the paper's: cross-entropy, G non-saturating) or "hinge" (D:
+                `relu(1 - D(x)) + relu(1 + D(G(z)))`, G: `-D(G(z))`; `losses.adversarial_losses`).
             **kwargs: passed to `keras.Model.compile`, e.g. `jit_compile`, `steps_per_execution`.
         """
         check_d_update(d_update)
+        check_gan_loss(gan_loss)
         # optimizer=None: the two optimizers below are ours; Keras would otherwise build an unused
         # third one with slots for every weight.
         super().compile(optimizer=None, **kwargs)
@@ -197,12 +206,21 @@ class DCGAN(keras.Model):
         # inside each tape in train_step).
         self.d_optimizer = _loss_scaled_if_float16(d_optimizer, self.discriminator)
         self.g_optimizer = _loss_scaled_if_float16(g_optimizer, self.generator)
-        self.loss_fn = loss_fn or losses.default_loss()
+        d_loss_fn, g_loss_fn = losses.adversarial_losses(gan_loss)
+        self.gan_loss = gan_loss
+        self.loss_fn = loss_fn or d_loss_fn
+        self.g_loss_fn = self.loss_fn if gan_loss == "ns" else g_loss_fn
         self.d_update = d_update
         if not (isinstance(real_label, (int, float)) and 0.5 < real_label <= 1):
             raise ValueError(
                 f"real_label must be in (0.5, 1]; received real_label={real_label!r}. Use 1.0 "
                 "(the paper's) or e.g. 0.9 for one-sided label smoothing."
+            )
+        if gan_loss == "hinge" and real_label != 1:
+            raise ValueError(
+                f"label smoothing is for the cross-entropy loss; received real_label={real_label} "
+                "with the hinge loss, whose margin already bounds D. Use real_label=1.0 "
+                "(--label-smoothing 0) with --loss hinge."
             )
         self.real_label = float(real_label)
         # Built here, not lazily on the first step, so BackupAndRestore and .keras loading find
@@ -433,12 +451,12 @@ class DCGAN(keras.Model):
                 if self.d_update == "separate":
                     self.d_optimizer.apply_gradients(zip(fake_grads, d_vars))
                 else:
-                    summed = [r + f for r, f in zip(real_grads, fake_grads)]
+                    summed = [_add_gradients(r, f) for r, f in zip(real_grads, fake_grads)]
                     self.d_optimizer.apply_gradients(zip(summed, d_vars))
 
             # Through the discriminator as just updated.
             g_logits = self._discriminate(fake_images, fake_labels, augment_pass=3)
-            g_loss = losses.generator_loss(self.loss_fn, g_logits)
+            g_loss = losses.generator_loss(self.g_loss_fn, g_logits)
             scaled_loss = self.g_optimizer.scale_loss(g_loss)
         g_grads = g_tape.gradient(scaled_loss, g_vars)
         self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
@@ -553,6 +571,7 @@ class DCGAN(keras.Model):
             "loss_fn": keras.saving.serialize_keras_object(self.loss_fn),
             "d_update": self.d_update,
             "real_label": self.real_label,
+            "gan_loss": self.gan_loss,
             "jit_compile": self._jit_compile_arg,
         }
 
@@ -567,6 +586,15 @@ class _ExecutedSteps:
     """What the train function's last call did: `logs`, one dict per step (or None)."""
 
     logs = None
+
+
+def _add_gradients(first, second):
+    """The sum of two gradients of one variable; an embedding's are `tf.IndexedSlices` (the rows
+    of a batch's classes), which `+` cannot add: their rows are joined, as TF sums them."""
+    if isinstance(first, tf.IndexedSlices) and isinstance(second, tf.IndexedSlices):
+        return tf.IndexedSlices(tf.concat([first.values, second.values], 0),
+                                tf.concat([first.indices, second.indices], 0), first.dense_shape)
+    return tf.convert_to_tensor(first) + tf.convert_to_tensor(second)
 
 
 def _images_input(discriminator):

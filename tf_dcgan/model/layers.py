@@ -2,6 +2,7 @@
 
 `ClassLabel` is a conditional network's label input, with the class names in its config;
 `LabelMaps` turns labels into one-hot maps joined to a discriminator's image.
+`EmbeddingSpectralNormalization` is Keras' `SpectralNormalization` for an `Embedding` (class ids in).
 `FusedBatchNormalization` is Keras' `BatchNormalization` whose training-mode pass runs TensorFlow's
 fused kernel (`FusedBatchNormV3`: one op, oneDNN on CPU, cuDNN on GPU) instead of Keras 3's
 separate moments, subtractions and multiplications, which are not fused on the TF backend.
@@ -69,6 +70,25 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
         self.moving_variance.assign(
             self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
         return tf.cast(outputs, self.compute_dtype)
+
+
+@keras.saving.register_keras_serializable(package="tf_dcgan")
+class EmbeddingSpectralNormalization(keras.layers.SpectralNormalization):
+    """`keras.layers.SpectralNormalization` around an `Embedding`, whose inputs are class ids.
+
+    Keras' wrapper casts its output to its input's dtype: with int32 ids the embedded vectors
+    would come out as integers, truncated and without a gradient (the projection discriminator's
+    embedding would never train). The ids are passed on as float32 (exact below 2**24), which
+    `Embedding` casts back to integers, so the output stays float.
+
+    Example:
+        >>> layer = EmbeddingSpectralNormalization(keras.layers.Embedding(3, 4))
+        >>> layer(keras.ops.convert_to_tensor([0, 2]), training=True).shape
+        TensorShape([2, 4])
+    """
+
+    def call(self, inputs, training=False):
+        return super().call(keras.ops.cast(inputs, "float32"), training=training)
 
 
 @keras.saving.register_keras_serializable(package="tf_dcgan")

@@ -1,7 +1,10 @@
 """GAN losses as pure functions of the discriminator's logits, in discriminator/generator pairs.
 
 `loss_fn` is any Keras loss that takes `(targets, logits)`; the default is binary cross-entropy on
-logits, as in the paper. Logits are cast to float32 first so the losses stay exact under a
+logits, as in the paper. `adversarial_losses("hinge")` gives the hinge loss instead (Lim and Ye
+2017; Miyato et al. 2018): D minimises `mean(relu(1 - D(x))) + mean(relu(1 + D(G(z))))` (Keras'
+`Hinge` with targets 1 and 0, which it reads as 1 and -1) and G minimises `-mean(D(G(z)))`
+(`GeneratorHinge`). Logits are cast to float32 first so the losses stay exact under a
 mixed-precision policy. Keras loss objects already divide by the number of replicas under
 `tf.distribute`, so these functions need no change there.
 """
@@ -10,10 +13,39 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from tf_dcgan.checks import check_gan_loss
+
 
 def default_loss() -> keras.losses.Loss:
     """Binary cross-entropy on logits: the loss of Goodfellow et al. (2014) used by DCGAN."""
     return keras.losses.BinaryCrossentropy(from_logits=True)
+
+
+@keras.saving.register_keras_serializable(package="tf_dcgan")
+class GeneratorHinge(keras.losses.Loss):
+    """G's loss of the hinge GAN: `-mean(logits)`, whatever the targets (Lim and Ye 2017).
+
+    A Keras loss, so it is reduced and divided across `tf.distribute` replicas as the others are.
+    """
+
+    def __init__(self, name: str = "generator_hinge", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        return -ops.mean(ops.cast(y_pred, "float32"), axis=-1)
+
+
+def adversarial_losses(loss: str = "ns") -> tuple[keras.losses.Loss, keras.losses.Loss]:
+    """(D's loss, G's loss) for `loss`: "ns" (the paper's) or "hinge".
+
+    Example:
+        >>> d_loss, g_loss = adversarial_losses("hinge")
+    """
+    check_gan_loss(loss)
+    if loss == "hinge":
+        return keras.losses.Hinge(), GeneratorHinge()
+    cross_entropy = default_loss()
+    return cross_entropy, cross_entropy
 
 
 def discriminator_real_loss(loss_fn: keras.losses.Loss, real_logits: tf.Tensor,

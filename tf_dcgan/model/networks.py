@@ -16,11 +16,17 @@ from tf_dcgan.checks import (
     MAX_CLASSES,
     check_channels,
     check_conditioning,
+    check_d_norm,
     check_image_size,
     check_positive_int,
     check_precision,
 )
-from tf_dcgan.model.layers import ClassLabel, FusedBatchNormalization, LabelMaps
+from tf_dcgan.model.layers import (
+    ClassLabel,
+    EmbeddingSpectralNormalization,
+    FusedBatchNormalization,
+    LabelMaps,
+)
 
 
 def _num_doublings(image_size):
@@ -175,7 +181,8 @@ def build_discriminator(image_size: int = 64, channels: int = 3, base_filters: i
                         seed: int | None = None, dtype: str | None = None,
                         sync_batchnorm: bool = False, num_classes: int | None = None,
                         class_names: list[str] | None = None,
-                        conditioning: str = "projection") -> keras.Model:
+                        conditioning: str = "projection", normalization: str = "batch"
+                        ) -> keras.Model:
     """Builds the DCGAN discriminator: images in [-1, 1] to one real-vs-fake logit per image.
 
     Each of n strided convolutions (kernel 4, stride 2) halves the size and doubles the filters,
@@ -199,6 +206,12 @@ def build_discriminator(image_size: int = 64, channels: int = 3, base_filters: i
             the flattened features, `logit = w . phi(x) + b + e_y . phi(x)`. "concat": one-hot
             label maps are joined to the image as extra input channels (Mirza and Osindero
             2014, as in keras-io's conditional GAN).
+        normalization: "batch" (the paper's: BatchNorm after every convolution but the first) or
+            "spectral": SNDCGAN (Miyato et al. 2018; Kurach et al. 2019), every convolution, the
+            logit's dense layer and a projection embedding wrapped in Keras'
+            `SpectralNormalization` (one power iteration per training call), no BatchNorm, and
+            the convolutions get biases instead. Its power-iteration vectors are non-trainable
+            weights, saved and checkpointed with the model.
 
     Example:
         >>> d = build_discriminator(image_size=28, channels=1)
@@ -213,6 +226,23 @@ def build_discriminator(image_size: int = 64, channels: int = 3, base_filters: i
 
     class_names = _class_names(num_classes, class_names)
     check_conditioning(conditioning)
+    check_d_norm(normalization)
+    spectral = normalization == "spectral"
+
+    def normalized(layer):
+        # The wrapper takes the layer's name (weights, get_layer and summaries keep reading
+        # "down1", "logit"); the wrapped layer is "<name>_sn_inner".
+        if not spectral:
+            return layer
+        name = layer.name
+        layer.name = f"{name}_sn_inner"
+        # The wrapper itself is float32: under a mixed policy Keras' wrapper would compute W /
+        # sigma(W) from the bfloat16-cast kernel and assign it back, rounding the float32
+        # kernel to bfloat16 at every call (updates smaller than that rounding would be lost).
+        # The wrapped layer keeps the policy and computes in 16 bits.
+        if isinstance(layer, layers.Embedding):
+            return EmbeddingSpectralNormalization(layer, name=name)
+        return layers.SpectralNormalization(layer, name=name)
 
     images = keras.Input(shape=(image_size, image_size, channels), name="images")
     x = images
@@ -225,26 +255,34 @@ def build_discriminator(image_size: int = 64, channels: int = 3, base_filters: i
             x = layers.Concatenate(name="images_and_labels", dtype=dtype)([images, maps])
     filters = base_filters
     for i in range(1, doublings + 1):
-        x = layers.Conv2D(
-            filters, 4, strides=2, padding="same", use_bias=False,
+        x = normalized(layers.Conv2D(
+            filters, 4, strides=2, padding="same", use_bias=spectral,
             kernel_initializer=_weight_init(next_seed()), name=f"down{i}", dtype=dtype,
-        )(x)
-        if i > 1:
+        ))(x)
+        if i > 1 and not spectral:
             x = _batch_norm(f"down{i}_bn", next_seed(), dtype, sync_batchnorm)(x)
         x = layers.LeakyReLU(negative_slope=0.2, name=f"down{i}_lrelu", dtype=dtype)(x)
         filters *= 2
     features = layers.Flatten(name="flatten", dtype=dtype)(x)
-    x = layers.Dense(1, kernel_initializer=_weight_init(next_seed()), name="logit",
-                     dtype=dtype)(features)
+    x = normalized(layers.Dense(1, kernel_initializer=_weight_init(next_seed()), name="logit",
+                                dtype=dtype))(features)
     if class_names is not None and conditioning == "projection":
-        embedded = layers.Embedding(
+        embedded = normalized(layers.Embedding(
             num_classes, features.shape[-1], embeddings_initializer=_weight_init(next_seed()),
             name="class_projection", dtype=dtype,
-        )(label_ids)
+        ))(label_ids)
         projection = layers.Dot(axes=1, name="projection", dtype=dtype)([embedded, features])
         x = layers.Add(name="logit_plus_projection", dtype=dtype)([x, projection])
     logits = layers.Activation("linear", dtype="float32", name="logits")(x)
-    return keras.Model(inputs, logits, name="discriminator")
+    discriminator = keras.Model(inputs, logits, name="discriminator")
+    if spectral and seed is not None:
+        # Keras draws the power-iteration vectors unseeded; with a seed they are reproducible too.
+        for layer in discriminator.layers:
+            if isinstance(layer, layers.SpectralNormalization):
+                vector = layer.vector_u
+                init = keras.initializers.TruncatedNormal(stddev=0.02, seed=next_seed())
+                vector.assign(init(vector.shape, vector.dtype))
+    return discriminator
 
 
 def inference_copy(model: keras.Model) -> keras.Model:

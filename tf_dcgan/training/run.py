@@ -284,7 +284,8 @@ def build_gan(config: TrainConfig) -> DCGAN:
                                 sync_batchnorm=config.sync_batchnorm, **classes)
     discriminator = build_discriminator(config.image_size, config.channels, config.base_filters,
                                         dtype=dtype, sync_batchnorm=config.sync_batchnorm,
-                                        conditioning=config.d_conditioning, **classes)
+                                        conditioning=config.d_conditioning,
+                                        normalization=config.d_norm, **classes)
     gan = DCGAN(generator, discriminator, latent_dim=config.latent_dim, seed=config.seed,
                 ema_decay=config.ema_decay, augment=config.augment)
     d_rate = config.d_learning_rate or config.learning_rate
@@ -294,6 +295,7 @@ def build_gan(config: TrainConfig) -> DCGAN:
         g_optimizer=keras.optimizers.Adam(g_rate, beta_1=config.beta1, beta_2=config.beta2),
         d_update=config.d_update,
         real_label=1.0 - config.label_smoothing,
+        gan_loss=config.loss,
         jit_compile="auto" if config.jit else False,
         steps_per_execution=config.steps_per_execution,
     )
