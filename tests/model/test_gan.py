@@ -117,7 +117,7 @@ def test_generate_is_reproducible_in_range_and_uses_inference_batchnorm(tiny_gan
 
 def test_keras_file_round_trip_keeps_networks_optimizers_and_training(tiny_gan, tiny_images,
                                                                       tmp_path):
-    gan = tiny_gan(d_update="joint")
+    gan = tiny_gan(d_update="joint", steps_per_execution=3)
     for _ in range(2):
         gan.train_on_batch(tiny_images[:16])
     path = tmp_path / "dcgan.keras"
@@ -125,6 +125,7 @@ def test_keras_file_round_trip_keeps_networks_optimizers_and_training(tiny_gan, 
     loaded = keras.models.load_model(path)
     assert isinstance(loaded, DCGAN)
     assert loaded.d_update == "joint" and loaded.latent_dim == 8
+    assert loaded.steps_per_execution == 3  # fit on a loaded run keeps its steps per call
     np.testing.assert_array_equal(gan.generate(4, seed=1).numpy(),
                                   loaded.generate(4, seed=1).numpy())
     probe = tiny_images[:4]

@@ -573,6 +573,9 @@ class DCGAN(keras.Model):
             "real_label": self.real_label,
             "gan_loss": self.gan_loss,
             "jit_compile": self._jit_compile_arg,
+            # A loaded run trains as it was trained: K steps per call (files saved before this
+            # key load with Keras' default, 1).
+            "steps_per_execution": self.steps_per_execution,
         }
 
     def compile_from_config(self, config):
