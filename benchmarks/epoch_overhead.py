@@ -3,12 +3,17 @@ the whole epoch against the bare step, for each `--steps-per-execution`.
 
 Runs `train.py`'s own code (`prepare_run`, `train`, the same callbacks, verbose 2 as in a log
 file) for a few epochs into a temporary folder, with a timer around every hook of every
-callback. Prints, per epoch after the first (which traces the graphs), the wall time, the seconds
-each callback spent at step ends and at the epoch end, and what is left: the steps themselves
-plus Keras' own per-step work in `fit`. The reference in the same run is the bare step: the same
-config's model training on the same input stream with every step of an epoch in one call of the
-train function (no Python between steps, no callbacks). Each setting is measured in turn, then
-again, `--rounds` times, and the medians are compared.
+callback and around every call of the train function. Prints, per epoch after the first (which
+traces the graphs), the wall time, the seconds inside the train function's calls (the steps,
+K at a time), the seconds each callback spent at step ends and at the epoch end, and what is
+left (Keras' own Python in `fit` between calls): the share of the epoch outside the step is the
+epoch minus the calls, measured in the same epoch, so the host's drift between runs does not
+enter it. The reference in the same run is the bare step: the same config's model training on
+the same input stream with every step of an epoch in one call of the train function (no Python
+between steps, no callbacks), measured right after each setting. Each setting is measured in
+turn, then again, `--rounds` times, and the medians are compared; the epoch against the bare
+step compares two moments of the host, so it carries the host's drift (about 5-10% on the
+AVX2 host), which the share outside the step does not.
 
     python benchmarks/epoch_overhead.py                     # 3 whole Fashion-MNIST epochs
     python benchmarks/epoch_overhead.py --epochs 2 --steps-per-epoch 200 \
@@ -31,10 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_epoch_begin", "on_epoch_end")
 
 
-def timed_callbacks(callbacks, spent):
-    """Wraps every hook of every callback with a timer adding to spent[(name, hook)][epoch]."""
-    epoch = [0]
-
+def timed_callbacks(callbacks, spent, epoch):
+    """Wraps every hook of every callback with a timer adding to spent[(name, hook)][epoch];
+    `on_epoch_begin` sets epoch[0]."""
     for callback in callbacks:
         name = type(callback).__name__
         for hook in HOOKS:
@@ -52,6 +56,33 @@ def timed_callbacks(callbacks, spent):
 
             setattr(callback, hook, timed)
     return callbacks
+
+
+def timed_train_function(spent, epoch):
+    """Wraps `DCGAN.make_train_function` so that every call of the train function adds its
+    seconds to spent[epoch[0]] (the epoch `on_epoch_begin` last saw)."""
+    from tf_dcgan.model.gan import DCGAN
+
+    make = DCGAN.make_train_function
+
+    def make_timed(gan, force=False):
+        function = make(gan, force)
+        if getattr(function, "timed", False):
+            return function
+
+        def timed(iterator):
+            start = time.perf_counter()
+            try:
+                return function(iterator)
+            finally:
+                spent[epoch[0]] += time.perf_counter() - start
+
+        timed.timed = True
+        gan.train_function = timed
+        return timed
+
+    DCGAN.make_train_function = make_timed
+    return make
 
 
 def bare_step_seconds(run, steps):
@@ -104,19 +135,28 @@ def main():
     executions = args.steps_per_execution or [TrainConfig().steps_per_execution]
     spent = {k: collections.defaultdict(lambda: collections.defaultdict(float))
              for k in executions}
-    current = [None]
+    calls = {k: collections.defaultdict(float) for k in executions}
+    current, epoch = [None], [0]
     make_callbacks = training.run_callbacks
     training.run_callbacks = lambda *a, **k: timed_callbacks(make_callbacks(*a, **k),
-                                                             spent[current[0]])
+                                                             spent[current[0]], epoch)
+    in_calls = collections.defaultdict(float)
+    outside = collections.defaultdict(list)
+    timed_train_function(in_calls, epoch)
     walls = collections.defaultdict(list)
     bare = collections.defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.rounds):
             for k in executions:
                 current[0] = k
+                in_calls.clear()
                 wall, run, result, later = epoch_seconds(
                     {**settings, "steps_per_execution": k}, tmp)
                 walls[k].append(wall)
+                for e in later:
+                    calls[k][e] += in_calls[e] / args.rounds
+                outside[k].append(statistics.median(
+                    1 - in_calls[e] / result.epoch_seconds[e] for e in later))
                 # The reference right after each setting: the host's speed drifts.
                 bare[k].append(bare_step_seconds(run, result.steps_per_epoch))
     steps, batch = result.steps_per_epoch, result.batch_size
@@ -139,9 +179,14 @@ def main():
             if seconds >= 0.0005:
                 print(f"{name:<20} {hook:<22} {seconds:8.3f} {100 * seconds / wall:9.2f}%")
         print(f"{'all callbacks':<43} {total:8.3f} {100 * total / wall:9.2f}%")
-        rest = wall - total
-        print(f"{'steps + fit itself':<43} {rest:8.3f} {100 * rest / wall:9.2f}%  "
-              f"({images / rest:,.0f} images/s)")
+        inside = statistics.median(calls[k][e] for e in later)
+        rest = wall - total - inside
+        print(f"{'fit between calls':<43} {rest:8.3f} {100 * rest / wall:9.2f}%")
+        print(f"{'outside the step (callbacks + fit)':<43} {wall - inside:8.3f} "
+              f"{100 * (wall - inside) / wall:9.2f}%  (rounds "
+              f"{100 * min(outside[k]):.2f}-{100 * max(outside[k]):.2f}%)")
+        print(f"{'the steps (train function calls)':<43} {inside:8.3f} "
+              f"{100 * inside / wall:9.2f}%  ({images / inside:,.0f} images/s)")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,12 @@ import pytest
 from tests.helpers import ROOT
 
 
-def _build_wheel(folder):
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    """The wheel `pip wheel` builds from this checkout, once for the module's tests (two builds
+    at once would share the checkout's build/ folder: the tests that use it run in one
+    pytest-xdist group)."""
+    folder = tmp_path_factory.mktemp("wheel")
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
          "-w", str(folder), str(ROOT)], capture_output=True, text=True, timeout=300,
@@ -23,8 +28,8 @@ def _build_wheel(folder):
 
 
 @pytest.mark.slow
-def test_the_wheel_holds_the_package_data(tmp_path):
-    wheel = _build_wheel(tmp_path)
+@pytest.mark.xdist_group("wheel")
+def test_the_wheel_holds_the_package_data(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     sources = {str(path.relative_to(ROOT)) for path in (ROOT / "tf_dcgan").rglob("*.py")}
     assert sources <= names, sources - names
@@ -41,9 +46,9 @@ def test_the_wheel_holds_the_package_data(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("wheel")
 def test_the_wheel_installed_in_a_fresh_venv_trains_generates_and_exports_from_any_folder(
-        tmp_path):
-    wheel = _build_wheel(tmp_path)
+        tmp_path, wheel):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
                    timeout=120)
