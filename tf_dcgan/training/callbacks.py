@@ -218,11 +218,18 @@ class LossHistory(keras.callbacks.Callback):
         """Writes the CSV (and the plot) now."""
         if not self.rows:
             return
+        self.write_csv()
+        if self.plot_path is not None:
+            plot_losses(self.rows, self.plot_path, self.smoothing)
+
+    def write_csv(self):
+        """Writes the CSV only: what a checkpoint needs to resume from its step (drawing the
+        plot takes 0.4 s or more, so a checkpoint every few steps leaves it to the epoch end)."""
+        if not self.rows:
+            return
         self.csv_path.parent.mkdir(parents=True, exist_ok=True)
         fields = list(dict.fromkeys(key for row in self.rows for key in row))
         write_csv(self.csv_path, self.rows, fields)
-        if self.plot_path is not None:
-            plot_losses(self.rows, self.plot_path, self.smoothing)
 
 
 class SaveModels(keras.callbacks.Callback):

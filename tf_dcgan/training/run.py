@@ -346,7 +346,7 @@ def run_callbacks(folder: str | Path, config: TrainConfig, state: TrainingState,
             folder.path, config, run.source.num_images, run.steps_per_epoch, saver,
             next((c for c in callbacks if isinstance(c, PeriodicEvaluation)), None)))
     callbacks.append(
-        Checkpointer(state, config.save_every_steps, start_step, before_save=[history.save]))
+        Checkpointer(state, config.save_every_steps, start_step, before_save=[history.write_csv]))
     return callbacks
 
 
