@@ -161,6 +161,17 @@ def test_training_with_eval_every_writes_metrics_and_keeps_the_best(tmp_path, ca
     best = json.loads((run / "checkpoints" / "best" / "best.json").read_text())
     fids = [float(row.split(",")[2]) for row in rows[1:]]
     assert best["score"] == pytest.approx(min(fids)) and best["epoch"] == 1 + fids.index(min(fids))
+    # The best generator is a file every command takes (--generator), equal to its checkpoint.
+    from tf_dcgan.config import TrainConfig
+    from tf_dcgan.training.checkpoints import TrainingState
+    from tf_dcgan.training.run import build_gan
+
+    kept = keras.models.load_model(run / "checkpoints" / "best" / "generator.keras")
+    gan = build_gan(TrainConfig.from_json((run / "config.json").read_text()))
+    assert TrainingState(gan, run / "checkpoints" / "best").restore_newest() == best["step"]
+    for ours, theirs in zip(kept.weights, gan.generator.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+    assert not list((run / "checkpoints" / "best").glob(".*tmp*"))
 
 
 def test_keep_best_without_evaluation_is_refused(capsys):

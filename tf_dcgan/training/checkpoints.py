@@ -18,9 +18,9 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from tf_dcgan.files import fsync_path, write_json
+from tf_dcgan.files import atomic_output, fsync_path, write_json
 from tf_dcgan.model.saving import all_weights_finite
-from tf_dcgan.run_folder import RunFolder
+from tf_dcgan.run_folder import GENERATOR, RunFolder
 from tf_dcgan.training.callbacks import StepCounter
 
 
@@ -174,7 +174,9 @@ class KeepBest(StepCounter):
 
     Every `every_epochs` epochs `score_fn(gan)` is called (lower is better, as FID); when the
     score beats every earlier one, the whole training state is checkpointed into `directory`
-    (one checkpoint, replaced whole) and `best.json` there records the epoch, step and score.
+    (one checkpoint, replaced whole), the float32 generator of that moment is saved there as
+    `generator.keras` (what `generate.py`, `evaluate.py` and `export.py` take with
+    `--generator`), and `best.json`, written last, records the epoch, step and score.
     The evaluation metrics plug in here; any function of the model works.
 
     Args:
@@ -210,5 +212,7 @@ class KeepBest(StepCounter):
             return
         self.state.step.assign(self.step)
         self.manager.save(checkpoint_number=self.step)
+        with atomic_output(self.directory / GENERATOR) as path:
+            self.model.inference_generator().save(path)
         self.best = {"epoch": epoch + 1, "step": self.step, "score": score}
         write_json(self.directory / "best.json", self.best)
