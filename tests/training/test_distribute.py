@@ -134,11 +134,11 @@ def test_two_workers_train_to_identical_weights_and_only_the_chief_writes_the_ru
 
 @pytest.mark.slow
 def test_a_two_worker_run_killed_on_one_worker_resumes_from_the_last_checkpoint(tmp_path):
-    images = tmp_path / "images.npy"  # 40 batches of 8; epochs of 20 steps
+    images = tmp_path / "images.npy"  # 40 batches of 8 per epoch
     np.save(images, np.random.default_rng(0).integers(0, 256, (320, 32, 32, 1), dtype=np.uint8))
     out = tmp_path / "run"
     # Without --sync-batchnorm: the workers still end equal (BatchNorm statistics are averaged).
-    args = ["--dataset", str(images), "--epochs", "3", "--steps-per-epoch", "20",
+    args = ["--dataset", str(images), "--epochs", "3", "--steps-per-epoch", "40",
             "--save-every-steps", "10", "--seed", "4", "--out", str(out), *TINY[:-1],
             "--base-filters", "16", "--image-size", "32"]
     workers = _start_workers(tmp_path, args)
@@ -155,14 +155,14 @@ def test_a_two_worker_run_killed_on_one_worker_resumes_from_the_last_checkpoint(
             worker.kill()
             worker.communicate()
     saved = sorted(int(p.stem.split("-")[1]) for p in (out / "checkpoints").glob("ckpt-*.index"))
-    assert saved and saved[-1] < 60
+    assert saved and saved[-1] < 120
 
     resumed = _start_workers(tmp_path, ["--out", str(out), "--resume"])
     (chief, chief_out), (other, _) = _finish(resumed)
     assert chief["start_step"] == other["start_step"] == saved[-1]
     assert f"resumed from the checkpoint of step {saved[-1]}" in chief_out
-    assert chief["steps"] == other["steps"] == 60, (saved, chief)
+    assert chief["steps"] == other["steps"] == 120, (saved, chief)
     assert chief["weights"] == other["weights"]
     steps = [int(line.split(",")[0]) for line in
              (out / "losses.csv").read_text().splitlines()[1:]]
-    assert steps == list(range(1, 61))
+    assert steps == list(range(1, 121))
