@@ -166,12 +166,14 @@ class LossHistory(keras.callbacks.Callback):
         self.smoothing = smoothing
         self.append = append
         self.rows = []
+        self._written = None  # the count of rows at the last CSV write of this fit
         self._epoch = 0
         self._previous_means = None
         self._previous_batch = -1
 
     def on_train_begin(self, logs=None):
         self.rows = self._read_existing() if self.append else []
+        self._written = None
         if self.resume_step is not None:
             self.rows = [row for row in self.rows if row["step"] <= self.resume_step]
             self.resume_step = None  # once: a second fit of the same run continues its rows
@@ -224,12 +226,14 @@ class LossHistory(keras.callbacks.Callback):
 
     def write_csv(self):
         """Writes the CSV only: what a checkpoint needs to resume from its step (drawing the
-        plot takes 0.4 s or more, so a checkpoint every few steps leaves it to the epoch end)."""
-        if not self.rows:
+        plot takes 0.4 s or more, so a checkpoint every few steps leaves it to the epoch end).
+        Rows already written as they are (the epoch end's checkpoint) are not written again."""
+        if not self.rows or self._written == len(self.rows):
             return
         self.csv_path.parent.mkdir(parents=True, exist_ok=True)
         fields = list(dict.fromkeys(key for row in self.rows for key in row))
         write_csv(self.csv_path, self.rows, fields)
+        self._written = len(self.rows)
 
 
 class SaveModels(keras.callbacks.Callback):
