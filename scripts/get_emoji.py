@@ -1,15 +1,22 @@
-"""Fetch about 7,500 real 64x64 colour images, licensed and offline-cacheable: the Noto (Google)
+"""Fetch about 3,800 real 64x64 colour images, licensed and offline-cacheable: the Noto (Google)
 and Twemoji (Twitter) emoji of the npm packages `emoji-datasource-google` and
 `emoji-datasource-twitter` 16.0.0, as a folder of class sub-folders by emoji category.
 
     python scripts/get_emoji.py data/emoji                        # both sets, via npm
-    python scripts/get_emoji.py data/emoji --sets google          # Noto only (3,781 images)
+    python scripts/get_emoji.py data/emoji --sets google          # Noto only
+    python scripts/get_emoji.py data/emoji --skin-tones all       # + every skin tone (7,500)
+    python scripts/get_emoji.py data/emoji --categories smileys_and_emotion,animals_and_nature
     python scripts/get_emoji.py data/emoji --tarballs ~/Downloads  # tarballs fetched before
+
+By default each emoji comes once per set, in its default (yellow) skin tone: with `--skin-tones
+all` every skin-tone variant is an image of its own, and People & Body becomes 60% of the folder
+(five colourings of the same hands), which a GAN spends its capacity on.
 
 writes `DIR/<category>/<short_name>[-<skin tone>]-<set>.png` (RGBA, 64x64; the nine categories
 with images, e.g. `smileys_and_emotion/`, `animals_and_nature/`), `DIR/NOTICE` naming both
-licences, and `DIR/DATASET.json` (name "emoji", counts, licences: evaluate.py then scores with the
-project's emoji classifier, and model cards state the licences). Each tarball is `npm pack`ed at its pinned version and checked against the registry's
+licences, and `DIR/DATASET.json` (name "emoji", the sets, skin tones and categories chosen,
+counts, licences: evaluate.py then scores with the project's emoji classifier, and model cards
+state the licences). Each tarball is `npm pack`ed at its pinned version and checked against the registry's
 SHA-512 integrity pinned here before anything is read from it. The folder appears whole or not at
 all; an existing one is replaced only with --overwrite. Train on it with
 `train.py --dataset DIR --image-size 64 --channels 3` (alpha is composited over white).
@@ -48,6 +55,9 @@ PACKAGES = {
 }
 # Skin-tone swatches and hair parts, not pictures of anything.
 SKIPPED_CATEGORIES = {"Component"}
+# The folders of the nine categories with images (emoji.json's names, `category_folder`).
+CATEGORIES = ("activities", "animals_and_nature", "flags", "food_and_drink", "objects",
+              "people_and_body", "smileys_and_emotion", "symbols", "travel_and_places")
 
 
 def _fail(message: str) -> int:
@@ -83,8 +93,17 @@ def category_folder(category: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", category.lower().replace("&", "and")).strip("_")
 
 
-def extract(tarball: Path, set_name: str, out: Path) -> Counter:
-    """Writes the 64x64 images of one set into `out/<category>/`; the count per category."""
+SKIN_TONES = ("default", "all")
+
+
+def extract(tarball: Path, set_name: str, out: Path, skin_tones: str = "default",
+            categories: frozenset[str] | None = None) -> Counter:
+    """Writes the 64x64 images of one set into `out/<category>/`; the count per category.
+
+    Args:
+        skin_tones: "default" (each emoji once) or "all" (every skin-tone variant too).
+        categories: folder names of the categories to keep (`category_folder`); None: all.
+    """
     prefix = f"package/img/{set_name}/64/"
     counts = Counter()
     with tarfile.open(tarball) as archive:
@@ -92,10 +111,13 @@ def extract(tarball: Path, set_name: str, out: Path) -> Counter:
         members = {member.name: member for member in archive.getmembers()
                    if member.name.startswith(prefix) and member.isfile()}
         for entry in emoji:
-            if entry["category"] in SKIPPED_CATEGORIES:
+            if entry["category"] in SKIPPED_CATEGORIES or (
+                    categories is not None and category_folder(entry["category"]) not in categories):
                 continue
-            variants = [("", entry)] + [(f"-{tone.lower()}", variant) for tone, variant
-                                         in (entry.get("skin_variations") or {}).items()]
+            variants = [("", entry)]
+            if skin_tones == "all":
+                variants += [(f"-{tone.lower()}", variant) for tone, variant
+                             in (entry.get("skin_variations") or {}).items()]
             for suffix, variant in variants:
                 member = members.get(prefix + variant["image"])
                 if not variant.get(f"has_img_{set_name}") or member is None:
@@ -115,6 +137,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated: google, twitter (default: %(default)s)")
     parser.add_argument("--tarballs", default=None,
                         help="a folder holding the packages' .tgz files already (no npm needed)")
+    parser.add_argument("--skin-tones", default="default", choices=SKIN_TONES,
+                        help="default: each emoji once per set, in its default skin tone; all: "
+                        "every skin-tone variant as an image of its own, which makes People & "
+                        "Body 60%% of the folder (default: %(default)s)")
+    parser.add_argument("--categories", default=None,
+                        help="comma-separated categories to keep, among "
+                        f"{', '.join(CATEGORIES)} (default: all nine)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing folder")
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -123,6 +152,14 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or not sets:
         return _fail(f"sets must be among {', '.join(PACKAGES)}; received {args.sets!r}. Use e.g. "
                      "--sets google,twitter.")
+    categories = None
+    if args.categories is not None:
+        categories = frozenset(name.strip() for name in args.categories.split(",") if name.strip())
+        unknown = sorted(categories - set(CATEGORIES))
+        if unknown or not categories:
+            return _fail(f"categories must be among {', '.join(CATEGORIES)}; received "
+                         f"{args.categories!r}. Use e.g. --categories "
+                         "smileys_and_emotion,animals_and_nature.")
     if out.exists() and not args.overwrite:
         return _fail(f"{out} already exists; pass --overwrite to replace it, or pick another "
                      "folder.")
@@ -145,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(f"{tarball.name} has integrity {found[:30]}..., not the "
                                  f"registry's {expected[:30]}... for {package}@{version}. "
                                  "Fetch it again.")
-            counts = extract(tarball, name, staging)
+            counts = extract(tarball, name, staging, args.skin_tones, categories)
             total.update(counts)
             notice += [f"- {package}@{version} ({expected}): {sum(counts.values())} images.",
                        f"  {licence}.",
@@ -157,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         # classifier, and model cards state the licences.
         licences = "; ".join(PACKAGES[name][3] for name in sets)
         (staging / DATASET_FILE).write_text(json.dumps(
-            {"name": "emoji", "sets": sets, "images": sum(total.values()),
+            {"name": "emoji", "sets": sets, "skin_tones": args.skin_tones,
+             "categories_chosen": sorted(categories) if categories else "all",
+             "images": sum(total.values()),
              "categories": dict(total.most_common()), "licence": f"{licences} (see NOTICE)"},
             indent=2) + "\n")
         replace_directory(staging, out)  # an existing folder is swapped out in one step

@@ -40,8 +40,10 @@ from tf_dcgan.checks import (
 )
 
 # Settings a resumed run may change: how long it trains and how it is kept, not what it learns.
+# The precision may change too (weights, optimizer moments and BatchNorm statistics are float32
+# in every policy, so the checkpoint loads), e.g. a bf16 run moved to a CPU that emulates bf16.
 RESUMABLE = ("epochs", "out", "save_every_steps", "keep_checkpoints", "deterministic",
-             "steps_per_execution",
+             "steps_per_execution", "precision",
              "tensorboard", "jit", "eval_every", "eval_images", "keep_best", "extractor",
              "inception_weights", "strategy")
 
@@ -202,11 +204,12 @@ class TrainConfig:
     out: str | None = setting(None, "run folder (default: runs/<date>-<time>-<dataset>)")
     steps_per_epoch: int | None = setting(None, "cap on batches per epoch, for quick tries")
     precision: str = setting(
-        "float32", "compute precision: float32, mixed_bfloat16 (CPUs with AVX512_BF16 or AMX, "
-        "TPUs; measured 1.35-1.42x float32 on a Zen 4 CPU, but 7x slower on AVX2-only CPUs, "
-        "where bfloat16 is emulated), mixed_float16 (GPUs, with loss scaling), or auto "
-        "(mixed_bfloat16 where bfloat16 is native, float32 elsewhere; config.json records the "
-        "choice); weights, losses and the saved generator stay float32", choices=PRECISIONS)
+        "auto", "compute precision: auto (mixed_bfloat16 where bfloat16 is native: CPUs with "
+        "AVX512_BF16 or AMX, GPUs of compute capability 8.0 or more, TPUs; float32 elsewhere, "
+        "above all on AVX2-only CPUs, where bfloat16 is emulated and about 7x slower), float32, "
+        "mixed_bfloat16 or mixed_float16 (GPUs, with loss scaling). config.json records the "
+        "choice, and a resumed run keeps it unless given another; weights, losses and the saved "
+        "generator stay float32", choices=PRECISIONS)
     strategy: str = setting(
         "auto", "tf.distribute strategy: auto (mirrored over all local GPUs when there are 2 or "
         "more, else default), default, mirrored, multiworker (the cluster from TF_CONFIG on "
@@ -386,6 +389,8 @@ class TrainConfig:
         changes = {}
         for name in sorted(given):
             recorded, wanted = getattr(self, name), getattr(requested, name)
+            if name == "precision" and wanted == "auto":
+                continue  # the run's own choice stands: auto was resolved when it began
             if name in RESUMABLE:
                 changes[name] = wanted
             elif wanted != recorded:
@@ -429,7 +434,8 @@ class TrainConfig:
             )
         known = {field.name for field in dataclasses.fields(cls)}
         # A recipe setting missing from an older file did not exist yet: the run had the paper's.
-        settings = {**PAPER_RECIPE, **settings}
+        # A file without a precision was written when float32 was the only one.
+        settings = {**PAPER_RECIPE, "precision": "float32", **settings}
         unknown = sorted(set(settings) - known)
         if unknown:
             raise ValueError(

@@ -138,11 +138,57 @@ def resolve_precision(precision: str, strategy: tf.distribute.Strategy | None = 
     """
     if precision != "auto":
         return precision
+    return "mixed_bfloat16" if native_bfloat16(strategy)[0] else "float32"
+
+
+def native_bfloat16(strategy: tf.distribute.Strategy | None = None) -> tuple[bool, str]:
+    """(whether this machine computes bfloat16 natively, why), the reason as words for a person.
+
+    Example:
+        >>> native_bfloat16()   # on a Zen 4 CPU
+        (True, 'this CPU has AVX512_BF16')
+    """
     if isinstance(strategy, tf.distribute.TPUStrategy):
-        return "mixed_bfloat16"
+        return True, "a TPU"
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
-        capabilities = [tf.config.experimental.get_device_details(gpu).get(
-            "compute_capability", (0, 0)) for gpu in gpus]
-        return "mixed_bfloat16" if all(tuple(c) >= (8, 0) for c in capabilities) else "float32"
-    return "mixed_bfloat16" if environment.native_bfloat16_cpu() else "float32"
+        capabilities = [tuple(tf.config.experimental.get_device_details(gpu).get(
+            "compute_capability", (0, 0))) for gpu in gpus]
+        if all(capability >= (8, 0) for capability in capabilities):
+            return True, "the GPUs have compute capability 8.0 or more"
+        return False, f"a GPU of compute capability {min(capabilities)} (below 8.0)"
+    if environment.native_bfloat16_cpu():
+        flags = environment.cpu_flags()[1]
+        names = [name for flag, name in (("amx_bf16", "AMX-BF16"), ("avx512_bf16", "AVX512_BF16"))
+                 if flag in flags] or ["native bfloat16"]
+        return True, f"this CPU has {' and '.join(names)}"
+    return False, "this CPU has neither AVX512_BF16 nor AMX-BF16"
+
+
+def describe_precision(precision: str, origin: str,
+                       strategy: tf.distribute.Strategy | None = None) -> str:
+    """The line `train.py` prints first: the precision a run trains in, and why.
+
+    Args:
+        precision: str. The resolved precision (not "auto").
+        origin: str. "auto" (chosen by `--precision auto` now), "given" (a flag of this
+            command) or "recorded" (a resumed run's config.json).
+        strategy: the run's strategy.
+
+    Example:
+        >>> describe_precision("mixed_bfloat16", "auto")   # on a CPU with AMX
+        'precision: mixed_bfloat16 (auto: this CPU has AMX-BF16 and AVX512_BF16)'
+    """
+    native, reason = native_bfloat16(strategy)
+    where = {"auto": "auto", "given": "as asked",
+             "recorded": "recorded in the run's config.json"}[origin]
+    line = f"precision: {precision} ({where}: {reason})"
+    if precision == "mixed_bfloat16" and not native:
+        switch = ("resume with --precision float32 to switch" if origin == "recorded"
+                  else "use --precision float32, or auto to let the machine choose")
+        return (f"{line}; bfloat16 is emulated here, about 7x slower than float32: {switch} "
+                "(the checkpoint loads in either)")
+    if precision == "float32" and native and origin == "recorded":
+        return (f"{line}; --precision mixed_bfloat16 would train faster here (the checkpoint "
+                "loads in either)")
+    return line

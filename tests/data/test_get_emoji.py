@@ -59,11 +59,13 @@ def test_the_packages_become_category_folders_that_train_py_reads(tmp_path, caps
     monkeypatch.setitem(script.PACKAGES, "google",
                         (package[0], package[1], script.integrity(tarball), package[3]))
     out = tmp_path / "emoji"
-    assert script.main([str(out), "--sets", "google", "--tarballs", str(tmp_path)]) == 0
+    assert script.main([str(out), "--sets", "google", "--skin-tones", "all",
+                        "--tarballs", str(tmp_path)]) == 0
     assert "3 images in 2 categories" in capsys.readouterr().out
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*.png")) == [
         "people_and_body/wave-1f3fb-google.png", "people_and_body/wave-google.png",
         "smileys_and_emotion/grinning-google.png"]
+    assert json.loads((out / "DATASET.json").read_text())["skin_tones"] == "all"
     assert "Apache License 2.0" in (out / "NOTICE").read_text()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
@@ -93,3 +95,39 @@ def test_a_tarball_that_is_not_the_pinned_one_is_refused_and_nothing_is_written(
     err = capsys.readouterr().err
     assert err.startswith("get_emoji.py: error: ") and "not the registry's" in err
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def _pinned(script, monkeypatch, tmp_path):
+    tarball = _package(tmp_path)
+    package = script.PACKAGES["google"]
+    monkeypatch.setitem(script.PACKAGES, "google",
+                        (package[0], package[1], script.integrity(tarball), package[3]))
+
+
+def test_by_default_each_emoji_comes_once_and_categories_can_be_chosen(
+        tmp_path, capsys, monkeypatch):
+    script = _script()
+    _pinned(script, monkeypatch, tmp_path)
+    out = tmp_path / "emoji"
+    assert script.main([str(out), "--sets", "google", "--tarballs", str(tmp_path)]) == 0
+    # The skin-tone variant is left out: one image per emoji per set.
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.png")) == [
+        "people_and_body/wave-google.png", "smileys_and_emotion/grinning-google.png"]
+    recorded = json.loads((out / "DATASET.json").read_text())
+    assert (recorded["skin_tones"], recorded["categories_chosen"], recorded["images"]) == (
+        "default", "all", 2)
+
+    chosen = tmp_path / "smileys"
+    assert script.main([str(chosen), "--sets", "google", "--categories", "smileys_and_emotion",
+                        "--tarballs", str(tmp_path)]) == 0
+    assert [p.name for p in chosen.rglob("*.png")] == ["grinning-google.png"]
+    assert json.loads((chosen / "DATASET.json").read_text())["categories_chosen"] == [
+        "smileys_and_emotion"]
+
+
+def test_an_unknown_category_is_one_line_naming_the_choices(tmp_path, capsys):
+    out = tmp_path / "emoji"
+    assert _script().main([str(out), "--categories", "smileys,flags"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("get_emoji.py: error: categories must be among activities, ")
+    assert "'smileys,flags'" in err and err.count("\n") == 1 and not out.exists()

@@ -101,6 +101,7 @@ def _train(config, dry_run, resume, given):
     except ValueError as error:
         return fail("train.py", error)
     print(f"run folder: {run.run_dir}", flush=True)
+    print(training.precision_line(run, config, resume, given), flush=True)
     print(run.source.summary(), flush=True)
     if run.source.skipped:
         print(f"skipped files are listed in {run.folder.skipped_files_path}", flush=True)

@@ -24,6 +24,7 @@ from tf_dcgan.data.images import (
     ImageSource,
     decode_image,
     decode_rgb,
+    held_out_split,
     subset,
 )
 from tf_dcgan.data.pipelines import (
@@ -83,6 +84,7 @@ __all__ = [
     "read_images",
     "read_tfds",
     "resize_square",
+    "held_out_split",
     "subset",
     "tfds_prepared",
     "to_channels",

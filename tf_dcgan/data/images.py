@@ -129,6 +129,35 @@ def subset(source: ImageSource, indices: np.ndarray, name: str | None = None) ->
         orientations=orientations, skipped=[])
 
 
+def held_out_split(source: ImageSource, share: float = 0.1,
+                   seed: int = 0) -> tuple[ImageSource, ImageSource]:
+    """(the rest, the held-out `share`) of a folder's or array file's images, seeded.
+
+    The one split of a dataset without a test split: `train_classifier.py` learns the rest and
+    tests on the held-out images, and `evaluate.py` scores generators against the same held-out
+    images, so a reference image is never one the classifier learned. With class labels the
+    share is taken from each class (at least one image of each); both parts keep file order.
+
+    Args:
+        source: ImageSource. An in-memory or folder source.
+        share: float. The held-out share, between 0 and 1.
+        seed: int. The permutation's seed.
+
+    Example:
+        >>> rest, held_out = held_out_split(read_images("data/emoji"))
+    """
+    rng = np.random.default_rng(seed)
+    labels = (np.zeros(source.num_images, np.int64) if source.labels is None
+              else np.asarray(source.labels))
+    held = []
+    for label in np.unique(labels):
+        rows = rng.permutation(np.flatnonzero(labels == label))
+        held += rows[:max(1, int(round(len(rows) * share)))].tolist()
+    held = np.sort(held)
+    rest = np.setdiff1d(np.arange(source.num_images), held)
+    return subset(source, rest), subset(source, held)
+
+
 def decode_image(contents: tf.Tensor) -> tf.Tensor:
     """Decodes JPEG/PNG/BMP/GIF (first frame)/WebP bytes to uint8 with 1, 2, 3 or 4 channels."""
     return tf.io.decode_image(contents, expand_animations=False)

@@ -257,25 +257,22 @@ def reference_sets(dataset: str, data_dir: str | None = None, held_out: float = 
     """The real images to score against, and other real images for the floor.
 
     A TensorFlow Datasets name (Fashion-MNIST included) is scored against its test split, with
-    its training split for the floor. A folder or array file has no test split: a seeded
-    `held_out` share of its images is the reference and the rest gives the floor; the names say
-    so.
+    its training split for the floor. A folder or array file has no test split: the seeded
+    `held_out` share of each class (`data.held_out_split`, the split `train_classifier.py`
+    tests on) is the reference and the rest gives the floor; the names say so.
 
     Returns:
         (reference source, its name, floor source, its name).
     """
     from pathlib import Path
 
-    from tf_dcgan.data.images import subset
+    from tf_dcgan.data.images import held_out_split
     from tf_dcgan.data.sources import read_images
 
     if Path(dataset).expanduser().exists():
-        source = read_images(dataset, data_dir)
-        order = np.random.default_rng(seed).permutation(source.num_images)
-        count = max(1, int(round(held_out * source.num_images)))
-        return (subset(source, order[:count]),
-                f"{dataset} ({100 * held_out:.0f}% held out, seed {seed})",
-                subset(source, order[count:]), f"{dataset} (the other {100 - 100 * held_out:.0f}%)")
+        rest, held = held_out_split(read_images(dataset, data_dir), held_out, seed)
+        return (held, f"{dataset} ({100 * held_out:.0f}% of each class held out, seed {seed})",
+                rest, f"{dataset} (the other {100 - 100 * held_out:.0f}%)")
     name, _, split = dataset.partition(":")
     # A run on part of the training split ("train[:10%]") is scored against the test split too.
     reference = split if split and not split.startswith("train") else "test"

@@ -4,6 +4,7 @@ cleanly, and checkpoints for an exact resume.
 
 from tf_dcgan.training.callbacks import (
     EpochTimer,
+    RunProgress,
     LossHistory,
     ModelCardWriter,
     SampleGrid,
@@ -35,6 +36,7 @@ from tf_dcgan.training.run import (
     TrainingResult,
     TrainingStopped,
     build_gan,
+    precision_line,
     prepare_run,
     run_callbacks,
     train,
@@ -49,6 +51,7 @@ __all__ = [
     "KeepBest",
     "LossHistory",
     "PreparedRun",
+    "RunProgress",
     "SampleGrid",
     "sample_grid",
     "ModelCardWriter",
@@ -62,6 +65,7 @@ __all__ = [
     "TrainingStopped",
     "build_gan",
     "plot_losses",
+    "precision_line",
     "prepare_run",
     "run_callbacks",
     "train",

@@ -21,7 +21,7 @@ from tf_dcgan.data.grids import grid_scale, image_grid, upscale, write_png
 from tf_dcgan.files import write_csv
 from tf_dcgan.model.saving import all_weights_finite
 from tf_dcgan.run_folder import RunFolder
-from tf_dcgan.training.plots import plot_losses, write_gif
+from tf_dcgan.training.plots import gif_frame, plot_losses, write_gif
 
 
 def executed_logs(model: keras.Model) -> list[dict] | None:
@@ -102,7 +102,8 @@ class TrainingGif(keras.callbacks.Callback):
     The GIF is rewritten at the end of every epoch, so a run that stops early still has one; it
     holds every `epoch_*.png` in `sample_dir` in the order of their epoch numbers (epoch 1000
     after 999), including those of earlier, resumed runs. The grids already there are read once,
-    when training begins; after that each epoch reads only its own new grid. Put it after
+    when training begins; after that each epoch reads and quantizes only its own new grid
+    (`plots.gif_frame`), so an epoch's GIF costs little more than writing the file. Put it after
     `SampleGrid` in the callback list.
 
     Args:
@@ -119,13 +120,13 @@ class TrainingGif(keras.callbacks.Callback):
         self.frames = {}
 
     def on_train_begin(self, logs=None):
-        self.frames = {_epoch_number(p): iio.imread(p) for p in self.sample_dir.glob("epoch_*.png")
-                       if _epoch_number(p) is not None}
+        self.frames = {_epoch_number(p): gif_frame(iio.imread(p))
+                       for p in self.sample_dir.glob("epoch_*.png") if _epoch_number(p) is not None}
 
     def on_epoch_end(self, epoch, logs=None):
         grid = self.sample_dir / f"epoch_{epoch + 1:03d}.png"
         if grid.is_file():
-            self.frames[epoch + 1] = iio.imread(grid)
+            self.frames[epoch + 1] = gif_frame(iio.imread(grid))
         if self.frames:
             write_gif([self.frames[number] for number in sorted(self.frames)], self.path,
                       self.frame_seconds)
@@ -337,6 +338,70 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._start)
+
+
+class RunProgress(keras.callbacks.Callback):
+    """After each epoch, one line on the whole run: the epoch's time and speed, the steps done of
+    the run's total, and the time left, e.g.
+
+        epoch 12/50: 31.2 s, 121 images/s; step 708 of 2,950 (24%); about 18 min to go (mixed_bfloat16)
+
+    The same line on a terminal and in a log file (Keras' own lines cover one epoch only). The time
+    left is the remaining steps at the mean time per step of this process's epochs, leaving out
+    the first (graph tracing) once there are others; it includes the epochs' callbacks.
+
+    Args:
+        timer: the run's `EpochTimer`, placed before this callback.
+        epochs: int. The run's last epoch.
+        steps_per_epoch: int. Batches in a whole epoch.
+        batch_size: int. Images in each batch.
+        precision: str. The precision the run trains in.
+        write: where the line goes (default: `print`, flushed).
+    """
+
+    def __init__(self, timer: EpochTimer, epochs: int, steps_per_epoch: int, batch_size: int,
+                 precision: str, write=None):
+        super().__init__()
+        self.timer, self.epochs, self.steps_per_epoch = timer, epochs, steps_per_epoch
+        self.batch_size, self.precision = batch_size, precision
+        self.write = write or (lambda line: print(line, flush=True))
+        self._steps = []  # steps of each epoch timed by `timer` in this process
+        self._pending = None  # the finished epoch whose line is not written yet
+
+    def on_epoch_end(self, epoch, logs=None):
+        steps = (self.params or {}).get("steps") or self.steps_per_epoch
+        self._steps.append(steps)
+        self._pending = epoch
+        # Written when the next epoch begins or training ends: after Keras' own line for it.
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._write_pending()
+
+    def on_train_end(self, logs=None):
+        self._write_pending()
+
+    def _write_pending(self):
+        epoch, self._pending = self._pending, None
+        if epoch is None:
+            return
+        steps, seconds = self._steps[-1], self.timer.seconds[-1]
+        done = (epoch + 1) * self.steps_per_epoch
+        total = self.epochs * self.steps_per_epoch
+        timed = slice(1, None) if len(self._steps) > 1 else slice(None)
+        per_step = sum(self.timer.seconds[timed]) / max(1, sum(self._steps[timed]))
+        left = "done" if done >= total else (
+            f"about {_duration(per_step * (total - done))} to go")
+        self.write(f"epoch {epoch + 1}/{self.epochs}: {seconds:.1f} s, "
+                   f"{steps * self.batch_size / seconds:.0f} images/s; step {done:,} of "
+                   f"{total:,} ({100 * done / total:.0f}%); {left} ({self.precision})")
+
+
+def _duration(seconds: float) -> str:
+    """'40 s', '18 min', '2 h 05 min'."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 class TensorBoardLogger(keras.callbacks.Callback):

@@ -229,6 +229,26 @@ def prepare_run(config: TrainConfig, resume: bool = False, given: Collection[str
     return run
 
 
+def precision_line(run: PreparedRun, requested: TrainConfig, resume: bool = False,
+                   given: Collection[str] = ()) -> str:
+    """The line `train.py` prints first: the precision the run trains in and why
+    (`distribute.describe_precision`), e.g. "precision: mixed_bfloat16 (auto: this CPU has
+    AVX512_BF16)".
+
+    Args:
+        run: the `PreparedRun`.
+        requested: the config as the command asked for it, before `prepare_run` resolved it.
+        resume: whether the run was resumed.
+        given: the settings the command set explicitly.
+    """
+    if resume:
+        asked = "precision" in given and requested.precision != "auto"
+        origin = "given" if asked else "recorded"
+    else:
+        origin = "auto" if requested.precision == "auto" else "given"
+    return distribute.describe_precision(run.config.precision, origin, run.strategy)
+
+
 def _write_or_fail(folder, write):
     try:
         write()
@@ -411,6 +431,9 @@ def _fit(run, gan, state, verbose):
     callbacks = run_callbacks(run.folder, config, state, start_step, run)
     timer = dcgan_callbacks.EpochTimer()
     callbacks.append(timer)
+    if verbose:
+        callbacks.append(dcgan_callbacks.RunProgress(timer, config.epochs, steps,
+                                                     config.batch_size, config.precision))
     guard, stop, saver, checkpointer = (
         next(c for c in callbacks if isinstance(c, kind)) for kind in (
             guards.DivergenceGuard, guards.StopOnSignal,
