@@ -111,3 +111,48 @@ def test_the_model_card_adds_a_resumed_runs_time_to_the_time_before(tmp_path):
     training = json.loads((tmp_path / "MODEL_CARD.json").read_text())["training"]
     assert training["epochs_done"] == 2 and training["steps_done"] == 20
     assert 100.0 <= training["seconds"] < 160.0
+
+
+def test_the_progress_line_covers_the_whole_run_and_follows_keras_own_line():
+    from tf_dcgan.training.callbacks import EpochTimer, RunProgress
+
+    timer, lines = EpochTimer(), []
+    progress = RunProgress(timer, epochs=4, steps_per_epoch=10, batch_size=8,
+                           precision="mixed_bfloat16", write=lines.append)
+    progress.params = {"steps": 10}
+    for epoch, seconds in enumerate([30.0, 5.0, 6.0]):
+        progress.on_epoch_begin(epoch)
+        timer.seconds.append(seconds)
+        progress.on_epoch_end(epoch)
+    assert len(lines) == 2  # the last epoch's line waits until Keras has written its own
+    progress.on_train_end()
+    assert lines == [
+        "epoch 1/4: 30.0 s, 3 images/s; step 10 of 40 (25%); about 2 min to go (mixed_bfloat16)",
+        # The time left leaves out the first epoch (graph tracing): 3 s a step, 20 steps.
+        "epoch 2/4: 5.0 s, 16 images/s; step 20 of 40 (50%); about 10 s to go (mixed_bfloat16)",
+        "epoch 3/4: 6.0 s, 13 images/s; step 30 of 40 (75%); about 6 s to go (mixed_bfloat16)"]
+
+
+def test_each_grid_is_quantized_once_however_long_the_run(tiny_gan, tiny_images, tmp_path,
+                                                          monkeypatch):
+    from tf_dcgan.training import callbacks, plots
+
+    made = []
+
+    def counted(frame):
+        made.append(frame.shape)
+        return plots.gif_frame(frame)
+
+    monkeypatch.setattr(callbacks, "gif_frame", counted)
+    samples = tmp_path / "samples"
+    dataset = tf.data.Dataset.from_tensor_slices(tiny_images).batch(16)
+    gan = tiny_gan()
+    gan.fit(dataset, epochs=4, verbose=0, callbacks=[
+        SampleGrid(samples, num_images=4, seed=0, scale=2),
+        TrainingGif(samples, tmp_path / "training.gif")])
+    assert len(made) == 4  # one per epoch, not 1 + 2 + 3 + 4
+    frames = iio.imread(tmp_path / "training.gif", index=None)
+    assert frames.shape[0] == 4
+    # The GIF's last frame is the last grid (gray: no quantization).
+    np.testing.assert_array_equal(frames[-1][..., 0] if frames.ndim == 4 else frames[-1],
+                                  iio.imread(samples / "epoch_004.png"))
