@@ -17,7 +17,7 @@ A run folder holds:
 | skipped_files.txt       | for image folders: files that did not decode, with the reason|
 | checkpoints/            | the newest checkpoints (and best/ with --keep-best)          |
 | logs/                   | TensorBoard event files (--tensorboard)                      |
-| metrics.csv             | FID, KID, precision, recall every N epochs (--eval-every)    |
+| metrics.csv, metrics.png| FID, KID, precision, recall every N epochs (--eval-every)    |
 | evaluation.json         | the report of `evaluate.py --run`                            |
 | experiments/            | the paper's experiments (`evaluate.py --experiments`)        |
 | .lock                   | held by the process that trains into the folder              |
@@ -52,6 +52,7 @@ CHECKPOINTS = "checkpoints"
 LOGS = "logs"
 EVALUATION = "evaluation.json"
 METRICS = "metrics.csv"
+METRICS_PLOT = "metrics.png"
 EXPERIMENTS = "experiments"
 # An epoch's models are written here first; see `RunFolder.save_models`.
 _SAVING = ".saving"
@@ -64,7 +65,8 @@ _LAYOUT = {
     "samples_dir": SAMPLES, "gif_path": GIF, "losses_csv_path": LOSSES_CSV,
     "losses_plot_path": LOSSES_PLOT, "skipped_files_path": SKIPPED_FILES,
     "checkpoints_dir": CHECKPOINTS, "logs_dir": LOGS, "evaluation_path": EVALUATION,
-    "metrics_csv_path": METRICS, "experiments_dir": EXPERIMENTS,
+    "metrics_csv_path": METRICS, "metrics_plot_path": METRICS_PLOT,
+    "experiments_dir": EXPERIMENTS,
     "card_json_path": CARD_JSON, "card_md_path": CARD_MD,
 }
 # Anything else in a folder is the user's and is never overwritten.
@@ -121,7 +123,7 @@ class RunFolder:
         path: the folder. Each file's path is an attribute (`_LAYOUT`): `config_path`,
             `generator_path`, `dcgan_path`, `samples_dir`, `gif_path`, `losses_csv_path`,
             `losses_plot_path`, `skipped_files_path`, `checkpoints_dir`, `logs_dir`,
-            `evaluation_path`, `metrics_csv_path`, `card_json_path`, `card_md_path`.
+            `evaluation_path`, `metrics_csv_path`, `metrics_plot_path`, `card_json_path`, `card_md_path`.
 
     Example:
         >>> run = RunFolder.open("runs/20261125-202956-fashion_mnist")
@@ -275,7 +277,8 @@ class RunFolder:
             raise
         self._remove_temporary_files()
         for path in [self.gif_path, self.losses_csv_path, self.losses_plot_path,
-                     self.skipped_files_path, self.metrics_csv_path, self.card_json_path,
+                     self.skipped_files_path, self.metrics_csv_path, self.metrics_plot_path,
+                     self.card_json_path,
                      self.card_md_path, *self.samples_dir.glob("epoch_*.png")]:
             path.unlink(missing_ok=True)
         shutil.rmtree(self.logs_dir, ignore_errors=True)

@@ -62,3 +62,21 @@ def test_a_folder_without_class_sub_folders_is_one_line(tmp_path, capsys):
     assert "has no class labels" in one_line_error(
         _script().main, "train_classifier.py",
         ["--dataset", str(tmp_path / "flat"), "--out", str(tmp_path / "c.keras")], capsys)
+
+
+def test_evaluate_scores_against_exactly_the_images_the_classifier_never_learned(tmp_path):
+    from types import SimpleNamespace
+
+    from tf_dcgan import data
+    from tf_dcgan.evaluation import reference_sets
+
+    folder = _two_class_folder(tmp_path / "shapes")
+    for index in range(20, 30):  # classes of other sizes: the split is taken within each
+        save_image(folder / "dark" / f"{index}.png", np.zeros((16, 16), np.uint8))
+    learned, tested, _ = _script()._splits(SimpleNamespace(dataset=str(folder), held_out=0.1),
+                                           data)
+    reference, name, floor, _ = reference_sets(str(folder))
+    assert reference.paths == tested.paths and floor.paths == learned.paths
+    assert not set(reference.paths) & set(learned.paths)
+    assert sorted(np.asarray(reference.labels).tolist()) == [0, 0, 0, 1, 1]  # 10% of 30 and 20
+    assert "10% of each class held out, seed 0" in name

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 
+import imageio.v3 as iio
 import keras
 import numpy as np
 import pytest
@@ -158,6 +159,9 @@ def test_training_with_eval_every_writes_metrics_and_keeps_the_best(tmp_path, ca
     rows = (run / "metrics.csv").read_text().splitlines()
     assert rows[0] == "epoch,step,fid,kid,kid_std,precision,recall"
     assert [row.split(",")[:2] for row in rows[1:]] == [["1", "5"], ["2", "10"]]
+    # The FID-by-step picture beside it, redrawn after each evaluation.
+    plot = iio.imread(run / "metrics.png")
+    assert plot.shape[:2] == (650, 1000) and plot.std() > 0
     best = json.loads((run / "checkpoints" / "best" / "best.json").read_text())
     fids = [float(row.split(",")[2]) for row in rows[1:]]
     assert best["score"] == pytest.approx(min(fids)) and best["epoch"] == 1 + fids.index(min(fids))

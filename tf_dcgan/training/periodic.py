@@ -1,5 +1,5 @@
 """Scoring the generator during training (`train.py --eval-every`): FID, KID, precision and
-recall every few epochs into RUN/metrics.csv and TensorBoard."""
+recall every few epochs into RUN/metrics.csv, its plot RUN/metrics.png, and TensorBoard."""
 
 import csv
 
@@ -9,6 +9,7 @@ import tensorflow as tf
 from tf_dcgan.evaluation import extract_features, generated_batches, score_features
 from tf_dcgan.files import write_csv
 from tf_dcgan.training.callbacks import StepCounter
+from tf_dcgan.training.plots import plot_metrics
 
 
 class PeriodicEvaluation(StepCounter):
@@ -16,7 +17,8 @@ class PeriodicEvaluation(StepCounter):
 
     The reference features are computed once, when training begins; each evaluation then only
     generates and extracts `num_images` images. Each result is appended to a CSV (epoch, step,
-    fid, kid, kid_std, precision, recall) and, with a `tf.summary` writer, to TensorBoard;
+    fid, kid, kid_std, precision, recall), plotted beside it (`plot_path`, redrawn after each
+    evaluation) and, with a `tf.summary` writer, written to TensorBoard;
     `latest` holds the newest `Scores` (what `checkpoints.KeepBest` reads).
 
     Args:
@@ -26,13 +28,14 @@ class PeriodicEvaluation(StepCounter):
         num_images: generated images per evaluation.
         csv_path: the metrics CSV (rows are appended; a resumed run keeps its earlier rows).
         writer: an optional `tf.summary` writer.
+        plot_path: the plot of every row so far (metrics.png); None: no plot.
         seed: seed of the generated noise (the same images every time: only the model changes).
     """
 
     FIELDS = ("epoch", "step", "fid", "kid", "kid_std", "precision", "recall")
 
     def __init__(self, extractor, reference_batches, every_epochs, num_images: int, csv_path,
-                 writer=None, seed: int = 0, start_step: int = 0):
+                 writer=None, seed: int = 0, start_step: int = 0, plot_path=None):
         super().__init__(start_step)
         self.extractor = extractor
         self.reference_batches = reference_batches
@@ -40,6 +43,7 @@ class PeriodicEvaluation(StepCounter):
         self.num_images = num_images
         self.csv_path = csv_path
         self.writer = writer
+        self.plot_path = plot_path
         self.seed = seed
         self.reference = None
         self.latest = None
@@ -74,3 +78,6 @@ class PeriodicEvaluation(StepCounter):
                 rows = [r for r in csv.DictReader(f) if int(r["epoch"]) < row["epoch"]]
         rows.append(row)
         write_csv(self.csv_path, rows, self.FIELDS)
+        if self.plot_path is not None:
+            plot_metrics(rows, self.plot_path,
+                         f"{self.num_images} images, {self.extractor.name.split(' (')[0]}")

@@ -1,4 +1,5 @@
-"""The pictures of a run's progress: the loss curves (losses.png) and the training GIF."""
+"""The pictures of a run's progress: the loss curves (losses.png), the scores by epoch
+(metrics.png) and the training GIF."""
 
 from pathlib import Path
 
@@ -52,6 +53,48 @@ def _smooth(values, weight):
         last = weight * last + (1 - weight) * value
         smoothed.append(last / (1 - weight**count))
     return smoothed
+
+
+def plot_metrics(rows: list[dict], path: str | Path, title: str = "") -> None:
+    """Plots FID by training step (log scale), with KID, precision and recall below.
+
+    The score swings between evaluations; this is the picture that shows a user which epoch's
+    generator to keep (`--keep-best` keeps the lowest FID).
+
+    Args:
+        rows: dicts of metrics.csv (`step`, `epoch`, `fid`, `kid`, `precision`, `recall`).
+        path: the PNG to write (atomically).
+        title: what was scored, e.g. the extractor and the number of images.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [int(row["step"]) for row in rows]
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True)
+    fid = [float(row["fid"]) for row in rows]
+    top.plot(steps, fid, marker="o", color="tab:purple", label="FID")
+    best = min(range(len(fid)), key=fid.__getitem__)
+    top.annotate(f"best: {fid[best]:.1f} (epoch {rows[best]['epoch']})", (steps[best], fid[best]),
+                 textcoords="offset points", xytext=(0, 10), ha="center")
+    top.set_yscale("log")
+    top.set_ylabel("FID (lower is better)")
+    top.set_title(f"Scores during training{': ' + title if title else ''}", fontsize=10)
+    top.grid(alpha=0.3, which="both")
+    for name, label, color in (("precision", "precision", "tab:green"),
+                               ("recall", "recall", "tab:red")):
+        bottom.plot(steps, [float(row[name]) for row in rows], marker=".", color=color,
+                    label=label)
+    bottom.set_ylim(0, 1)
+    bottom.set_ylabel("share")
+    bottom.legend()
+    bottom.grid(alpha=0.3)
+    bottom.set_xlabel("training step")
+    figure.tight_layout()
+    with atomic_output(path) as tmp:
+        figure.savefig(tmp, dpi=100)
+    plt.close(figure)
 
 
 def plot_losses(rows: list[dict], path: str | Path, smoothing: float = 0.98) -> None:

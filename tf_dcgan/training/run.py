@@ -353,7 +353,8 @@ def run_callbacks(folder: str | Path, config: TrainConfig, state: TrainingState,
                   else None)
         evaluator = PeriodicEvaluation(
             run.extractor, run.reference_batches, config.eval_every, config.eval_images,
-            folder.metrics_csv_path, writer=writer, seed=config.seed, start_step=start_step)
+            folder.metrics_csv_path, writer=writer, seed=config.seed, start_step=start_step,
+            plot_path=folder.metrics_plot_path)
         callbacks.append(evaluator)
         if config.keep_best:
             callbacks.append(KeepBest(
