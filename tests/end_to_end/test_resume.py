@@ -93,6 +93,44 @@ def test_sigint_and_sigterm_stop_cleanly_and_leave_a_resumable_run(tmp_path, sto
 
 
 @pytest.mark.slow
+def test_an_impatient_second_ctrl_c_still_saves_and_says_so(tmp_path):
+    run = tmp_path / "run"
+    process = _start(*RUN, "--out", str(run))
+    _wait_for(run / "checkpoints" / "ckpt-10.index", process)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-3000:]
+    assert "Traceback" not in err and "nothing was written" not in err, err
+    assert "SIGINT again: already stopping" in err and "stopped by SIGINT" in err
+    stopped_at = max(int(p.stem.split("-")[1]) for p in (run / "checkpoints").glob("ckpt-*.index"))
+    assert 10 <= stopped_at < 80 and f"checkpoint {stopped_at} in" in err
+    assert _steps(run) == list(range(1, stopped_at + 1))
+
+
+def test_a_ctrl_c_that_quits_at_once_says_what_the_run_folder_keeps(tmp_path):
+    import train
+    from tf_dcgan.commands.train import _interrupted
+    from tf_dcgan.training import prepare_run
+    from tf_dcgan.training.checkpoints import TrainingState
+    from tf_dcgan.training.run import build_gan
+
+    assert _interrupted([]) == "stopped before training started; nothing was written."
+    config, _, _, _ = train.parse_args([*RUN, "--out", str(tmp_path / "run")])
+    run = prepare_run(config)
+    try:
+        assert "keeps no training to continue" in _interrupted([run])
+        TrainingState(build_gan(run.config), run.folder.checkpoints_dir).save(10)
+        assert _interrupted([run]) == (
+            f"stopped at once: {run.run_dir} keeps everything up to the checkpoint of step 10; "
+            f"the steps after it are lost. Continue with: python train.py --out {run.run_dir} "
+            "--resume")
+    finally:
+        run.folder.release()
+
+
+@pytest.mark.slow
 def test_a_corrupt_newest_checkpoint_falls_back_to_the_one_before(tmp_path):
     run = tmp_path / "run"
     result = _train(*RUN, "--epochs", "1", "--out", str(run))

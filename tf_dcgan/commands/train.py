@@ -79,14 +79,31 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, bool, bool, 
 
 def main(argv: list[str] | None = None) -> int:
     config, dry_run, resume, given = parse_args(argv)
+    started = []  # the PreparedRun, once its folder exists
     try:
-        return _train(config, dry_run, resume, given)
-    except KeyboardInterrupt:  # Ctrl-C before training started: nothing to save
-        print("train.py: stopped before training started; nothing was written.", file=sys.stderr)
+        return _train(config, dry_run, resume, given, started)
+    except KeyboardInterrupt:  # Ctrl-C before training started, or a third one during it
+        print(f"train.py: {_interrupted(started)}", file=sys.stderr)
         return 130
 
 
-def _train(config, dry_run, resume, given):
+def _interrupted(started):
+    """What a Ctrl-C that quit at once left on disk, and how to go on."""
+    if not started:
+        return "stopped before training started; nothing was written."
+    from tf_dcgan.training import run as training
+
+    run = started[0]
+    step = training.newest_checkpoint_step(run)
+    if step is None:
+        return (f"stopped at once, before the first checkpoint: {run.run_dir} keeps no "
+                "training to continue. Run the same command with --resume to begin again there.")
+    return (f"stopped at once: {run.run_dir} keeps everything up to the checkpoint of step "
+            f"{step}; the steps after it are lost. Continue with: python train.py --out "
+            f"{run.run_dir} --resume")
+
+
+def _train(config, dry_run, resume, given, started):
     try:
         # Every setting is checked before TensorFlow is imported (~3 s).
         config.validate()
@@ -100,6 +117,7 @@ def _train(config, dry_run, resume, given):
         run = training.prepare_run(config, resume=resume, given=given)
     except ValueError as error:
         return fail("train.py", error)
+    started.append(run)
     print(f"run folder: {run.run_dir}", flush=True)
     print(training.precision_line(run, config, resume, given), flush=True)
     print(run.source.summary(), flush=True)

@@ -4,6 +4,7 @@ with a checkpoint (the run then resumes exactly)."""
 
 import math
 import signal
+import sys
 import threading
 
 import keras
@@ -79,8 +80,11 @@ class StopOnSignal(keras.callbacks.Callback):
     """Turns Ctrl-C (SIGINT) and SIGTERM into a clean stop at the end of the current call.
 
     While `fit` runs, the first signal sets `received` and stops training after the call of the
-    train function in progress (its `steps_per_execution` steps, 16 in train.py); Keras then runs every callback's `on_epoch_end`, so grids, losses, models and a
-    checkpoint of that step are written. A second signal acts as usual (immediate exit).
+    train function in progress (its `steps_per_execution` steps, 16 in train.py); Keras then runs
+    every callback's `on_epoch_end`, so grids, losses, models and a checkpoint of that step are
+    written. A second signal (an impatient second Ctrl-C) only says that the save is under way
+    and how to skip it; a third acts as usual (immediate exit: `KeyboardInterrupt` for SIGINT),
+    losing the steps since the last checkpoint.
 
     Example:
         >>> stop = StopOnSignal()
@@ -88,10 +92,12 @@ class StopOnSignal(keras.callbacks.Callback):
         >>> stop.received  # None, signal.SIGINT or signal.SIGTERM
     """
 
-    def __init__(self, signals=(signal.SIGINT, signal.SIGTERM)):
+    def __init__(self, signals=(signal.SIGINT, signal.SIGTERM), print_fn=None):
         super().__init__()
         self.signals = signals
         self.received = None
+        self.repeated = 0
+        self.print_fn = print_fn or (lambda line: print(line, file=sys.stderr, flush=True))
         self._saved = {}
 
     def on_train_begin(self, logs=None):
@@ -104,11 +110,18 @@ class StopOnSignal(keras.callbacks.Callback):
         self._saved = {}
 
     def _handle(self, number, frame):
-        if self.received is not None:
-            self.on_train_end()
-            signal.raise_signal(number)
+        if self.received is None:
+            self.received = signal.Signals(number)
             return
-        self.received = signal.Signals(number)
+        self.repeated += 1
+        if self.repeated == 1:
+            self.print_fn(
+                f"{signal.Signals(number).name} again: already stopping; the current step's "
+                "checkpoint, models and grids are being written. Send it once more to quit at "
+                "once, losing the steps since the last checkpoint.")
+            return
+        self.on_train_end()
+        signal.raise_signal(number)
 
     def on_train_batch_end(self, batch, logs=None):
         if self.received is not None:

@@ -477,6 +477,12 @@ def steps_per_execution(config: TrainConfig, steps_per_epoch: int, start_step: i
     return steps
 
 
+def newest_checkpoint_step(run: PreparedRun) -> int | None:
+    """The step of the run folder's newest checkpoint; None when it has none."""
+    path = tf.train.latest_checkpoint(str(RunFolder(run.run_dir).checkpoints_dir))
+    return None if path is None else int(path.rsplit("-", 1)[1])
+
+
 def _restore(run, state):
     """The step a resumed run restored; 0 for a run that never saved anything to lose."""
     step = state.restore_newest()
