@@ -26,8 +26,10 @@ import argparse
 import base64
 import hashlib
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -37,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tf_dcgan.files import replace_directory  # noqa: E402
+from tf_dcgan.files import check_replaceable_folder, replace_directory  # noqa: E402
 from tf_dcgan.model_card import DATASET_FILE  # noqa: E402
 
 # set: (npm package, version, the registry's dist.integrity, the images' licence)
@@ -58,6 +60,35 @@ SKIPPED_CATEGORIES = {"Component"}
 # The folders of the nine categories with images (emoji.json's names, `category_folder`).
 CATEGORIES = ("activities", "animals_and_nature", "flags", "food_and_drink", "objects",
               "people_and_body", "smileys_and_emotion", "symbols", "travel_and_places")
+
+
+# Marks a partial folder as this script's, with the PID of the process writing it.
+PARTIAL_MARKER = ".get_emoji-pid"
+
+
+def remove_stale_partials(out: Path) -> None:
+    """Deletes the `.OUT.partial-*` folders of earlier runs of this script that were killed.
+
+    Only a folder holding our marker, naming a process that has ended, is removed; a user's own
+    folder of that name, or a run still writing, is left alone.
+    """
+    for path in out.parent.glob(f".{out.name}.partial-*"):
+        marker = path / PARTIAL_MARKER
+        if path.is_symlink() or not marker.is_file():
+            continue
+        pid = marker.read_text().strip()
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fail(message: str) -> int:
@@ -124,7 +155,9 @@ def extract(tarball: Path, set_name: str, out: Path, skin_tones: str = "default"
                     continue
                 folder = out / category_folder(entry["category"])
                 folder.mkdir(parents=True, exist_ok=True)
-                target = folder / f"{entry['short_name']}{suffix}-{set_name}.png"
+                # A name is a file name, never a path (emoji.json is pinned, but still data).
+                name = re.sub(r"[^A-Za-z0-9_+-]", "_", f"{entry['short_name']}{suffix}")
+                target = folder / f"{name}-{set_name}.png"
                 target.write_bytes(archive.extractfile(member).read())
                 counts[entry["category"]] += 1
     return counts
@@ -160,11 +193,21 @@ def main(argv: list[str] | None = None) -> int:
             return _fail(f"categories must be among {', '.join(CATEGORIES)}; received "
                          f"{args.categories!r}. Use e.g. --categories "
                          "smileys_and_emotion,animals_and_nature.")
+    try:
+        check_replaceable_folder(out, flag="out")
+    except ValueError as error:
+        return _fail(str(error))
     if out.exists() and not args.overwrite:
         return _fail(f"{out} already exists; pass --overwrite to replace it, or pick another "
                      "folder.")
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(out)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    staging.chmod(0o755)  # mkdtemp's is private; the folder is data for anyone to read
+    (staging / PARTIAL_MARKER).write_text(f"{os.getpid()}\n")
+    # SIGTERM unwinds like Ctrl-C, so the partial folder is removed (SIGKILL's is removed by the
+    # next run, `remove_stale_partials`).
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     try:
         downloads = staging / ".tarballs"
         downloads.mkdir()
@@ -189,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
                        "  The package's own code and emoji.json: MIT (Cal Henderson, "
                        "emoji-data)."]
         shutil.rmtree(downloads)
+        (staging / PARTIAL_MARKER).unlink()
         (staging / "NOTICE").write_text("\n".join(notice) + "\n")
         # The folder names itself: evaluate.py and train.py --eval-every then pick the emoji
         # classifier, and model cards state the licences.

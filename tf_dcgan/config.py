@@ -559,6 +559,9 @@ class GenerateConfig:
         _check_one_generator("generate", self.run, self.generator)
         if self.generator is not None and self.out is None:
             raise ValueError("out is needed with --generator; received none. Pass --out DIR.")
+        if self.out == "":
+            raise ValueError("out must name a folder; received an empty path. Pass e.g. "
+                             "--out samples.")
         check_positive_int("num_images", self.num_images, "Use e.g. --num-images 64.",
                            MAX_EXPORT_IMAGES)
         check_seed(self.seed)

@@ -129,6 +129,43 @@ def exchange_paths(first: str | Path, second: str | Path) -> None:
         raise OSError(code, os.strerror(code), str(first))
 
 
+def check_replaceable_folder(target: str | Path, protected: tuple = (),
+                             flag: str = "--out") -> None:
+    """Refuses, before anything is touched, a folder that a write with --overwrite may not replace.
+
+    A file or a symbolic link at `target` is the user's, not a folder a command wrote; and a
+    folder that is, or holds, one of `protected` (the run or the model a command reads) would
+    delete what it reads.
+
+    Args:
+        target: the folder a command is about to write (or replace).
+        protected: paths the command reads, which must survive.
+        flag: the flag that named `target`, for the message.
+
+    Raises:
+        ValueError: one line naming the path and the fix.
+    """
+    path = Path(target)
+    if str(target) == "":
+        raise ValueError(f"{flag} must name a folder; received an empty path. Pass e.g. "
+                         f"{flag} samples.")
+    if path.is_symlink():
+        raise ValueError(f"{flag} {str(target)!r} is a symbolic link; nothing was changed. Pick "
+                         f"another {flag}: a new folder, or one this command wrote.")
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{flag} {str(target)!r} is a file, not a folder; nothing was changed. "
+                         f"Pick another {flag}.")
+    resolved = path.resolve()
+    for source in protected:
+        if source is None:
+            continue
+        kept = Path(source).resolve()
+        if kept == resolved or resolved in kept.parents:
+            raise ValueError(f"{flag} {str(target)!r} holds {str(source)!r}, which this command "
+                             f"reads, and --overwrite would delete it; nothing was changed. Pick "
+                             f"another {flag}, e.g. a folder beside it.")
+
+
 def replace_directory(staging: str | Path, target: str | Path) -> None:
     """Puts the complete folder `staging` at `target`, replacing any folder there atomically.
 

@@ -131,3 +131,52 @@ def test_an_unknown_category_is_one_line_naming_the_choices(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("get_emoji.py: error: categories must be among activities, ")
     assert "'smileys,flags'" in err and err.count("\n") == 1 and not out.exists()
+
+
+def test_overwrite_never_replaces_a_file_or_a_link(tmp_path, capsys):
+    mine = tmp_path / "emoji"
+    mine.write_text("the user's file")
+    assert _script().main([str(mine), "--overwrite", "--tarballs", str(tmp_path)]) == 2
+    assert "is a file, not a folder; nothing was changed" in capsys.readouterr().err
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path)
+    assert _script().main([str(link), "--overwrite", "--tarballs", str(tmp_path)]) == 2
+    assert "is a symbolic link" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["emoji", "link"]
+    assert mine.read_text() == "the user's file"
+
+
+def test_a_killed_runs_partial_folder_is_removed_next_time_and_names_stay_inside(
+        tmp_path, capsys, monkeypatch):
+    import os
+    import stat
+
+    script = _script()
+    _pinned(script, monkeypatch, tmp_path)
+    out = tmp_path / "emoji"
+    killed = tmp_path / ".emoji.partial-abc"  # as SIGKILL left it: our marker, a dead PID
+    killed.mkdir()
+    (killed / script.PARTIAL_MARKER).write_text("999999999\n")
+    users = tmp_path / ".emoji.partial-mine"  # no marker: not ours
+    users.mkdir()
+    assert script.main([str(out), "--sets", "google", "--tarballs", str(tmp_path)]) == 0
+    assert not killed.exists() and users.is_dir()
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o755
+    assert not (out / script.PARTIAL_MARKER).exists()
+    # A short name that is a path stays a file name inside its category folder.
+    entry = {"short_name": "../../escaped", "category": "Objects", "image": "1f600.png",
+             "has_img_google": True}
+    import io
+    import json as json_module
+    import tarfile
+    tarball = tmp_path / "evil.tgz"
+    with tarfile.open(tarball, "w:gz") as archive:
+        for member, data in {"package/emoji.json": json_module.dumps([entry]).encode(),
+                             "package/img/google/64/1f600.png": b"png"}.items():
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    target = tmp_path / "evil"
+    script.extract(tarball, "google", target)
+    assert [str(p.relative_to(target)) for p in target.rglob("*.png")] == [
+        "objects/______escaped-google.png"]

@@ -87,6 +87,35 @@ def test_bad_inputs_are_one_line_and_write_nothing(tmp_path, capsys, argv, shown
     assert (tmp_path / "EXISTING" / "mine.png").read_bytes() == b"a user's picture"
 
 
+def test_overwrite_never_replaces_a_file_a_link_or_what_the_command_reads(tmp_path, capsys):
+    mine = tmp_path / "notes.txt"
+    mine.write_text("the user's file")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "cat.jpg").write_bytes(b"a user's photo")
+    link = tmp_path / "link"
+    link.symlink_to(photos)
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(UNCONDITIONAL, models / "generator.keras")
+    run = RunFolder(tmp_path / "run")
+    run.write_config(TrainConfig(seed=0, out=str(run.path)))
+    shutil.copy(UNCONDITIONAL, run.generator_path)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    for argv, shown in (
+            (["--generator", str(UNCONDITIONAL), "--out", str(mine)], "is a file, not a folder"),
+            (["--generator", str(UNCONDITIONAL), "--out", str(link)], "is a symbolic link"),
+            (["--generator", str(models / "generator.keras"), "--out", str(models)],
+             "which this command reads"),
+            (["--run", str(run.path), "--out", str(run.path)], "which this command reads"),
+            (["--run", str(run.path), "--out", str(tmp_path)], "which this command reads"),
+            (["--generator", str(UNCONDITIONAL), "--out", ""], "out must name a folder")):
+        error = one_line_error(generate.main, "generate.py", [*argv, "--overwrite"], capsys)
+        assert shown in error
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert not [p for p in tmp_path.rglob(".tmp-*")]
+
+
 @pytest.fixture(scope="module")
 def exported_conditional(tmp_path_factory):
     """The committed conditional generator exported by export.py: SavedModel, .tflite, card."""

@@ -248,6 +248,22 @@ def test_an_existing_page_is_replaced_only_when_asked(tiny_generator, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["web"]  # no staging folder left
 
 
+def test_a_page_is_never_written_over_a_users_file_or_link(tiny_generator, tmp_path):
+    (tmp_path / "web").write_text("the user's notes")
+    with pytest.raises(ValueError, match="is a file, not a folder; nothing was changed"):
+        web_lib.export_web(tiny_generator, tmp_path, name="first", overwrite=True)
+    assert (tmp_path / "web").read_text() == "the user's notes"
+    (tmp_path / "web").unlink()
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("the user's page")
+    (tmp_path / "web").symlink_to(tmp_path / "site")
+    with pytest.raises(ValueError, match="is a symbolic link; nothing was changed"):
+        web_lib.export_web(tiny_generator, tmp_path, name="first", overwrite=True)
+    assert (tmp_path / "web").is_symlink()
+    assert (tmp_path / "site" / "index.html").read_text() == "the user's page"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site", "web"]
+
+
 def test_a_users_folders_named_like_staging_folders_are_never_removed(tiny_generator, tmp_path):
     photos = tmp_path / ".tmp-photos"
     photos.mkdir()

@@ -47,11 +47,15 @@ def _generate(config: GenerateConfig) -> str:
         open_generator,
         write_image_folder,
     )
+    from tf_dcgan.files import check_replaceable_folder
     from tf_dcgan.run_folder import RunFolder
 
     generator = open_generator(run_dir=config.run, path=config.generator)
     label = class_label(generator, config.label)
-    out = config.out or RunFolder(config.run).path / "generated" / f"seed-{config.seed}"
+    out = config.out if config.out is not None else (
+        RunFolder(config.run).path / "generated" / f"seed-{config.seed}")
+    # A file, a link, or the run or model itself is refused before --overwrite touches it.
+    check_replaceable_folder(out, protected=(config.run, config.generator))
     if os.path.exists(out) and not config.overwrite:  # before minutes of generating
         raise ValueError(f"{out} already exists; pass --overwrite to replace it, or pick another "
                          "--out.")

@@ -17,7 +17,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from tf_dcgan.checks import error_summary
-from tf_dcgan.files import check_folder, replace_directory
+from tf_dcgan.files import check_folder, check_replaceable_folder, replace_directory
 
 # The file that marks a staging folder as one of ours, with the PID of the process writing it.
 STAGING_MARKER = ".tf-dcgan-staging"
@@ -43,6 +43,7 @@ def staged_folder(parent: Path, target: Path, name: str) -> Iterator[Path]:
         ...     (staging / "index.html").write_text("<html></html>")
     """
     check_folder(parent, "Pick a folder for the exports.")
+    check_replaceable_folder(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_staging(target.parent)
