@@ -148,8 +148,10 @@ def test_the_same_seed_gives_the_same_images_from_every_file_kind(exported_condi
 
 def test_an_export_carries_the_model_card_and_a_conditional_tflite_needs_it(
         exported_conditional, tmp_path, capsys):
-    # The committed generator's folder has its run's card: the export carries it.
-    card = json.loads((exported_conditional / "MODEL_CARD.json").read_text())
+    # The committed generator's folder has its run's card: the export carries it, as the
+    # exported model's own card (OUT/dcgan/, one per --model-name).
+    assert not (exported_conditional / "MODEL_CARD.json").exists()
+    card = json.loads((exported_conditional / "dcgan" / "MODEL_CARD.json").read_text())
     assert card["files"] == ["dcgan/1", "dcgan.tflite"] and card["model"]["conditional"]
     assert card["data"]["dataset"] == "fashion_mnist" and card["metrics"]["scores"]["fid"] < 10
     # A generator file alone gets the card of what the file itself tells.
@@ -182,3 +184,33 @@ def test_scale_upscales_every_image_and_the_walk_loops_from_the_grid(tmp_path):
     first = walk[0] if walk.ndim == 3 else walk[0][..., 0]
     np.testing.assert_array_equal(first, grid)  # frame 0 is the grid; the others move
     assert all(np.abs(frame.astype(int) - walk[0]).mean() > 1 for frame in walk[1:])
+
+
+@pytest.mark.slow
+def test_each_exported_model_has_its_own_card_and_a_card_must_fit_its_model(
+        exported_conditional, tmp_path, capsys):
+    import export
+
+    out = tmp_path / "exports"
+    shutil.copytree(exported_conditional, out)
+    # A second, unconditional model in the same folder gets its own card, and leaves the first's.
+    assert export.main(["--generator", str(UNCONDITIONAL), "--out", str(out),
+                        "--model-name", "plain", "--tflite"]) == 0
+    assert not json.loads((out / "plain" / "MODEL_CARD.json").read_text())["model"]["conditional"]
+    assert json.loads((out / "dcgan" / "MODEL_CARD.json").read_text())["model"]["class_names"][
+        8] == "Bag"
+    assert generate.main(["--generator", str(out / "dcgan.tflite"), "--label", "Bag",
+                          "--num-images", "2", "--out", str(tmp_path / "bags")]) == 0
+    # A card whose names are not the model's (too few, too many, not names) is one line.
+    card_file = out / "dcgan" / "MODEL_CARD.json"
+    card = json.loads(card_file.read_text())
+    for names, shown in ((card["model"]["class_names"][:3], "names 3 classes (T-shirt/top, "),
+                         (card["model"]["class_names"] * 100_000, "names 1000000 classes"),
+                         (5, "must list the class names as strings")):
+        card["model"]["class_names"] = names
+        card_file.write_text(json.dumps(card))
+        error = one_line_error(generate.main, "generate.py",
+                               ["--generator", str(out / "dcgan.tflite"), "--out",
+                                str(tmp_path / "x")], capsys)
+        assert shown in error and len(error) < 1000
+    assert not (tmp_path / "x").exists()

@@ -63,7 +63,13 @@ def main(argv: list[str] | None = None) -> int:
 
     tflite_path = os.path.join(args.out, f"{args.model_name}.tflite")
     web_path = os.path.join(args.out, "web")
+    # One card per exported model, beside its SavedModel versions (TF Serving reads only the
+    # numbered folders): OUT/NAME/MODEL_CARD.*, which OUT/NAME.tflite's classes are read from.
+    card_dir = os.path.join(args.out, args.model_name)
     try:
+        if not args.out:
+            raise ValueError("out must name a folder; received an empty path. Pass e.g. "
+                             "--out exports.")
         # Refused before anything is written, so a second run writes no stray SavedModel version.
         if args.tflite and os.path.exists(tflite_path) and not args.overwrite:
             raise ValueError(
@@ -96,9 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         card = export_lib.export_card(export_lib.keras_generator_file(generator, args.generator
                                                                       or args.run),
                                       args.run, [os.path.relpath(p, args.out) for p in written])
-        for folder in [args.out] + ([web_path] if args.web else []):
+        for folder in [card_dir] + ([web_path] if args.web else []):
             write_card(folder, card)
-        print(f"Model card: {os.path.join(args.out, CARD_MD)}")
+        print(f"Model card: {os.path.join(card_dir, CARD_MD)}")
     except ValueError as error:
         return fail("export.py", error)
     return 0

@@ -15,10 +15,11 @@ from tf_dcgan.run_folder import RunFolder
 
 
 def find_card(path: str | Path) -> dict[str, Any] | None:
-    """The card that belongs to a generator at `path`: in its folder (a run's generator.keras, an
-    export's .tflite) or up to two folders above (an export's SavedModel OUT/dcgan/1)."""
+    """The card that belongs to a generator at `path`: an export's own (`OUT/NAME/` for
+    `OUT/NAME.tflite`), in its folder (a run's generator.keras) or up to two folders above (an
+    export's SavedModel OUT/NAME/1)."""
     path = Path(path)
-    folders = [path] if path.is_dir() else []
+    folders = [path] if path.is_dir() else [path.parent / path.stem]
     folders += list(path.parents)[:3]
     for folder in folders:
         card = model_card.read_card(folder)

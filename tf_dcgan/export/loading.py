@@ -7,7 +7,8 @@ signature) and the `.tflite` file (LiteRT's interpreter, one image per call as o
 each format's tolerance.
 
 A conditional `.tflite` file does not hold its class names or count: they are read from the
-`MODEL_CARD.json` that `export.py` writes beside it.
+model's own card, `OUT/NAME/MODEL_CARD.json` for `OUT/NAME.tflite` (`export.py` writes one card
+per exported model), and checked against the model itself.
 """
 
 import json
@@ -128,14 +129,11 @@ def _tflite(path):
         raise ValueError(f"{str(path)!r} takes {sorted(details)}, not noise. Pass a .tflite file "
                          "written by export.py --tflite.")
     latent_dim = int(details["noise"]["shape"][-1])
-    latent = LatentSpace(latent_dim)
-    if "label" in details:
-        names = _card_class_names(path)
-        latent = LatentSpace(latent_dim, len(names), names)
+    conditional = "label" in details
 
     def run(inputs):
-        noise = np.asarray(inputs["noise"] if latent.conditional else inputs, np.float32)
-        labels = np.asarray(inputs["label"], np.int32) if latent.conditional else None
+        noise = np.asarray(inputs["noise"] if conditional else inputs, np.float32)
+        labels = np.asarray(inputs["label"], np.int32) if conditional else None
         images = []
         with native_stderr_silenced():  # LiteRT's "INFO: Created ... XNNPACK delegate" note
             for index, row in enumerate(noise):
@@ -146,11 +144,27 @@ def _tflite(path):
                 images.append(image[0])
         return np.stack(images)
 
+    latent = LatentSpace(latent_dim)
+    if conditional:
+        names = _card_class_names(path)
+        _check_class_count(path, names, run, latent_dim)
+        latent = LatentSpace(latent_dim, len(names), names)
     return GeneratorFile("tflite", path, latent, run)
 
 
+# Class names shown in an error at most; a card may hold any number.
+_SHOWN_NAMES = 5
+
+
+def card_path(model: Path) -> Path:
+    """The model card of an exported file: `OUT/NAME/MODEL_CARD.json` for `OUT/NAME.tflite`
+    (one card per exported model), else the card beside it (exports before that layout)."""
+    own = model.parent / model.stem / CARD_JSON
+    return own if own.is_file() else model.with_name(CARD_JSON)
+
+
 def _card_class_names(path):
-    card = path.with_name(CARD_JSON)
+    card = card_path(path)
     try:
         names = json.loads(card.read_text())["model"]["class_names"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -158,9 +172,33 @@ def _card_class_names(path):
     if not names:
         raise ValueError(
             f"{str(path)!r} is a conditional model, and its classes are read from {card}, which "
-            "is missing or names none. Keep the MODEL_CARD.json export.py wrote beside the "
-            ".tflite file, or generate from the run (--run) or its SavedModel.")
-    return [str(name) for name in names]
+            "is missing or names none. Keep the model card export.py wrote for it, or generate "
+            "from the run (--run) or its SavedModel.")
+    if not (isinstance(names, list) and all(isinstance(name, str) for name in names)):
+        raise ValueError(
+            f"{card} must list the class names as strings; received class_names of type "
+            f"{type(names).__name__}. Restore the card export.py wrote, or export the model "
+            "again.")
+    return names
+
+
+def _check_class_count(path, names, run, latent_dim):
+    """Refuses a card whose names do not fit the model: its last class must run, one more not."""
+    noise = np.zeros((1, latent_dim), np.float32)
+
+    def runs(label):
+        try:
+            run({"noise": noise, "label": np.array([label], np.int32)})
+            return True
+        except Exception:  # LiteRT raises RuntimeError on a gather index out of bounds
+            return False
+
+    if not runs(len(names) - 1) or runs(len(names)):
+        shown = ", ".join(names[:_SHOWN_NAMES]) + (", ..." if len(names) > _SHOWN_NAMES else "")
+        raise ValueError(
+            f"{card_path(path)} names {len(names)} classes ({shown}), which is not the number "
+            f"{str(path)!r} has: the card is another model's. Export the model again (export.py "
+            "writes its own card), or generate from its run (--run).")
 
 
 def _rows(inputs, start, stop):
