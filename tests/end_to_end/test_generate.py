@@ -193,12 +193,14 @@ def test_each_exported_model_has_its_own_card_and_a_card_must_fit_its_model(
 
     out = tmp_path / "exports"
     shutil.copytree(exported_conditional, out)
+    (out / "MODEL_CARD.md").write_text("the user's own notes")  # never export.py's to replace
     # A second, unconditional model in the same folder gets its own card, and leaves the first's.
     assert export.main(["--generator", str(UNCONDITIONAL), "--out", str(out),
                         "--model-name", "plain", "--tflite"]) == 0
     assert not json.loads((out / "plain" / "MODEL_CARD.json").read_text())["model"]["conditional"]
     assert json.loads((out / "dcgan" / "MODEL_CARD.json").read_text())["model"]["class_names"][
         8] == "Bag"
+    assert (out / "MODEL_CARD.md").read_text() == "the user's own notes"
     assert generate.main(["--generator", str(out / "dcgan.tflite"), "--label", "Bag",
                           "--num-images", "2", "--out", str(tmp_path / "bags")]) == 0
     # A card whose names are not the model's (too few, too many, not names) is one line.
