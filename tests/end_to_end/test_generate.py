@@ -77,6 +77,11 @@ def test_a_run_writes_into_its_own_generated_folder(tmp_path):
      "scale must be a positive integer"),
     (["--generator", str(UNCONDITIONAL), "--out", "OUT", "--interpolate", "-2"],
      "interpolate must be a positive integer"),
+    # Each flag within its bound, their product not: refused before anything is generated.
+    (["--generator", str(UNCONDITIONAL), "--out", "OUT", "--num-images", "64", "--scale", "32",
+      "--interpolate", "24"], "would need 2.7 GiB, more than the 2 GiB"),
+    (["--generator", str(UNCONDITIONAL), "--out", "OUT", "--num-images", "10000", "--scale",
+      "32"], "Use at most --num-images 1024 with these flags"),
 ])
 def test_bad_inputs_are_one_line_and_write_nothing(tmp_path, capsys, argv, shown):
     (tmp_path / "EXISTING").mkdir()

@@ -39,6 +39,7 @@ def _generate(config: GenerateConfig) -> str:
 
     from tf_dcgan import model_card
     from tf_dcgan.export import (
+        check_output_size,
         class_label,
         export_card,
         generate_images,
@@ -59,6 +60,7 @@ def _generate(config: GenerateConfig) -> str:
     if os.path.exists(out) and not config.overwrite:  # before minutes of generating
         raise ValueError(f"{out} already exists; pass --overwrite to replace it, or pick another "
                          "--out.")
+    check_output_size(generator, config.num_images, config.scale, config.interpolate)
     images = generate_images(generator, config.num_images, config.seed, label)
     extras = {}
     if config.interpolate:

@@ -8,6 +8,8 @@ from tf_dcgan.export.cards import (
 )
 from tf_dcgan.export.images import (
     GRID_MIN_WIDTH,
+    MAX_OUTPUT_BYTES,
+    check_output_size,
     class_label,
     generate_images,
     gif_bytes,
@@ -44,6 +46,8 @@ from tf_dcgan.export.web import (
 
 __all__ = [
     "GRID_MIN_WIDTH",
+    "MAX_OUTPUT_BYTES",
+    "check_output_size",
     "class_label",
     "generate_images",
     "gif_bytes",

@@ -50,6 +50,49 @@ def class_label(generator: "keras.Model | GeneratorFile", label: str | int | Non
                      f"The classes are {choices}.")
 
 
+# Memory one `generate.py` command may need at once: the images, the grid and the walk's frames.
+MAX_OUTPUT_BYTES = 2 * 1024**3
+
+
+def check_output_size(generator: "keras.Model | GeneratorFile", num_images: int, scale: int = 1,
+                      frames: int = 0) -> None:
+    """Refuses, before any image is made, a request whose images, grid and walk would not fit in
+    `MAX_OUTPUT_BYTES`: each flag has its own bound, but their product has none.
+
+    Args:
+        generator: the generator (its image size and channels are read from one image).
+        num_images: images to make.
+        scale: the upscaling of every image and of the grid.
+        frames: the latent walk's frames (0: none).
+
+    Raises:
+        ValueError: one line with the memory needed and what fits.
+    """
+    generator = _as_file(generator)
+    probe = np.asarray(generator.images(generator.latent.sample(1, 0)))
+    size, channels = probe.shape[1], probe.shape[3]
+
+    def needed(count):
+        columns = int(np.ceil(np.sqrt(count)))
+        rows = int(np.ceil(count / columns))
+        factor = _grid_factor(columns, size, scale)
+        grid = (columns * (size + 2) + 2) * (rows * (size + 2) + 2) * channels * factor**2
+        images = count * size * size * channels * 5  # float32, and uint8 for the files
+        return images + grid * (1 + 2 * frames)  # the grid; the walk's frames, stacked once
+
+    if needed(num_images) > MAX_OUTPUT_BYTES:
+        fits = max((count for count in (1024, 256, 64, 16, 4, 1)
+                    if needed(count) <= MAX_OUTPUT_BYTES), default=None)
+        fix = (f"Use at most --num-images {fits} with these flags, or a smaller --scale or "
+               "--interpolate." if fits else "Use a smaller --scale or --interpolate.")
+        raise ValueError(
+            f"num_images={num_images} of {size}x{size}x{channels} with scale={scale}"
+            f"{f' and interpolate={frames}' if frames else ''} would need "
+            f"{needed(num_images) / 1024**3:.1f} GiB, more than the "
+            f"{MAX_OUTPUT_BYTES // 1024**3} GiB generate.py allows itself; nothing was written. "
+            + fix)
+
+
 def generate_images(generator: "keras.Model | GeneratorFile", num_images: int = 64,
                     seed: int = 0, label: int | None = None) -> np.ndarray:
     """`num_images` float32 images (N, H, W, C) in [-1, 1] from `seed` (and class `label`).
