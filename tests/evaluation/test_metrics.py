@@ -128,6 +128,28 @@ def test_evaluate_cli_reports_scores_and_the_floor(tmp_path, capsys):
     assert "fashion_mnist:train classifier" in (folder.path / "MODEL_CARD.md").read_text()
 
 
+def test_a_run_trained_at_another_size_is_scored_as_training_resized_its_data(tmp_path, capsys):
+    folder = RunFolder(tmp_path / "run")
+    folder.write_config(TrainConfig(image_size=32, channels=1, seed=0))
+    build_generator(32, 1, latent_dim=8, base_filters=4, seed=0).save(folder.generator_path)
+    assert evaluate.main(["--run", str(folder.path), "--num-images", "100"]) == 0
+    report = json.loads(folder.evaluation_path.read_text())
+    assert report["reference"] == "fashion_mnist:test" and report["num_generated"] == 100
+
+
+def test_a_folder_too_small_to_score_against_is_one_line_before_anything_runs(tmp_path, capsys):
+    from tests.helpers import save_image
+
+    for index in range(20):
+        save_image(tmp_path / "tiny" / f"{index}.png", np.full((16, 16), index * 10, np.uint8))
+    generator = tmp_path / "g16.keras"
+    build_generator(16, 1, latent_dim=8, base_filters=4).save(generator)
+    error = _cli_error(["--generator", str(generator), "--dataset", str(tmp_path / "tiny")],
+                       capsys)
+    assert "leaves 2 held-out images to score against" in error
+    assert "at least 40 images" in error
+
+
 def test_evaluate_cli_bad_inputs_are_one_line(tmp_path, capsys):
     folder = RunFolder(tmp_path / "run")
     folder.write_config(TrainConfig(image_size=28, channels=1, seed=0))

@@ -111,7 +111,10 @@ def evaluate(config: EvaluateConfig) -> Evaluation:
     _, size, _, channels = generator.output_shape
     reference, reference_name, floor, floor_name = reference_sets(
         dataset, config.data_dir or (recorded.data_dir if recorded else None))
-    if reference.image_size is not None and reference.image_size != size:
+    # A run's own dataset is resized to the run's size, as training and --eval-every do; a
+    # generator file against images of another size is most likely the wrong dataset.
+    if (reference.image_size is not None and reference.image_size != size
+            and not (recorded and dataset == recorded.dataset)):
         raise ValueError(
             f"dataset {dataset!r} has {reference.image_size}x{reference.image_size} images "
             f"and the generator makes {size}x{size}; score a generator against the images it "

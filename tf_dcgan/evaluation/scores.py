@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_dcgan.checks import check_eval_images, check_positive_int
+from tf_dcgan.checks import MIN_EVAL_IMAGES, check_eval_images, check_positive_int
 from tf_dcgan.data.images import ImageSource
 from tf_dcgan.evaluation.extractors import FeatureExtractor, extract_features
 from tf_dcgan.evaluation.metrics import Scores, frechet_distance, score_features
@@ -271,6 +271,13 @@ def reference_sets(dataset: str, data_dir: str | None = None, held_out: float = 
 
     if Path(dataset).expanduser().exists():
         rest, held = held_out_split(read_images(dataset, data_dir), held_out, seed)
+        if held.num_images < MIN_EVAL_IMAGES:
+            raise ValueError(
+                f"dataset {dataset!r} leaves {held.num_images} held-out images to score against "
+                f"({100 * held_out:.0f}% of each class); precision and recall compare each image "
+                f"with its 3 nearest neighbours, so at least {MIN_EVAL_IMAGES} are needed. Score "
+                f"a folder of at least {int(np.ceil(MIN_EVAL_IMAGES / held_out))} images, or "
+                "leave --eval-every out.")
         return (held, f"{dataset} ({100 * held_out:.0f}% of each class held out, seed {seed})",
                 rest, f"{dataset} (the other {100 - 100 * held_out:.0f}%)")
     name, _, split = dataset.partition(":")
