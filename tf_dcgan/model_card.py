@@ -12,6 +12,7 @@ TensorFlow-free.
 """
 
 import json
+import re
 import os
 import platform
 from importlib import metadata
@@ -192,50 +193,70 @@ def write_card(folder: str | Path, card: dict[str, Any]) -> None:
         tmp.write_text(card_markdown(card))
 
 
+def _text(value: Any) -> str:
+    """A value from a user (a path, class names, a licence) as inert Markdown text: on one line,
+    with Markdown's and HTML's special characters escaped, so it cannot make a heading, a link,
+    an image or raw HTML in the card."""
+    text = " ".join(str(value).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # On one line nothing can start a heading or a list; without brackets, no link or image.
+    return re.sub(r"([\\`*\[\]])", r"\\\1", text)
+
+
+def _code(value: Any) -> str:
+    """A value as inline code, fenced by more backticks than it holds, on one line."""
+    text = " ".join(str(value).split())
+    fence = "`" * (1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def card_markdown(card: dict[str, Any]) -> str:
-    """The card as Markdown: the same facts as the JSON, for people."""
+    """The card as Markdown: the same facts as the JSON, for people. What comes from users (paths,
+    class names, licences, extractor names) is escaped (`_text`, `_code`)."""
     model, data, training = card["model"], card.get("data"), card.get("training")
     lines = ["# Model card: tf-dcgan generator", "",
-             "## Model", f"- {model['architecture']}.",
-             f"- Input: {model['input']}.", f"- Output: {model['output']}."]
+             "## Model", f"- {_text(model['architecture'])}.",
+             f"- Input: {_text(model['input'])}.", f"- Output: {_text(model['output'])}."]
     if model["conditional"]:
-        lines.append("- Classes: " + ", ".join(f"{i} {name}" for i, name
+        lines.append("- Classes: " + ", ".join(f"{i} {_text(name)}" for i, name
                                                in enumerate(model["class_names"])) + ".")
     lines += ["", "## Data"]
     if data:
         size = f"{data['images']:,} images" if data.get("images") else "size not recorded"
-        lines += [f"- {data['dataset']}: {size}.", f"- Licence: {data['licence']}."]
+        lines += [f"- {_text(data['dataset'])}: {size}.", f"- Licence: {_text(data['licence'])}."]
     else:
         lines.append("- Not recorded: this card was made from a generator file alone.")
     lines += ["", "## Training"]
     if training:
         hw = training["hardware"]
         lines += [f"- {training['epochs_done']} epochs ({training['steps_done']:,} steps) in "
-                  f"{training['seconds'] / 60:.1f} min, precision {training['precision']}.",
-                  f"- Hardware: {hw['cpu']}, {hw['cores']} cores "
+                  f"{training['seconds'] / 60:.1f} min, precision {_text(training['precision'])}.",
+                  f"- Hardware: {_text(hw['cpu'])}, {hw['cores']} cores "
                   f"({'native' if hw['native_bfloat16'] else 'no native'} bfloat16).",
-                  "- Software: " + ", ".join(f"{k} {v}" for k, v in training["software"].items())
-                  + "."]
+                  "- Software: " + ", ".join(f"{_text(k)} {_text(v)}"
+                                             for k, v in training["software"].items()) + "."]
     else:
         lines.append("- Not recorded: this card was made from a generator file alone.")
     lines += ["", "## Metrics"]
     metrics = card.get("metrics")
     if metrics and metrics.get("scores"):
-        scores = ", ".join(f"{name} {value:.4g}" for name, value in metrics["scores"].items()
-                           if isinstance(value, (int, float)))
+        scores = ", ".join(f"{_text(name)} {value:.4g}" for name, value
+                           in metrics["scores"].items() if isinstance(value, (int, float)))
         lines += [f"- {scores}.",
                   f"- {metrics['num_generated']:,} generated images against "
-                  f"{metrics['reference']} ({metrics.get('num_reference') or '?'} images); "
-                  f"extractor: {metrics['extractor']}; from {metrics['source']}."]
+                  f"{_text(metrics['reference'])} ({metrics.get('num_reference') or '?'} images); "
+                  f"extractor: {_text(metrics['extractor'])}; from {_text(metrics['source'])}."]
     else:
         lines.append("- None yet: run `tf-dcgan-evaluate --run RUN` (or evaluate.py).")
-    lines += ["", "## Intended use", card["intended_use"], "", "## Limitations"]
-    lines += [f"- {text}" for text in card["limitations"]]
+    lines += ["", "## Intended use", _text(card["intended_use"]), "", "## Limitations"]
+    lines += [f"- {_text(text)}" for text in card["limitations"]]
     lines += ["", "## How to load"]
-    lines += [f"- {kind}: `{how}`" for kind, how in card["how_to_load"].items()]
+    lines += [f"- {_text(kind)}: {_code(how)}" for kind, how in card["how_to_load"].items()]
     if card.get("files"):
-        lines += ["", "## Files", ", ".join(f"`{name}`" for name in card["files"])]
+        lines += ["", "## Files", ", ".join(_code(name) for name in card["files"])]
     if card.get("config"):
-        lines += ["", "## Config", "```json", json.dumps(card["config"], indent=2,
-                                                          sort_keys=True), "```"]
+        config = json.dumps(card["config"], indent=2, sort_keys=True)
+        fence = "`" * (1 + max([2] + [len(run) for run in re.findall(r"`+", config)]))
+        lines += ["", "## Config", f"{fence}json", config, fence]
     return "\n".join(lines) + "\n"

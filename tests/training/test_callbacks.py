@@ -156,3 +156,29 @@ def test_each_grid_is_quantized_once_however_long_the_run(tiny_gan, tiny_images,
     # The GIF's last frame is the last grid (gray: no quantization).
     np.testing.assert_array_equal(frames[-1][..., 0] if frames.ndim == 4 else frames[-1],
                                   iio.imread(samples / "epoch_004.png"))
+
+
+def test_what_users_name_cannot_inject_markdown_or_html_into_a_model_card():
+    import dataclasses
+
+    from tf_dcgan.config import TrainConfig
+    from tf_dcgan.model_card import card_markdown, run_card
+
+    evil = "/tmp/ds\n# Injected <img src=x onerror=alert(1)> [l](javascript:alert(1)) ```"
+    config = dataclasses.asdict(TrainConfig(dataset=evil, image_size=28, channels=1, seed=0,
+                                            conditional=True, class_names=[evil, "ok"]))
+    card = run_card(config, 10, 1, 5, 3.0, "float32", metrics={
+        "scores": {"fid": 1.0}, "num_generated": 10, "reference": evil, "num_reference": 4,
+        "extractor": evil, "source": evil})
+    card["files"] = [evil]
+    text = card_markdown(card)
+    import re
+
+    # Code (the config block, the files' code spans) is shown as it is, never rendered.
+    prose = re.sub(r"(`+) .*? \1|(`+)[^`].*?\2", "", text.split("## Config\n", 1)[0])
+    assert not any(line.startswith("# Injected") for line in text.splitlines())
+    assert "<img" not in prose and "&lt;img" in prose
+    assert not re.search(r"(?<!\\)\]\(", prose) and "\\[l\\](javascript" in prose  # no link
+    # The config block's fence is longer than any run of backticks inside it.
+    fence = text.split("## Config\n", 1)[1].splitlines()[0]
+    assert fence == "````json" and text.rstrip().endswith("\n````")
