@@ -19,7 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
+from tf_dcgan.checks import check_image_size, check_positive_int  # noqa: E402
 from tf_dcgan.cli import Parser, fail, import_tensorflow_quietly  # noqa: E402
+from tf_dcgan.files import check_writable  # noqa: E402
 
 
 def main(argv=None):
@@ -49,6 +51,12 @@ def main(argv=None):
         if not 0 < args.held_out < 1:
             raise ValueError(f"held_out must be between 0 and 1; received {args.held_out}. "
                              "Use e.g. --held-out 0.1.")
+        if args.image_size is not None:
+            check_image_size(args.image_size)
+        check_positive_int("epochs", args.epochs, "Use e.g. --epochs 6.", 10_000)
+        check_positive_int("batch_size", args.batch_size, "Use e.g. --batch-size 128.", 65_536)
+        # Checked now, not after the whole training: a folder, a read-only place, a full disk.
+        check_writable(args.out, "Pick another --out.")
     except ValueError as error:
         return fail("train_classifier.py", error)
     import_tensorflow_quietly()
@@ -91,6 +99,14 @@ def _check_labels(source, dataset):
     if labels is None or (labels < 0).any() or len(np.unique(labels)) < 2:
         raise ValueError(f"dataset {dataset!r} has no class labels; a classifier needs them. "
                          "Pass a labelled dataset, or a folder with one sub-folder per class.")
+    counts = np.bincount(labels)
+    small = [index for index, count in enumerate(counts) if count < 2]
+    if small and source.paths is not None:
+        names = source.class_names or [str(index) for index in range(len(counts))]
+        listed = ", ".join(f"{names[index]} ({counts[index]})" for index in small[:5])
+        raise ValueError(f"every class needs at least 2 images, one to learn and one to test; "
+                         f"dataset {dataset!r} has {listed}. Add images to those folders, or "
+                         "remove them.")
 
 
 if __name__ == "__main__":

@@ -80,3 +80,21 @@ def test_evaluate_scores_against_exactly_the_images_the_classifier_never_learned
     assert not set(reference.paths) & set(learned.paths)
     assert sorted(np.asarray(reference.labels).tolist()) == [0, 0, 0, 1, 1]  # 10% of 30 and 20
     assert "10% of each class held out, seed 0" in name
+
+
+def test_what_would_fail_after_training_or_train_nothing_is_one_line_up_front(tmp_path, capsys):
+    folder = _two_class_folder(tmp_path / "shapes")
+    save_image(folder / "zebras" / "0.png", np.zeros((16, 16), np.uint8))  # one image: sorts last
+    save_image(folder / "cats" / "0.png", np.zeros((16, 16), np.uint8))  # one image: in the middle
+    out = str(tmp_path / "c.keras")
+    error = one_line_error(_script().main, "train_classifier.py",
+                           ["--dataset", str(folder), "--out", out], capsys)
+    assert "every class needs at least 2 images" in error and "cats (1), zebras (1)" in error
+    (tmp_path / "folder.keras").mkdir()
+    for argv, shown in ((["--out", str(tmp_path / "folder.keras"), "--overwrite"], "which is a folder"),
+                        (["--out", str(tmp_path / "missing" / "c.keras")], "does not exist"),
+                        (["--out", out, "--image-size", "0"], "image_size"),
+                        (["--out", out, "--epochs", "0"], "epochs must be a positive integer")):
+        assert shown in one_line_error(_script().main, "train_classifier.py",
+                                       ["--dataset", str(folder), *argv], capsys)
+    assert not (tmp_path / "c.keras").exists()
