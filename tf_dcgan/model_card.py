@@ -176,12 +176,20 @@ def metrics_from_evaluation(evaluation: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_card(folder: str | Path) -> dict[str, Any] | None:
-    """The card in `folder` (its MODEL_CARD.json), or None when there is none or it is unreadable."""
+    """The card in `folder` (its MODEL_CARD.json), or None when there is none or it is not a card
+    this project can show (unreadable, or hand-edited without a field it needs): the caller then
+    makes a new one from what it knows, rather than failing on it."""
     try:
         card = json.loads((Path(folder) / CARD_JSON).read_text())
     except (OSError, ValueError):
         return None
-    return card if isinstance(card, dict) and isinstance(card.get("model"), dict) else None
+    if not (isinstance(card, dict) and isinstance(card.get("model"), dict)):
+        return None
+    try:
+        card_markdown(card)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return None
+    return card
 
 
 def write_card(folder: str | Path, card: dict[str, Any]) -> None:

@@ -221,3 +221,14 @@ def test_each_exported_model_has_its_own_card_and_a_card_must_fit_its_model(
                                 str(tmp_path / "x")], capsys)
         assert shown in error and len(error) < 1000
     assert not (tmp_path / "x").exists()
+
+
+def test_a_hand_edited_card_missing_a_field_is_made_anew_not_a_traceback(tmp_path):
+    run = RunFolder(tmp_path / "run")
+    run.write_config(TrainConfig(seed=0, out=str(run.path)))
+    shutil.copy(UNCONDITIONAL, run.generator_path)
+    (run.path / "MODEL_CARD.json").write_text('{"model": {"conditional": false}}')
+    out = tmp_path / "out"
+    assert generate.main(["--run", str(run.path), "--num-images", "2", "--out", str(out)]) == 0
+    card = json.loads((out / "MODEL_CARD.json").read_text())
+    assert card["model"]["architecture"].startswith("DCGAN generator")
