@@ -161,6 +161,19 @@ def test_evaluate_cli_bad_inputs_are_one_line(tmp_path, capsys):
     assert "is not a feature extractor" in _cli_error(
         ["--generator", generator, "--dataset", "fashion_mnist", "--extractor",
          str(tmp_path / "fake.keras")], capsys)
+    # A classifier file whose info entry was edited: no dataset, or a list instead of a dict.
+    import zipfile
+
+    shipped = ROOT / "tf_dcgan/evaluation/classifiers/fashion_mnist_classifier.keras"
+    for info in ('{"feature_dim": 128}', '[1, 2]'):
+        edited = tmp_path / "edited.keras"
+        with zipfile.ZipFile(shipped) as source, zipfile.ZipFile(edited, "w") as target:
+            for item in source.infolist():
+                data = source.read(item)
+                target.writestr(item, info if item.filename == extractors.INFO_ENTRY else data)
+        assert "its info entry lacks dataset" in _cli_error(
+            ["--generator", generator, "--dataset", "fashion_mnist", "--extractor",
+             str(edited)], capsys)
     build_generator(16, 1, latent_dim=8, base_filters=4).save(tmp_path / "g16.keras")
     assert "has 28x28 images and the generator makes 16x16" in _cli_error(
         ["--generator", str(tmp_path / "g16.keras"), "--dataset", "fashion_mnist"], capsys)

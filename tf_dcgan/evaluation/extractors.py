@@ -143,6 +143,11 @@ def classifier_extractor(path: str | Path) -> FeatureExtractor:
     try:
         with zipfile.ZipFile(path) as archive:
             info = json.loads(archive.read(INFO_ENTRY))
+        if not (isinstance(info, dict) and isinstance(info.get("dataset"), str)
+                and all(isinstance(info.get(key), (int, float)) for key in (
+                    "feature_dim", "test_accuracy", "image_size", "channels"))):
+            raise ValueError("its info entry lacks dataset, feature_dim, test_accuracy, "
+                             "image_size or channels")
         model = keras.models.load_model(path, compile=False)
         features = keras.Model(model.inputs, model.get_layer("features").output)
     except Exception as error:  # not a zip, no info entry, no features layer ...
