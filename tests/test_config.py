@@ -249,3 +249,9 @@ def test_a_hand_edited_config_json_is_one_line_naming_the_file(tmp_path, capsys,
     assert train.main(["--out", str(run.path), "--resume"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and shown in err and f"Fix that value in {run.config_path}" in err
+
+
+def test_augment_none_is_the_default_as_help_says():
+    config, _, _, _ = train.parse_args(["--augment", "none", "--dry-run"])
+    assert config.validate().augment is None
+    assert config == train.parse_args(["--dry-run"])[0]

@@ -246,6 +246,11 @@ class TrainConfig:
     inception_weights: str | None = setting(
         None, "InceptionV3 no-top weights file (default: Keras' cache)")
 
+    def __post_init__(self):
+        # `--augment none` is the default, as --help says (the policy is a string, not a path).
+        if isinstance(self.augment, str) and self.augment.strip().lower() in ("none", ""):
+            self.augment = None
+
     def validate(self):
         """Raises ValueError naming the first bad setting, the value received and the fix.
 

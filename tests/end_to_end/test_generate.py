@@ -232,3 +232,19 @@ def test_a_hand_edited_card_missing_a_field_is_made_anew_not_a_traceback(tmp_pat
     assert generate.main(["--run", str(run.path), "--num-images", "2", "--out", str(out)]) == 0
     card = json.loads((out / "MODEL_CARD.json").read_text())
     assert card["model"]["architecture"].startswith("DCGAN generator")
+
+
+def test_a_file_that_makes_nan_or_no_images_is_one_line_not_black_pngs(tmp_path):
+    from pathlib import Path
+
+    from tf_dcgan.export import GeneratorFile, generate_images
+
+    latent = LatentSpace(8)
+    broken = GeneratorFile("tflite", Path("broken.tflite"), latent,
+                           lambda noise: np.full((len(noise), 4, 4, 1), np.nan, np.float32))
+    with pytest.raises(ValueError, match="makes NaN or infinite pixels"):
+        generate_images(broken, 2)
+    vectors = GeneratorFile("saved_model", Path("vectors"), latent,
+                            lambda noise: np.zeros((len(noise), 10), np.float32))
+    with pytest.raises(ValueError, match=r"makes arrays of shape \(10,\), not images"):
+        generate_images(vectors, 2)

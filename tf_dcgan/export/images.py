@@ -107,7 +107,16 @@ def generate_images(generator: "keras.Model | GeneratorFile", num_images: int = 
     generator = _as_file(generator)
     check_positive_int("num_images", num_images, "Use e.g. --num-images 64.", MAX_EXPORT_IMAGES)
     check_seed(seed)
-    return generator.images(generator.latent.sample(num_images, seed, label))
+    images = np.asarray(generator.images(generator.latent.sample(num_images, seed, label)))
+    if images.ndim != 4 or images.shape[3] not in (1, 3):
+        raise ValueError(f"{generator.kind} {str(generator.path)!r} makes arrays of shape "
+                         f"{images.shape[1:]}, not images (height, width, 1 or 3 channels). Pass "
+                         "a generator written by train.py or export.py.")
+    if not np.isfinite(images).all():  # a .keras file is checked when loaded; the others here
+        raise ValueError(f"{generator.kind} {str(generator.path)!r} makes NaN or infinite pixels; "
+                         "its weights are broken. Export it again from a good run's "
+                         "generator.keras; nothing was written.")
+    return images
 
 
 def latent_walk(generator: "keras.Model | GeneratorFile", num_images: int = 16, seed: int = 0,
