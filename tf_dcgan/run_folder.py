@@ -205,6 +205,12 @@ class RunFolder:
         if not entries:
             return
         ours = self._is_ours()
+        if ours and self.holds_progress():  # a run (with generate.py's images, say) to continue
+            raise ValueError(
+                f"out must be a new or empty folder; received out={str(self.path)!r}, which "
+                "already holds a run with saved models. Continue it with --resume, or pick a new "
+                "folder so nothing there is overwritten."
+            )
         foreign = [name for name in entries if not ours or name not in _RUN_FILES]
         if ours and self.samples_dir.is_dir():
             foreign += [f"{SAMPLES}/{p.name}" for p in sorted(self.samples_dir.iterdir())
@@ -216,12 +222,6 @@ class RunFolder:
                 f"out must be a new or empty folder; received out={str(self.path)!r}, which holds "
                 f"files that train.py did not write ({shown}). Pick a new folder so nothing there "
                 "is overwritten."
-            )
-        if self.holds_progress():
-            raise ValueError(
-                f"out must be a new or empty folder; received out={str(self.path)!r}, which "
-                "already holds a run with saved models. Continue it with --resume, or pick a new "
-                "folder so nothing there is overwritten."
             )
 
     def holds_progress(self):

@@ -146,6 +146,9 @@ def test_out_folder_holding_a_finished_run_is_refused(tmp_path, capsys):
     assert "already holds a run with saved models" in _one_line_error(
         ["--out", str(tmp_path)], capsys)
     assert (tmp_path / "generator.keras").read_text() == "the user's model"
+    # generate.py --run wrote RUN/generated/: still a run to continue, and the message says how.
+    (tmp_path / "generated" / "seed-0").mkdir(parents=True)
+    assert "Continue it with --resume" in _one_line_error(["--out", str(tmp_path)], capsys)
 
 
 @pytest.mark.parametrize("files", [

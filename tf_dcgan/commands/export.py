@@ -20,7 +20,7 @@ EXAMPLES = """examples:
 then serve it:
   python -m http.server -d exports/web     # the web page, at http://localhost:8000
   docker run -p 8501:8501 -p 8500:8500 -v "$PWD/exports/dcgan:/models/dcgan" \\
-      -e MODEL_NAME=dcgan tensorflow/serving
+      -e MODEL_NAME=dcgan tensorflow/serving:2.21.0
 """
 
 
