@@ -182,3 +182,27 @@ def test_what_users_name_cannot_inject_markdown_or_html_into_a_model_card():
     # The config block's fence is longer than any run of backticks inside it.
     fence = text.split("## Config\n", 1)[1].splitlines()[0]
     assert fence == "````json" and text.rstrip().endswith("\n````")
+
+
+def test_a_long_runs_gif_keeps_evenly_spaced_frames_and_the_newest(tmp_path):
+    from tf_dcgan.data.grids import write_png
+
+    def shade(frame):  # the grey level of a frame (imageio may give 1 or 3 channels)
+        return int(np.asarray(frame)[0, 0].ravel()[0]) // 20
+
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    gif = TrainingGif(samples, tmp_path / "training.gif", max_frames=4)
+    gif.on_train_begin()
+    for number in range(1, 11):
+        write_png(samples / f"epoch_{number:03d}.png", np.full((8, 8), number * 20, np.uint8))
+        gif.on_epoch_end(number - 1)
+        frames = iio.imread(tmp_path / "training.gif", index=None)
+        assert len(frames) <= 4 and shade(frames[-1]) == number  # the newest is last
+    # After 10 epochs: every 4th epoch, and the newest.
+    assert [shade(frame) for frame in frames] == [4, 8, 10]
+    # A resumed run starts from the grids on disk with the same spacing.
+    again = TrainingGif(samples, tmp_path / "again.gif", max_frames=4)
+    again.on_train_begin()
+    again.on_epoch_end(9)
+    assert [shade(f) for f in iio.imread(tmp_path / "again.gif", index=None)] == [4, 8, 10]

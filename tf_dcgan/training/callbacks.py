@@ -96,40 +96,77 @@ class SampleGrid(keras.callbacks.Callback):
             write_png(self.directory / f"epoch_{epoch + 1:03d}.png", upscale(grid, scale))
 
 
+# The most frames training.gif holds (evenly spaced epochs past that).
+MAX_GIF_FRAMES = 200
+
+
 class TrainingGif(keras.callbacks.Callback):
     """Assembles the sample grids of a folder, in epoch order, into an animated GIF.
 
     The GIF is rewritten at the end of every epoch, so a run that stops early still has one; it
-    holds every `epoch_*.png` in `sample_dir` in the order of their epoch numbers (epoch 1000
-    after 999), including those of earlier, resumed runs. The grids already there are read once,
-    when training begins; after that each epoch reads and quantizes only its own new grid
-    (`plots.gif_frame`), so an epoch's GIF costs little more than writing the file. Put it after
-    `SampleGrid` in the callback list.
+    holds the `epoch_*.png` grids in `sample_dir` in the order of their epoch numbers (epoch 1000
+    after 999), including those of earlier, resumed runs. Each grid is read and quantized once
+    (`plots.gif_frame`), when training begins or when its epoch ends, so an epoch's GIF costs
+    little more than writing the file.
+
+    A long run keeps at most `max_frames` frames, evenly spaced: every epoch while there are
+    fewer, then every 2nd, 4th, ... epoch (the spacing doubles whenever the frames would pass
+    `max_frames`), always with the newest epoch last; the work and memory of an epoch stay
+    bounded however long the run. Put it after `SampleGrid` in the callback list.
 
     Args:
         sample_dir: folder of `epoch_NNN.png` grids (as written by `SampleGrid`).
         path: the GIF to write.
         frame_seconds: how long each epoch's frame shows; the last frame shows three times longer.
+        max_frames: the most frames the GIF holds.
     """
 
-    def __init__(self, sample_dir, path: str | Path, frame_seconds: float = 0.5):
+    def __init__(self, sample_dir, path: str | Path, frame_seconds: float = 0.5,
+                 max_frames: int = MAX_GIF_FRAMES):
         super().__init__()
         self.sample_dir = Path(sample_dir)
         self.path = Path(path)
         self.frame_seconds = frame_seconds
-        self.frames = {}
+        self.max_frames = max_frames
+        self.frames = {}  # epoch number -> frame, at the epochs the spacing keeps
+        self.every = 1  # the spacing: epochs whose number is a multiple of it are kept
+        self.newest = None  # (epoch number, frame) of the newest grid, shown last
 
     def on_train_begin(self, logs=None):
-        self.frames = {_epoch_number(p): gif_frame(iio.imread(p))
-                       for p in self.sample_dir.glob("epoch_*.png") if _epoch_number(p) is not None}
+        grids = {_epoch_number(p): p for p in self.sample_dir.glob("epoch_*.png")
+                 if _epoch_number(p) is not None}
+        self.frames, self.every, self.newest = {}, 1, None
+        newest = {max(grids)} if grids else set()
+        # The kept epochs and the newest one, within max_frames.
+        while len({n for n in grids if n % self.every == 0} | newest) > self.max_frames:
+            self.every *= 2
+        for number in sorted(grids):
+            if number % self.every == 0:
+                self.frames[number] = gif_frame(iio.imread(grids[number]))
+        if grids:
+            last = max(grids)
+            self.newest = (last, self.frames.get(last) or gif_frame(iio.imread(grids[last])))
 
     def on_epoch_end(self, epoch, logs=None):
-        grid = self.sample_dir / f"epoch_{epoch + 1:03d}.png"
+        number = epoch + 1
+        grid = self.sample_dir / f"epoch_{number:03d}.png"
         if grid.is_file():
-            self.frames[epoch + 1] = gif_frame(iio.imread(grid))
-        if self.frames:
-            write_gif([self.frames[number] for number in sorted(self.frames)], self.path,
-                      self.frame_seconds)
+            self.newest = (number, gif_frame(iio.imread(grid)))
+            if number % self.every == 0:
+                self.frames[number] = self.newest[1]
+        shown = self._shown()
+        while len(shown) > self.max_frames:
+            self.every *= 2
+            self.frames = {n: frame for n, frame in self.frames.items() if n % self.every == 0}
+            shown = self._shown()
+        if shown:
+            write_gif([shown[n] for n in sorted(shown)], self.path, self.frame_seconds)
+
+    def _shown(self):
+        shown = dict(self.frames)
+        if self.newest is not None:
+            shown[self.newest[0]] = self.newest[1]
+        return shown
 
 
 def _epoch_number(path):

@@ -10,6 +10,10 @@ from PIL import Image
 from tf_dcgan.files import atomic_output
 
 
+# Points per line in losses.png (every step's value still goes into the smoothed line).
+MAX_PLOT_POINTS = 4000
+
+
 def gif_frame(frame: np.ndarray) -> Image.Image:
     """A grid as a GIF frame: gray as it is, colour quantized to 256 colours, once.
 
@@ -110,6 +114,9 @@ def plot_losses(rows: list[dict], path: str | Path, smoothing: float = 0.98) -> 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # The smoothed lines use every step; the thin raw lines at most MAX_PLOT_POINTS evenly spaced
+    # steps, so a long run's plot costs the same to draw as a short one's.
+    every = max(1, -(-len(rows) // MAX_PLOT_POINTS))
     steps = [row["step"] for row in rows]
     has_probabilities = all("d_real" in row and "d_fake" in row for row in rows)
     figure, axes = plt.subplots(
@@ -120,8 +127,9 @@ def plot_losses(rows: list[dict], path: str | Path, smoothing: float = 0.98) -> 
     for name, label, color in (("d_loss", "D loss", "tab:blue"), ("g_loss", "G loss", "tab:orange")):
         if all(name in row for row in rows):
             values = [row[name] for row in rows]
-            top.plot(steps, values, color=color, alpha=0.25, linewidth=0.6)
-            top.plot(steps, _smooth(values, smoothing), color=color, linewidth=1.8, label=label)
+            top.plot(steps[::every], values[::every], color=color, alpha=0.25, linewidth=0.6)
+            top.plot(steps[::every], _smooth(values, smoothing)[::every], color=color,
+                     linewidth=1.8, label=label)
     top.set_ylabel("loss")
     top.set_title("Discriminator and generator loss during training")
     top.legend()
@@ -130,8 +138,9 @@ def plot_losses(rows: list[dict], path: str | Path, smoothing: float = 0.98) -> 
         bottom = axes[1][0]
         for name, label, color in (("d_real", "D(x)", "tab:green"), ("d_fake", "D(G(z))", "tab:red")):
             values = [row[name] for row in rows]
-            bottom.plot(steps, values, color=color, alpha=0.25, linewidth=0.6)
-            bottom.plot(steps, _smooth(values, smoothing), color=color, linewidth=1.8, label=label)
+            bottom.plot(steps[::every], values[::every], color=color, alpha=0.25, linewidth=0.6)
+            bottom.plot(steps[::every], _smooth(values, smoothing)[::every], color=color,
+                        linewidth=1.8, label=label)
         bottom.set_ylabel("mean probability")
         bottom.set_ylim(0, 1)
         bottom.legend()
