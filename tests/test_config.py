@@ -93,6 +93,7 @@ def _modules_after(code):
     (["--epochs", "ten"], 2, "invalid int value: 'ten'"),
     (["--resize", "fit"], 2, "invalid choice: 'fit'"),
     (["--dry-run", "--seed", "3"], 0, '"seed": 3'),
+    (["--dataset", "/nonexistent/faces"], 2, "dataset folder '/nonexistent/faces' does not exist"),
 ])
 def test_help_bad_flags_and_dry_run_answer_without_importing_tensorflow(argv, exit_code, shown):
     code = ("import train\n"

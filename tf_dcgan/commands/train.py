@@ -107,8 +107,9 @@ def _train(config, dry_run, resume, given, started):
     try:
         # Every setting is checked before TensorFlow is imported (~3 s).
         config.validate()
-        if dry_run:
+        if not resume:  # a missing path is one line at once, not after TensorFlow's 3-10 s
             check_dataset_path(config.dataset)
+        if dry_run:
             print(config.to_json())
             return 0
         import_tensorflow_quietly()
