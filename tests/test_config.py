@@ -256,3 +256,12 @@ def test_augment_none_is_the_default_as_help_says():
     config, _, _, _ = train.parse_args(["--augment", "none", "--dry-run"])
     assert config.validate().augment is None
     assert config == train.parse_args(["--dry-run"])[0]
+
+
+def test_an_installed_command_names_itself_in_help_and_errors():
+    code = ("sys.argv[0] = '/venv/bin/tf-dcgan-export'\nimport export\n"
+            "try:\n    export.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "from tf_dcgan.cli import fail\nfail('export.py', 'see python train.py --help')")
+    result, modules = _modules_after(code)
+    assert "tf-dcgan-export --generator" in result.stdout and "python export.py" not in result.stdout
+    assert "tf-dcgan-export: error: see tf-dcgan-train --help" in result.stderr

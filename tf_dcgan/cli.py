@@ -6,6 +6,7 @@ anything imports TensorFlow, so `--help` and a bad flag are answered at once.
 
 import argparse
 import dataclasses
+import os
 import sys
 import typing
 from collections.abc import Callable, Sequence
@@ -29,17 +30,35 @@ class Parser(argparse.ArgumentParser):
     """
 
     def __init__(self, *args, examples="", **kwargs):
-        super().__init__(*args, epilog=examples, allow_abbrev=False,
+        super().__init__(*args, epilog=as_invoked(examples), allow_abbrev=False,
                          formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+# The installed command of each script (pyproject's [project.scripts]).
+INSTALLED = {"train.py": "tf-dcgan-train", "evaluate.py": "tf-dcgan-evaluate",
+             "export.py": "tf-dcgan-export", "generate.py": "tf-dcgan-generate"}
+
+
+def as_invoked(text: str) -> str:
+    """`text` naming the commands as the user runs them: started as an installed command
+    (`tf-dcgan-train`), `python train.py` becomes `tf-dcgan-train`, and so on; else unchanged."""
+    if not os.path.basename(sys.argv[0] if sys.argv else "").startswith("tf-dcgan-"):
+        return text
+    for script, command in INSTALLED.items():
+        text = text.replace(f"python {script}", command)
+    return text
+
+
 def fail(program: str, error: Exception | str) -> int:
-    """Prints `program: error: <message>` as one line on stderr and returns exit code 2."""
+    """Prints `program: error: <message>` as one line on stderr and returns exit code 2 (the
+    installed command's name, e.g. `tf-dcgan-export: error:`, when it was started as one)."""
     message = " ".join(str(error).split("\n"))
-    print(f"{program}: error: {message}", file=sys.stderr)
+    if os.path.basename(sys.argv[0] if sys.argv else "").startswith("tf-dcgan-"):
+        program = INSTALLED.get(program, program)
+    print(f"{program}: error: {as_invoked(message)}", file=sys.stderr)
     return 2
 
 
@@ -116,5 +135,5 @@ def flags_given(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str
             if option in words}
 
 
-__all__ = ["Parser", "add_setting_flags", "fail", "flags_given", "import_tensorflow_quietly",
+__all__ = ["INSTALLED", "Parser", "add_setting_flags", "as_invoked", "fail", "flags_given", "import_tensorflow_quietly",
            "parse_settings", "run_command"]
