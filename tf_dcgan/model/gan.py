@@ -294,7 +294,8 @@ class DCGAN(keras.Model):
         return [tf.debugging.check_numerics(tf.math.log(INPUT_LIMIT - largest), INPUT_RANGE_ERROR)]
 
     def fit(self, x=None, *args, **kwargs):
-        """`keras.Model.fit`; an array `x` of 0-1 pixels (none below 0) gets a warning first.
+        """`keras.Model.fit`; an array `x` of 0-1 pixels (none below 0) gets a warning first, and
+        a batch outside [-1, 1] fails the first step with a `ValueError` that says how to scale.
 
         With `compile(steps_per_execution=K)` each call of the train function runs up to K steps
         in one graph loop (`make_train_function`), never past the end of an epoch of
@@ -303,7 +304,13 @@ class DCGAN(keras.Model):
         _warn_if_unit_interval(x)
         self._epoch_length = kwargs.get("steps_per_epoch")
         self._steps_in_fit = 0
-        return super().fit(x, *args, **kwargs)
+        try:
+            return super().fit(x, *args, **kwargs)
+        except tf.errors.InvalidArgumentError as error:
+            # The range check's message leads, alone: not 38 lines of graph ending in "NaN".
+            if INPUT_RANGE_ERROR in str(error):
+                raise ValueError(INPUT_RANGE_ERROR + ".") from None
+            raise
 
     def make_train_function(self, force=False):
         """Keras' train function, run K = `steps_per_execution` steps at a time without Python.
