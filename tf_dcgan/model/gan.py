@@ -302,6 +302,10 @@ class DCGAN(keras.Model):
         `steps_per_epoch` steps, and `executed_logs` holds each of those steps' logs.
         """
         _warn_if_unit_interval(x)
+        if isinstance(x, tf.data.Dataset):
+            # A dataset shuffles itself (`data.make_dataset` does): Keras' shuffle=True default
+            # only warns that it is ignored.
+            kwargs.setdefault("shuffle", False)
         self._epoch_length = kwargs.get("steps_per_epoch")
         self._steps_in_fit = 0
         try:
