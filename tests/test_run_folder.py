@@ -128,8 +128,10 @@ def test_claiming_an_unfinished_run_clears_its_outputs_and_leftovers(tmp_path):
     for path in (run.samples_dir / "epoch_001.png", run.gif_path, run.losses_csv_path,
                  run.path / ".losses.tmp-99999.csv"):
         path.write_text("old")
-    RunFolder.create(run.path).claim().release()
-    assert sorted(p.name for p in run.path.iterdir()) == [".lock", "config.json", "samples"]
+    claimed = RunFolder.create(run.path).claim()
+    assert (run.path / ".lock").read_text().strip() == str(__import__("os").getpid())
+    claimed.release()  # and its lock file goes with it
+    assert sorted(p.name for p in run.path.iterdir()) == ["config.json", "samples"]
     assert list(run.samples_dir.iterdir()) == []
 
 
@@ -177,3 +179,18 @@ def test_a_read_only_run_with_a_leftover_save_is_read_and_refused_in_one_line(
     assert train.main(["--out", str(view), "--resume"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Read-only file system" in err
+
+
+def test_a_claim_racing_a_release_holds_the_folders_current_lock(tmp_path, monkeypatch):
+    import fcntl
+
+    run = RunFolder.create(tmp_path / "run").claim()
+    stale = open(run.path / ".lock", "a+")  # opened just before the holder releases
+    run.release()
+    fcntl.flock(stale, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a lock on a file that is gone
+    second = RunFolder(tmp_path / "run").claim()  # takes the folder's lock, a new file
+    third = RunFolder(tmp_path / "run")
+    with pytest.raises(ValueError, match="out is in use"):
+        third.claim()
+    second.release()
+    stale.close()

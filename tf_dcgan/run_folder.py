@@ -113,6 +113,14 @@ def default_run_path(dataset: str, stamp: str | None = None, suffix: int | None 
     return Path(runs_dir) / default_name(dataset, stamp, suffix)
 
 
+def _same_file(handle, path: Path) -> bool:
+    """Whether the open file `handle` is still the file at `path`."""
+    try:
+        return os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino
+    except FileNotFoundError:
+        return False
+
+
 class RunFolder:
     """One training run's folder: where each file goes, and the few operations on them.
 
@@ -261,6 +269,11 @@ class RunFolder:
                 f"out is in use: another train.py (pid {holder}) is writing {str(self.path)!r}. "
                 "Wait for it to finish, or pick another folder with --out."
             ) from None
+        if not _same_file(lock, self.path / _LOCK):
+            # The holder released (and removed) the lock file between our open and our flock:
+            # this lock is on a file no one else will see; take the folder's lock afresh.
+            lock.close()
+            return self.claim(resume)
         lock.seek(0)
         lock.truncate()
         lock.write(f"{os.getpid()}\n")
@@ -285,9 +298,12 @@ class RunFolder:
         return self
 
     def release(self):
-        """Releases the lock taken by `claim` (it is released anyway when the process ends)."""
+        """Releases the lock taken by `claim` and removes its file, so a finished run leaves no
+        `.lock` behind (the lock is released anyway when the process ends; a later `claim` that
+        opened the file just before it went checks that it holds the folder's current one)."""
         lock = getattr(self, "_lock", None)
         if lock is not None:
+            (self.path / _LOCK).unlink(missing_ok=True)  # while still holding it
             lock.close()
             self._lock = None
 

@@ -64,6 +64,7 @@ def test_train_py_picks_and_prints_the_precision_by_itself(tmp_path, monkeypatch
     assert train.main([*TINY_RUN, "--out", str(out)]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[1] == line  # first thing after the run folder
+    assert not (out / ".lock").exists()  # a finished run leaves no lock file behind
     chosen = line.split()[1]
     assert json.loads((out / "config.json").read_text())["precision"] == chosen
     assert json.loads((out / "MODEL_CARD.json").read_text())["training"]["precision"] == chosen

@@ -411,8 +411,8 @@ def train(run: PreparedRun, verbose: int | None = None) -> TrainingResult:
     try:
         return _fit(run, gan, state, verbose)
     finally:
+        run.folder.release()  # everything is written: no .lock is left behind
         if not run.chief:
-            run.folder.release()
             shutil.rmtree(run.folder.path, ignore_errors=True)
 
 
