@@ -304,7 +304,8 @@ def test_export_cli_web_errors_are_one_line_and_write_nothing(tiny_generator, tm
     assert "python -m http.server -d" in capsys.readouterr().out
     error = one_line_error(export.main, "export.py", argv, capsys)
     assert "already exists; pass --overwrite" in error
-    assert sorted(p.name for p in (out / "dcgan").iterdir()) == ["1"]  # no stray version 2
+    assert sorted(p.name for p in (out / "dcgan").iterdir()) == [
+        "1", "MODEL_CARD.json", "MODEL_CARD.md"]  # no stray version 2
 
 
 def test_the_printed_view_command_works_for_a_folder_with_spaces(tiny_generator, tmp_path,
