@@ -94,7 +94,7 @@ def _load_arrays(path):
         return {name: loaded[name] for name in loaded.keys()}
 
 
-def read_images(source: ImageSource = "fashion_mnist", data_dir: str | None = None) -> ImageSource:
+def read_images(source: str = "fashion_mnist", data_dir: str | None = None) -> ImageSource:
     """Opens a dataset: a folder, a `.npy`/`.npz` file, or a TensorFlow Datasets name.
 
     `fashion_mnist` (the default) comes from TensorFlow Datasets when it is already prepared in

@@ -71,17 +71,17 @@ class PreparedRun:
             (removed when `train` ends) and reads checkpoints from `out` when resuming.
     """
 
-    config: object
+    config: TrainConfig
     folder: RunFolder
-    dataset: object
+    dataset: tf.data.Dataset | None
     source: ImageSource
     resume: bool = False
-    steps_per_epoch: int = None
-    extractor: object = None
-    reference_name: str = None
-    reference_batches: object = None
-    strategy: object = None
-    out: Path = None
+    steps_per_epoch: int | None = None
+    extractor: object | None = None  # an evaluation.FeatureExtractor
+    reference_name: str | None = None
+    reference_batches: tf.data.Dataset | None = None
+    strategy: tf.distribute.Strategy | None = None
+    out: Path | None = None
 
     @property
     def run_dir(self):
@@ -322,7 +322,7 @@ def build_gan(config: TrainConfig) -> DCGAN:
     return gan
 
 
-def run_callbacks(folder: str | Path, config: TrainConfig, state: TrainingState,
+def run_callbacks(folder: RunFolder, config: TrainConfig, state: TrainingState,
                   start_step: int = 0,
                   run: PreparedRun | None = None) -> list[keras.callbacks.Callback]:
     """The callbacks `train.py` uses, in order: stop on signal, divergence guard, sample grids,
@@ -333,8 +333,12 @@ def run_callbacks(folder: str | Path, config: TrainConfig, state: TrainingState,
         config: the resolved `TrainConfig`.
         state: the run's `checkpoints.TrainingState`.
         start_step: steps already done (a resumed run's checkpoint step).
-        run: the `PreparedRun`, for its evaluation extractor and reference images.
+        run: the `PreparedRun`, for its evaluation extractor and reference images; needed with
+            `config.eval_every`.
     """
+    if config.eval_every and run is None:
+        raise ValueError("eval_every needs the PreparedRun (its extractor and reference images); "
+                         "received run=None. Pass run=prepare_run(config).")
     history = dcgan_callbacks.LossHistory(folder.losses_csv_path, folder.losses_plot_path,
                                           append=True, resume_step=start_step)
     callbacks = [
