@@ -248,3 +248,22 @@ def test_a_file_that_makes_nan_or_no_images_is_one_line_not_black_pngs(tmp_path)
                             lambda noise: np.zeros((len(noise), 10), np.float32))
     with pytest.raises(ValueError, match=r"makes arrays of shape \(10,\), not images"):
         generate_images(vectors, 2)
+
+
+def test_a_conditional_saved_model_without_its_classes_signature_is_one_line(tmp_path, capsys):
+    import tensorflow as tf
+
+    module = tf.Module()
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 8], tf.float32, name="noise"),
+                                  tf.TensorSpec([None], tf.int32, name="label")])
+    def serve(noise, label):
+        return {"images": tf.zeros([tf.shape(noise)[0], 4, 4, 1])}
+
+    module.serve = serve
+    tf.saved_model.save(module, str(tmp_path / "model"), signatures={"serving_default": serve})
+    error = one_line_error(generate.main, "generate.py",
+                           ["--generator", str(tmp_path / "model"), "--out", str(tmp_path / "x")],
+                           capsys)
+    assert "takes a class label but has no classes signature" in error
+    assert not (tmp_path / "x").exists()

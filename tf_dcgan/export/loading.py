@@ -96,8 +96,15 @@ def _saved_model(path):
                          "SavedModel written by export.py.")
     latent_dim = int(specs["noise"].shape[-1])
     if "label" in specs:
-        classes = loaded.signatures["classes"]()
-        names = [name.decode() for name in classes["class_names"].numpy()]
+        try:
+            classes = loaded.signatures["classes"]()
+            names = [name.decode() for name in classes["class_names"].numpy()]
+        except (KeyError, AttributeError, UnicodeDecodeError, ValueError):
+            names = []
+        if not names:
+            raise ValueError(f"{str(path)!r} takes a class label but has no classes signature "
+                             "naming its classes. Pass a SavedModel written by export.py, or "
+                             "generate from the run (--run) or its .keras file.")
         latent = LatentSpace(latent_dim, len(names), names)
 
         def run(inputs):
