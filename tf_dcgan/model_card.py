@@ -162,8 +162,12 @@ def run_card(config: dict[str, Any], num_images: int | None, epochs_done: int,
     training = {"epochs_done": epochs_done, "steps_done": steps_done,
                 "seconds": round(seconds, 1), "precision": precision,
                 "hardware": hardware(), "software": software()}
-    return make_card(model, config, data, training, metrics,
-                     files=["generator.keras", "dcgan.keras", "config.json", "checkpoints/"])
+    # What train.py writes into the run folder (run_folder's layout; metrics with --eval-every).
+    files = ["generator.keras", "dcgan.keras", "config.json", "checkpoints/", "samples/",
+             "training.gif", "losses.csv", "losses.png"]
+    if config.get("eval_every"):
+        files += ["metrics.csv", "metrics.png"]
+    return make_card(model, config, data, training, metrics, files=files)
 
 
 def metrics_from_evaluation(evaluation: dict[str, Any]) -> dict[str, Any]:

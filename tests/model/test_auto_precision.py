@@ -67,7 +67,11 @@ def test_train_py_picks_and_prints_the_precision_by_itself(tmp_path, monkeypatch
     assert not (out / ".lock").exists()  # a finished run leaves no lock file behind
     chosen = line.split()[1]
     assert json.loads((out / "config.json").read_text())["precision"] == chosen
-    assert json.loads((out / "MODEL_CARD.json").read_text())["training"]["precision"] == chosen
+    card = json.loads((out / "MODEL_CARD.json").read_text())
+    assert card["training"]["precision"] == chosen
+    # The card's file list names every file the run wrote, and each is there.
+    assert {"samples/", "training.gif", "losses.csv", "losses.png"} <= set(card["files"])
+    assert all((out / name).exists() for name in card["files"])
     # The per-epoch progress line says it too.
     assert any(row.startswith("epoch 1/1: ") and row.endswith(f"done ({chosen})")
                for row in printed)
