@@ -178,6 +178,11 @@ def test_evaluate_cli_bad_inputs_are_one_line(tmp_path, capsys):
     assert "has 28x28 images and the generator makes 16x16" in _cli_error(
         ["--generator", str(tmp_path / "g16.keras"), "--dataset", "fashion_mnist"], capsys)
     assert "dataset is needed with --generator" in _cli_error(["--generator", generator], capsys)
+    notes = tmp_path / "notes.json"
+    notes.write_text('{"mine": true}')
+    assert "already exists and is not a report of evaluate.py" in _cli_error(
+        ["--generator", generator, "--dataset", "fashion_mnist", "--out", str(notes)], capsys)
+    assert notes.read_text() == '{"mine": true}'
 
 
 @pytest.mark.slow

@@ -101,6 +101,9 @@ def evaluate(config: EvaluateConfig) -> Evaluation:
     out = config.out or (run.evaluation_path if run else None)
     if out is not None:  # checked now: a failed write would lose the whole evaluation
         check_writable(out, "Pick another --out.")
+        if config.out is not None and not _replaceable_report(Path(config.out)):
+            raise ValueError(f"out {config.out!r} already exists and is not a report of "
+                             "evaluate.py; nothing was changed. Pick another --out.")
     recorded = run.read_config() if run else None
     generator = load_generator(run_dir=config.run, path=config.generator)
     dataset = config.dataset or (recorded.dataset if recorded else None)
@@ -151,6 +154,18 @@ def evaluate(config: EvaluateConfig) -> Evaluation:
         card["metrics"] = model_card.metrics_from_evaluation(result.as_dict())
         model_card.write_card(run.path, card)
     return result
+
+
+def _replaceable_report(path: Path) -> bool:
+    """Whether `--out` may be written: a new file, or an earlier report of evaluate.py (which a
+    new evaluation replaces), never a user's other file."""
+    if not path.exists():
+        return True
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(report, dict) and {"scores", "reference"} <= set(report)
 
 
 def _plan_experiments(config, run, generator, extractor, dataset, floor):
