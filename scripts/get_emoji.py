@@ -39,7 +39,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tf_dcgan.files import check_replaceable_folder, replace_directory  # noqa: E402
+from tf_dcgan.files import (  # noqa: E402
+    check_replaceable_folder,
+    process_alive,
+    replace_directory,
+)
 from tf_dcgan.model_card import DATASET_FILE  # noqa: E402
 
 # set: (npm package, version, the registry's dist.integrity, the images' licence)
@@ -77,18 +81,8 @@ def remove_stale_partials(out: Path) -> None:
         if path.is_symlink() or not marker.is_file():
             continue
         pid = marker.read_text().strip()
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _fail(message: str) -> int:

@@ -42,10 +42,15 @@ INSTALLED = {"train.py": "tf-dcgan-train", "evaluate.py": "tf-dcgan-evaluate",
              "export.py": "tf-dcgan-export", "generate.py": "tf-dcgan-generate"}
 
 
+def _installed() -> bool:
+    """Whether this process was started as an installed command (`tf-dcgan-train`, ...)."""
+    return os.path.basename(sys.argv[0] if sys.argv else "").startswith("tf-dcgan-")
+
+
 def as_invoked(text: str) -> str:
     """`text` naming the commands as the user runs them: started as an installed command
     (`tf-dcgan-train`), `python train.py` becomes `tf-dcgan-train`, and so on; else unchanged."""
-    if not os.path.basename(sys.argv[0] if sys.argv else "").startswith("tf-dcgan-"):
+    if not _installed():
         return text
     for script, command in INSTALLED.items():
         text = text.replace(f"python {script}", command)
@@ -56,7 +61,7 @@ def fail(program: str, error: Exception | str) -> int:
     """Prints `program: error: <message>` as one line on stderr and returns exit code 2 (the
     installed command's name, e.g. `tf-dcgan-export: error:`, when it was started as one)."""
     message = " ".join(str(error).split("\n"))
-    if os.path.basename(sys.argv[0] if sys.argv else "").startswith("tf-dcgan-"):
+    if _installed():
         program = INSTALLED.get(program, program)
     print(f"{program}: error: {as_invoked(message)}", file=sys.stderr)
     return 2
@@ -135,5 +140,6 @@ def flags_given(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str
             if option in words}
 
 
-__all__ = ["INSTALLED", "Parser", "add_setting_flags", "as_invoked", "fail", "flags_given", "import_tensorflow_quietly",
+__all__ = ["INSTALLED", "Parser", "add_setting_flags", "as_invoked", "fail", "flags_given",
+           "import_tensorflow_quietly",
            "parse_settings", "run_command"]

@@ -129,6 +129,17 @@ def exchange_paths(first: str | Path, second: str | Path) -> None:
         raise OSError(code, os.strerror(code), str(first))
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process with this PID is running (another user's counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def check_replaceable_folder(target: str | Path, protected: tuple = (),
                              flag: str = "--out") -> None:
     """Refuses, before anything is touched, a folder that a write with --overwrite may not replace.

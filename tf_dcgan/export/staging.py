@@ -17,7 +17,12 @@ from pathlib import Path
 import tensorflow as tf
 
 from tf_dcgan.checks import error_summary
-from tf_dcgan.files import check_folder, check_replaceable_folder, replace_directory
+from tf_dcgan.files import (
+    check_folder,
+    check_replaceable_folder,
+    process_alive,
+    replace_directory,
+)
 
 # The file that marks a staging folder as one of ours, with the PID of the process writing it.
 STAGING_MARKER = ".tf-dcgan-staging"
@@ -79,18 +84,8 @@ def remove_stale_staging(model_dir: str | Path) -> None:
         if path.is_symlink() or not path.is_dir() or not marker.is_file():
             continue
         pid = marker.read_text().strip()
-        if not (pid.isdigit() and _process_alive(int(pid))):
+        if not (pid.isdigit() and process_alive(int(pid))):
             shutil.rmtree(path, ignore_errors=True)
-
-
-def _process_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True
 
 
 def write_failed(path: str | Path, error: Exception) -> ValueError:
