@@ -165,18 +165,27 @@ def test_the_default_recipe_is_the_measured_one():
 def test_recipe_sndcgan_is_the_cited_recipe():
     # Miyato et al. 2018 (setting C) and Kurach et al. 2019 (compare_gan's sndcgan config).
     config, _, _, given = train.parse_args(["--recipe", "sndcgan"])
-    sndcgan = {"d_norm": "spectral", "loss": "ns", "batch_size": 64, "learning_rate": 2e-4,
+    sndcgan = {"discriminator": "sndcgan", "loss": "ns", "batch_size": 64, "learning_rate": 2e-4,
                "d_learning_rate": None, "g_learning_rate": None, "beta1": 0.5, "beta2": 0.999,
                "d_update": "joint", "ema_decay": None, "label_smoothing": 0.0, "augment": None}
     assert {name: getattr(config, name) for name in sndcgan} == sndcgan
-    assert {"d_norm", "loss", "d_update"} <= given  # a resume compares them with the run's
+    assert {"discriminator", "loss", "d_update"} <= given  # a resume compares them with the run's
     config, _, _, _ = train.parse_args(["--recipe", "sndcgan", "--loss", "hinge",
                                         "--d-update", "separate"])
-    assert (config.loss, config.d_update, config.d_norm) == ("hinge", "separate", "spectral")
-    # The default and the paper's recipes keep BatchNorm in D and the paper's loss.
+    assert (config.loss, config.d_update, config.discriminator) == ("hinge", "separate", "sndcgan")
+    # The default and the paper's recipes keep the paper's D and loss.
     for argv in ([], ["--recipe", "paper"]):
         config, _, _, _ = train.parse_args(argv)
-        assert (config.d_norm, config.loss) == ("batch", "ns")
+        assert (config.discriminator, config.loss) == ("dcgan", "ns")
+
+
+def test_a_config_of_the_old_spectral_norm_dcgan_d_is_refused_in_one_line_and_batch_reads_as_dcgan():
+    settings = json.loads(TrainConfig(image_size=28, channels=1).to_json())
+    del settings["discriminator"]
+    old = {**settings, "d_norm": "batch"}
+    assert TrainConfig.from_json(json.dumps(old)).discriminator == "dcgan"
+    with pytest.raises(ValueError, match="d_norm=spectral.*start a new run with --recipe sndcgan"):
+        TrainConfig.from_json(json.dumps({**settings, "d_norm": "spectral"}))
 
 
 def test_hinge_with_label_smoothing_is_refused_in_one_line(capsys):

@@ -13,9 +13,9 @@ RESIZE_MODES = ("crop", "stretch")
 # How the discriminator is updated per batch (see `DCGAN.compile`).
 D_UPDATES = ("separate", "joint")
 D_CONDITIONINGS = ("projection", "concat")
-# How D's layers are normalised: BatchNorm (the paper's) or spectral normalization (Miyato et al.
-# 2018: every weight divided by its largest singular value, no BatchNorm).
-D_NORMS = ("batch", "spectral")
+# The discriminator's architecture: the paper's (strided convolutions with BatchNorm) or SNDCGAN's
+# (Miyato et al. 2018: seven spectrally normalised convolutions, no BatchNorm).
+DISCRIMINATORS = ("dcgan", "sndcgan")
 # Adversarial losses: ns (cross-entropy, G non-saturating: the paper's) or hinge (Lim and Ye 2017,
 # Miyato et al. 2018).
 GAN_LOSSES = ("ns", "hinge")
@@ -190,10 +190,10 @@ def check_d_update(d_update: str) -> None:
     check_choice("d_update", d_update, D_UPDATES, "Use 'separate' (the default) or 'joint'.")
 
 
-def check_d_norm(d_norm: str) -> None:
-    """Raises ValueError unless `d_norm` is one of `D_NORMS`."""
-    check_choice("d_norm", d_norm, D_NORMS,
-                 "Use 'batch' (the paper's) or 'spectral' (SNDCGAN, --recipe sndcgan).")
+def check_discriminator(discriminator: str) -> None:
+    """Raises ValueError unless `discriminator` is one of `DISCRIMINATORS`."""
+    check_choice("discriminator", discriminator, DISCRIMINATORS,
+                 "Use 'dcgan' (the paper's) or 'sndcgan' (Miyato et al. 2018, --recipe sndcgan).")
 
 
 def check_gan_loss(loss: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from tf_dcgan.checks import (
     D_CONDITIONINGS,
-    D_NORMS,
+    DISCRIMINATORS,
     D_UPDATES,
     GAN_LOSSES,
     MAX_BASE_FILTERS,
@@ -26,7 +26,7 @@ from tf_dcgan.checks import (
     check_augment,
     check_channels,
     check_conditioning,
-    check_d_norm,
+    check_discriminator,
     check_d_update,
     check_ema_decay,
     check_eval_images,
@@ -54,12 +54,14 @@ RESUMABLE = ("epochs", "out", "save_every_steps", "keep_checkpoints", "determini
 # A config.json written before a recipe setting existed lacks it; that run used the paper's value.
 PAPER_RECIPE = {"batch_size": 128, "ema_decay": None, "label_smoothing": 0.0,
                 "d_learning_rate": None, "g_learning_rate": None, "beta2": 0.999,
-                "augment": None, "d_update": "separate", "d_norm": "batch", "loss": "ns"}
-# SNDCGAN: the paper's generator against a spectrally normalised discriminator without BatchNorm
-# (Miyato et al. 2018, setting C of their Table 1; Kurach et al. 2019, whose compare_gan config
-# sndcgan_celebahq128.gin has the same values): batch 64, Adam 2e-4 for both networks, betas
-# (0.5, 0.999), one joint D step per G step, the non-saturating loss (--loss hinge to change it).
-SNDCGAN_RECIPE = {**PAPER_RECIPE, "batch_size": 64, "d_update": "joint", "d_norm": "spectral"}
+                "augment": None, "d_update": "separate", "discriminator": "dcgan", "loss": "ns"}
+# SNDCGAN: the paper's generator against SNDCGAN's discriminator (Miyato et al. 2018: seven
+# spectrally normalised convolutions; setting C of their Table 1; Kurach et al. 2019, whose
+# compare_gan config sndcgan_celebahq128.gin has the same values): batch 64, Adam 2e-4 for both
+# networks, betas (0.5, 0.999), one joint D step per G step, the non-saturating loss (--loss hinge
+# to change it).
+SNDCGAN_RECIPE = {**PAPER_RECIPE, "batch_size": 64, "d_update": "joint",
+                  "discriminator": "sndcgan"}
 RECIPES = ("default", "paper", "sndcgan")
 
 # Training steps per call of the train function (benchmarks/epoch_overhead.py chose it).
@@ -168,10 +170,10 @@ class TrainConfig:
     d_update: str = setting(
         "separate", "separate: a D step on real then on fake, as in the paper; joint: one step "
         "on the sum", choices=D_UPDATES)
-    d_norm: str = setting(
-        "batch", "D's normalization: batch (BatchNorm, the paper's) or spectral (every D weight "
-        "divided by its spectral norm, no BatchNorm: SNDCGAN, Miyato et al. 2018)",
-        choices=D_NORMS)
+    discriminator: str = setting(
+        "dcgan", "D's architecture: dcgan (strided convolutions with BatchNorm, the paper's) or "
+        "sndcgan (seven spectrally normalised convolutions, no BatchNorm: Miyato et al. 2018)",
+        choices=DISCRIMINATORS)
     loss: str = setting(
         "ns", "adversarial loss: ns (cross-entropy with G's non-saturating loss, the paper's) "
         "or hinge (D: relu(1 - D(x)) + relu(1 + D(G(z))), G: -D(G(z)); Lim and Ye 2017, "
@@ -333,7 +335,7 @@ class TrainConfig:
                 f"dataset_fingerprint={self.dataset_fingerprint!r}. Remove it from config.json."
             )
         check_d_update(self.d_update)
-        check_d_norm(self.d_norm)
+        check_discriminator(self.discriminator)
         check_gan_loss(self.loss)
         if self.loss == "hinge" and self.label_smoothing:
             raise ValueError(
@@ -437,6 +439,14 @@ class TrainConfig:
                 f"{source} must hold a JSON object of settings; received {type(settings).__name__}. "
                 "Restore it from a backup, or start a new run."
             )
+        if settings.get("d_norm") == "spectral":
+            raise ValueError(
+                f"{source} is a run whose D is the paper's with Keras' spectral normalization "
+                "(d_norm=spectral), which this version no longer builds (docs/training.md, "
+                "'SNDCGAN'). Finish it with the tf-dcgan version that wrote it, or start a new "
+                "run with --recipe sndcgan."
+            )
+        settings.pop("d_norm", None)  # "batch": the paper's D, now discriminator=dcgan
         known = {field.name for field in dataclasses.fields(cls)}
         # A recipe setting missing from an older file did not exist yet: the run had the paper's.
         # A file without a precision was written when float32 was the only one.

@@ -1,6 +1,7 @@
-"""--recipe sndcgan and --loss hinge: a spectrally normalised D, the hinge loss, and a run of them
+"""--recipe sndcgan and --loss hinge: SNDCGAN's spectrally normalised D, the hinge loss, and a run of them
 that saves, loads and exports like any other."""
 
+import math
 import subprocess
 import sys
 
@@ -14,58 +15,100 @@ from tests.helpers import ROOT, tflite_run
 from tf_dcgan import DCGAN, build_discriminator, build_generator
 from tf_dcgan.config import TrainConfig
 from tf_dcgan.model import losses
+from tf_dcgan.model.layers import SpectralConv2D, SpectralDense, SpectralEmbedding
 from tf_dcgan.training.run import build_gan
 
 
 def _spectral_gan(**compile_kwargs):
     gan = DCGAN(build_generator(16, 1, latent_dim=8, base_filters=8, seed=1),
-                build_discriminator(16, 1, base_filters=8, seed=2, normalization="spectral"),
+                build_discriminator(16, 1, base_filters=4, seed=2, architecture="sndcgan"),
                 latent_dim=8, seed=3)
     gan.compile(**{"gan_loss": "hinge", "d_update": "joint", **compile_kwargs})
     return gan
 
 
 def _largest_singular_value(kernel):
-    matrix = np.asarray(kernel).reshape(-1, kernel.shape[-1])
+    matrix = np.asarray(kernel, dtype="float32").reshape(-1, kernel.shape[-1])
     return float(np.linalg.svd(matrix, compute_uv=False)[0])
 
 
-@pytest.mark.parametrize("classes", [{}, {"num_classes": 3}], ids=["plain", "projection"])
-def test_a_spectral_discriminator_wraps_every_weight_layer_and_has_no_batchnorm(classes):
-    d = build_discriminator(28, 1, base_filters=8, normalization="spectral", **classes)
+def _spectral_layers(d):
+    return [layer for layer in d.layers if isinstance(
+        layer, (SpectralConv2D, SpectralDense, SpectralEmbedding))]
+
+
+@pytest.mark.parametrize("size,filters", [
+    (28, [8, 8, 16, 16, 32, 32, 64]),   # Miyato et al.'s standard CNN, 28x28 keeps its depth
+    (32, [8, 8, 16, 16, 32, 32, 64]),   # ... at their 32x32
+    (64, [8, 16, 16, 32, 32, 64, 64]),  # compare_gan's sndcgan at 64x64
+])
+def test_the_sndcgan_discriminator_is_the_published_standard_cnn(size, filters):
+    d = build_discriminator(size, 3, base_filters=8, architecture="sndcgan")
+    convolutions = [layer for layer in d.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [c.filters for c in convolutions] == filters
+    assert [(c.kernel_size, c.strides) for c in convolutions] == [
+        ((3, 3), (1, 1)) if i % 2 == 0 else ((4, 4), (2, 2)) for i in range(7)]
+    assert all(c.use_bias for c in convolutions)
+    slopes = [layer.negative_slope for layer in d.layers
+              if isinstance(layer, keras.layers.LeakyReLU)]
+    assert slopes == pytest.approx([0.1] * 7)
     assert not [layer for layer in d.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    wrapped = [layer.name for layer in d.layers
-               if isinstance(layer, keras.layers.SpectralNormalization)]
-    expected = ["down1", "down2", "logit"] + (["class_projection"] if classes else [])
-    assert sorted(wrapped) == sorted(expected)
-    # The layers with weights are all wrapped: nothing else in D has a kernel.
+    assert d.get_layer("flatten").output.shape[-1] == math.ceil(size / 8) ** 2 * filters[-1]
+
+
+@pytest.mark.parametrize("classes", [{}, {"num_classes": 3}], ids=["plain", "projection"])
+def test_every_weight_layer_of_the_sndcgan_d_is_spectrally_normalised(classes):
+    d = build_discriminator(28, 1, base_filters=4, architecture="sndcgan", **classes)
+    normalised = [layer.name for layer in _spectral_layers(d)]
+    expected = [f"conv{i}" for i in range(1, 8)] + ["logit"] + (
+        ["class_projection"] if classes else [])
+    assert sorted(normalised) == sorted(expected)
+    # Nothing else in D has a weight.
     assert all(not layer.weights for layer in d.layers
-               if layer.name not in wrapped and layer.name != "class_label")
-    with pytest.raises(ValueError, match="d_norm must be one of batch, spectral"):
-        build_discriminator(28, 1, normalization="layer")
+               if layer.name not in normalised and layer.name != "class_label")
+    with pytest.raises(ValueError, match="discriminator must be one of dcgan, sndcgan"):
+        build_discriminator(28, 1, architecture="spectral")
 
 
-def test_training_calls_bring_every_kernel_to_spectral_norm_one(tiny_images):
-    d = build_discriminator(16, 1, base_filters=8, seed=0, normalization="spectral")
-    kernels = [layer.kernel for layer in d.layers
-               if isinstance(layer, keras.layers.SpectralNormalization)]
-    assert all(abs(_largest_singular_value(k) - 1) > 0.2 for k in kernels)  # N(0, 0.02) start
-    for _ in range(20):  # one power iteration per call
+def test_the_gradient_is_taken_through_sigma(tiny_images):
+    # W / sigma(W) does not change when W is scaled, so with the gradient through sigma (Miyato
+    # et al.) the kernel's gradient is orthogonal to the kernel; Keras' wrapper, which takes it at
+    # W / sigma as a constant divisor, gives an inner product far from 0.
+    d = build_discriminator(16, 1, base_filters=4, seed=0, architecture="sndcgan", num_classes=3)
+    labels = tf.constant([0, 1, 2, 0])
+    with tf.GradientTape() as tape:
+        logits = d({"images": tf.constant(tiny_images[:4]), "label": labels}, training=True)
+        loss = tf.reduce_sum(tf.square(logits))
+    weights = [layer.weights[0] for layer in _spectral_layers(d)]
+    for weight, gradient in zip(weights, tape.gradient(loss, weights)):
+        gradient = tf.convert_to_tensor(gradient)
+        cosine = tf.reduce_sum(gradient * weight) / (tf.norm(gradient) * tf.norm(weight))
+        assert abs(float(cosine)) < 1e-4, weight.path
+        assert float(tf.norm(gradient)) > 0, weight.path
+
+
+def test_training_calls_bring_every_normalised_kernel_to_spectral_norm_one(tiny_images):
+    d = build_discriminator(16, 1, base_filters=4, seed=0, architecture="sndcgan")
+    layers = _spectral_layers(d)
+    raw = [np.array(layer.kernel) for layer in layers]
+    assert all(abs(_largest_singular_value(k) - 1) > 0.2 for k in raw)  # N(0, 0.02) start
+    for _ in range(30):  # one power iteration per call
         d(tiny_images[:8], training=True)
-    for kernel in kernels:
-        assert _largest_singular_value(kernel) == pytest.approx(1.0, abs=0.02)
+    for layer, before in zip(layers, raw):
+        assert _largest_singular_value(layer.normalized_weight()) == pytest.approx(1.0, abs=0.02)
+        np.testing.assert_array_equal(layer.kernel, before)  # the raw kernel is never rewritten
 
 
-def test_under_mixed_bfloat16_the_float32_kernels_are_not_rounded(tiny_images):
-    # Keras' wrapper under a mixed policy would assign W / sigma computed from the bfloat16 copy,
-    # rounding the float32 kernel every call (and losing Adam's small updates).
-    d = build_discriminator(16, 1, base_filters=8, seed=0, dtype="mixed_bfloat16",
-                            normalization="spectral")
+def test_under_mixed_bfloat16_the_kernel_vector_and_sigma_stay_float32(tiny_images):
+    d = build_discriminator(16, 1, base_filters=4, seed=0, dtype="mixed_bfloat16",
+                            architecture="sndcgan")
+    layer = d.get_layer("conv2")
     d(tiny_images[:8], training=True)
-    assert d.get_layer("down2").layer.compute_dtype == "bfloat16"
-    kernel = np.asarray(d.get_layer("down2").kernel)
-    rounded = tf.cast(tf.cast(kernel, tf.bfloat16), tf.float32).numpy()
-    assert not np.array_equal(kernel, rounded)
+    assert layer.compute_dtype == "bfloat16" and layer.normalized_weight().dtype == tf.bfloat16
+    assert layer.kernel.dtype == "float32" and layer.vector_u.dtype == "float32"
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(d(tiny_images[:8], training=True))
+    assert tape.gradient(loss, layer.kernel).dtype == tf.float32
 
 
 def test_the_hinge_losses_are_the_hinge_formulas():
@@ -103,7 +146,7 @@ def test_a_saved_sndcgan_loads_with_its_power_iteration_vectors_and_trains_on_al
     loaded = keras.models.load_model(tmp_path / "dcgan.keras")
     assert loaded.gan_loss == "hinge" and isinstance(loaded.g_loss_fn, losses.GeneratorHinge)
     vectors = [w.path for w in loaded.discriminator.weights if w.path.endswith("vector_u")]
-    assert len(vectors) == 3
+    assert len(vectors) == 8
     for mine, theirs in zip(gan.discriminator.weights, loaded.discriminator.weights):
         np.testing.assert_array_equal(mine, theirs)
     gan.seed_generator.state.assign(loaded.seed_generator.state.value)
@@ -130,7 +173,7 @@ def test_an_sndcgan_hinge_run_trains_and_exports(tmp_path, capsys):
          "--epochs", "1", "--steps-per-epoch", "6", "--seed", "0", "--out", str(run)],
         capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert '"d_norm": "spectral"' in (run / "config.json").read_text()
+    assert '"discriminator": "sndcgan"' in (run / "config.json").read_text()
     assert export.main(["--run", str(run), "--out", str(tmp_path / "out"), "--tflite"]) == 0
     generator = keras.models.load_model(run / "generator.keras")
     noise = np.random.default_rng(0).normal(size=(4, 8)).astype("float32")
@@ -148,16 +191,15 @@ def test_sndcgan_trains_with_the_conditional_model_ema_bfloat16_and_augmentation
                          loss="hinge").with_recipe("sndcgan", given={"loss", "ema_decay",
                                                                      "augment"})
     gan = build_gan(config.validate())
-    assert isinstance(gan.discriminator.get_layer("class_projection"),
-                      keras.layers.SpectralNormalization)
+    assert isinstance(gan.discriminator.get_layer("class_projection"), SpectralEmbedding)
     labels = np.arange(16) % 3
     before = [np.array(w) for w in gan.ema_generator.weights]
-    embedding = gan.discriminator.get_layer("class_projection").kernel
+    embedding = gan.discriminator.get_layer("class_projection").embeddings
     first = np.array(embedding)
     for start in (0, 16):
         logs = gan.train_on_batch(tiny_images[start:start + 16], labels, return_dict=True)
     assert all(np.isfinite(value) for value in logs.values()), logs
-    # The projection's class embedding trains (Keras' wrapper alone would cut its gradient).
+    # The projection's class embedding trains.
     assert not np.allclose(first, np.array(embedding))
     assert not np.allclose(np.array(embedding), np.round(np.array(embedding)))
     assert any(not np.array_equal(b, a) for b, a in zip(before, gan.ema_generator.weights))

@@ -3,8 +3,8 @@ same step on the same 8 images and noise without a strategy. Prints a JSON repor
 
 Usage: mirrored_equivalence.py [--sync-batchnorm] [--sndcgan]
 
---sndcgan: a spectrally normalised D (its kernels and power-iteration vectors are assigned in
-every training call) with the hinge loss and a joint D step, as `--recipe sndcgan --loss hinge`.
+--sndcgan: SNDCGAN's spectrally normalised D (its power-iteration vectors are assigned in every
+training call) with the hinge loss and a joint D step, as `--recipe sndcgan --loss hinge`.
 
 Run in its own process: logical devices must be set before TensorFlow runs any op, and a second
 model trained under MirroredStrategy in one process crashes in the collectives.
@@ -46,7 +46,7 @@ def make_gan(cls=FixedNoiseDCGAN):
     gan = cls(build_generator(16, 1, latent_dim=LATENT, base_filters=4, seed=1,
                               sync_batchnorm=SYNC),
               build_discriminator(16, 1, base_filters=4, seed=2, sync_batchnorm=SYNC,
-                                  normalization="spectral" if SNDCGAN else "batch"),
+                                  architecture="sndcgan" if SNDCGAN else "dcgan"),
               latent_dim=LATENT, seed=3)
     gan.compile(**({"gan_loss": "hinge", "d_update": "joint"} if SNDCGAN else {}))
     return gan

@@ -16,16 +16,18 @@ from tf_dcgan.checks import (
     MAX_CLASSES,
     check_channels,
     check_conditioning,
-    check_d_norm,
+    check_discriminator,
     check_image_size,
     check_positive_int,
     check_precision,
 )
 from tf_dcgan.model.layers import (
     ClassLabel,
-    EmbeddingSpectralNormalization,
     FusedBatchNormalization,
     LabelMaps,
+    SpectralConv2D,
+    SpectralDense,
+    SpectralEmbedding,
 )
 
 
@@ -177,19 +179,41 @@ def build_generator(image_size: int = 64, channels: int = 3, latent_dim: int = 1
     return keras.Model(inputs, images, name="generator")
 
 
+def _sndcgan_convolutions(image_size, base_filters):
+    """(kernel size, stride, filters) of SNDCGAN's seven convolutions at `image_size`.
+
+    Miyato et al. (2018), Table 3, "standard CNN" at 32x32 and below: 64, 64, 128, 128, 256, 256,
+    512 filters. compare_gan's `sndcgan` (Kurach et al. 2019) at 64x64 and above: 64, 128, 128,
+    256, 256, 512, 512. Both alternate 3x3 stride 1 and 4x4 stride 2, so the map shrinks 8x.
+    """
+    b = base_filters
+    filters = (b, b, 2 * b, 2 * b, 4 * b, 4 * b, 8 * b) if image_size <= 32 else (
+        b, 2 * b, 2 * b, 4 * b, 4 * b, 8 * b, 8 * b)
+    return [(3, 1, f) if i % 2 == 0 else (4, 2, f) for i, f in enumerate(filters)]
+
+
 def build_discriminator(image_size: int = 64, channels: int = 3, base_filters: int = 64,
                         seed: int | None = None, dtype: str | None = None,
                         sync_batchnorm: bool = False, num_classes: int | None = None,
                         class_names: list[str] | None = None,
-                        conditioning: str = "projection", normalization: str = "batch"
+                        conditioning: str = "projection", architecture: str = "dcgan"
                         ) -> keras.Model:
-    """Builds the DCGAN discriminator: images in [-1, 1] to one real-vs-fake logit per image.
+    """Builds a discriminator: images in [-1, 1] to one real-vs-fake logit per image.
 
-    Each of n strided convolutions (kernel 4, stride 2) halves the size and doubles the filters,
-    starting at `base_filters` with no BatchNorm on the first (the paper's rule for D's input), down
-    to a 4x4 or 7x7 map that is flattened into a single linear output. The output is a logit (no
-    sigmoid), so losses use `from_logits=True`. With the defaults this is the pytorch/examples 64x64
+    `architecture="dcgan"` (the paper's): each of n strided convolutions (kernel 4, stride 2)
+    halves the size and doubles the filters, starting at `base_filters` with no BatchNorm on the
+    first (the paper's rule for D's input), down to a 4x4 or 7x7 map that is flattened into a
+    single linear output; LeakyReLU(0.2). With the defaults this is the pytorch/examples 64x64
     discriminator (64x64x3 -> 32x32x64 -> 16x16x128 -> 8x8x256 -> 4x4x512 -> 1).
+
+    `architecture="sndcgan"`: the SNDCGAN discriminator of Miyato et al. (2018), seven
+    convolutions alternating 3x3 stride 1 and 4x4 stride 2 (64, 64, 128, 128, 256, 256, 512
+    filters at 32x32 and below; compare_gan's 64, 128, 128, 256, 256, 512, 512 at 64x64 and
+    above), LeakyReLU(0.1), biases, no BatchNorm, and a dense logit; every weight layer (and a
+    projection's class embedding) is spectrally normalised with the gradient through sigma
+    (`SpectralConv2D`, `SpectralDense`, `SpectralEmbedding`).
+
+    The output is a logit (no sigmoid), so losses use `from_logits=True`.
 
     Args:
         image_size: input height and width; see `supported_image_sizes()`.
@@ -206,12 +230,7 @@ def build_discriminator(image_size: int = 64, channels: int = 3, base_filters: i
             the flattened features, `logit = w . phi(x) + b + e_y . phi(x)`. "concat": one-hot
             label maps are joined to the image as extra input channels (Mirza and Osindero
             2014, as in keras-io's conditional GAN).
-        normalization: "batch" (the paper's: BatchNorm after every convolution but the first) or
-            "spectral": SNDCGAN (Miyato et al. 2018; Kurach et al. 2019), every convolution, the
-            logit's dense layer and a projection embedding wrapped in Keras'
-            `SpectralNormalization` (one power iteration per training call), no BatchNorm, and
-            the convolutions get biases instead. Its power-iteration vectors are non-trainable
-            weights, saved and checkpointed with the model.
+        architecture: "dcgan" or "sndcgan", as above.
 
     Example:
         >>> d = build_discriminator(image_size=28, channels=1)
@@ -226,23 +245,8 @@ def build_discriminator(image_size: int = 64, channels: int = 3, base_filters: i
 
     class_names = _class_names(num_classes, class_names)
     check_conditioning(conditioning)
-    check_d_norm(normalization)
-    spectral = normalization == "spectral"
-
-    def normalized(layer):
-        # The wrapper takes the layer's name (weights, get_layer and summaries keep reading
-        # "down1", "logit"); the wrapped layer is "<name>_sn_inner".
-        if not spectral:
-            return layer
-        name = layer.name
-        layer.name = f"{name}_sn_inner"
-        # The wrapper itself is float32: under a mixed policy Keras' wrapper would compute W /
-        # sigma(W) from the bfloat16-cast kernel and assign it back, rounding the float32
-        # kernel to bfloat16 at every call (updates smaller than that rounding would be lost).
-        # The wrapped layer keeps the policy and computes in 16 bits.
-        if isinstance(layer, layers.Embedding):
-            return EmbeddingSpectralNormalization(layer, name=name)
-        return layers.SpectralNormalization(layer, name=name)
+    check_discriminator(architecture)
+    spectral = architecture == "sndcgan"
 
     images = keras.Input(shape=(image_size, image_size, channels), name="images")
     x = images
@@ -253,35 +257,44 @@ def build_discriminator(image_size: int = 64, channels: int = 3, base_filters: i
         if conditioning == "concat":
             maps = LabelMaps(num_classes, image_size, name="label_maps", dtype=dtype)(label_ids)
             x = layers.Concatenate(name="images_and_labels", dtype=dtype)([images, maps])
-    filters = base_filters
-    for i in range(1, doublings + 1):
-        x = normalized(layers.Conv2D(
-            filters, 4, strides=2, padding="same", use_bias=spectral,
-            kernel_initializer=_weight_init(next_seed()), name=f"down{i}", dtype=dtype,
-        ))(x)
-        if i > 1 and not spectral:
-            x = _batch_norm(f"down{i}_bn", next_seed(), dtype, sync_batchnorm)(x)
-        x = layers.LeakyReLU(negative_slope=0.2, name=f"down{i}_lrelu", dtype=dtype)(x)
-        filters *= 2
+    if spectral:
+        for i, (kernel, stride, filters) in enumerate(
+                _sndcgan_convolutions(image_size, base_filters), start=1):
+            x = SpectralConv2D(
+                filters, kernel, strides=stride, padding="same",
+                kernel_initializer=_weight_init(next_seed()), name=f"conv{i}", dtype=dtype,
+            )(x)
+            x = layers.LeakyReLU(negative_slope=0.1, name=f"conv{i}_lrelu", dtype=dtype)(x)
+    else:
+        filters = base_filters
+        for i in range(1, doublings + 1):
+            x = layers.Conv2D(
+                filters, 4, strides=2, padding="same", use_bias=False,
+                kernel_initializer=_weight_init(next_seed()), name=f"down{i}", dtype=dtype,
+            )(x)
+            if i > 1:
+                x = _batch_norm(f"down{i}_bn", next_seed(), dtype, sync_batchnorm)(x)
+            x = layers.LeakyReLU(negative_slope=0.2, name=f"down{i}_lrelu", dtype=dtype)(x)
+            filters *= 2
     features = layers.Flatten(name="flatten", dtype=dtype)(x)
-    x = normalized(layers.Dense(1, kernel_initializer=_weight_init(next_seed()), name="logit",
-                                dtype=dtype))(features)
+    dense = SpectralDense if spectral else layers.Dense
+    x = dense(1, kernel_initializer=_weight_init(next_seed()), name="logit", dtype=dtype)(features)
     if class_names is not None and conditioning == "projection":
-        embedded = normalized(layers.Embedding(
+        embedding = SpectralEmbedding if spectral else layers.Embedding
+        embedded = embedding(
             num_classes, features.shape[-1], embeddings_initializer=_weight_init(next_seed()),
             name="class_projection", dtype=dtype,
-        ))(label_ids)
+        )(label_ids)
         projection = layers.Dot(axes=1, name="projection", dtype=dtype)([embedded, features])
         x = layers.Add(name="logit_plus_projection", dtype=dtype)([x, projection])
     logits = layers.Activation("linear", dtype="float32", name="logits")(x)
     discriminator = keras.Model(inputs, logits, name="discriminator")
     if spectral and seed is not None:
-        # Keras draws the power-iteration vectors unseeded; with a seed they are reproducible too.
+        # The power-iteration vectors' initializer is unseeded; with a seed they are reproducible.
         for layer in discriminator.layers:
-            if isinstance(layer, layers.SpectralNormalization):
-                vector = layer.vector_u
-                init = keras.initializers.TruncatedNormal(stddev=0.02, seed=next_seed())
-                vector.assign(init(vector.shape, vector.dtype))
+            if hasattr(layer, "vector_u"):
+                init = keras.initializers.RandomNormal(stddev=1.0, seed=next_seed())
+                layer.vector_u.assign(init(layer.vector_u.shape, "float32"))
     return discriminator
 
 

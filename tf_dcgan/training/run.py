@@ -305,7 +305,7 @@ def build_gan(config: TrainConfig) -> DCGAN:
     discriminator = build_discriminator(config.image_size, config.channels, config.base_filters,
                                         dtype=dtype, sync_batchnorm=config.sync_batchnorm,
                                         conditioning=config.d_conditioning,
-                                        normalization=config.d_norm, **classes)
+                                        architecture=config.discriminator, **classes)
     gan = DCGAN(generator, discriminator, latent_dim=config.latent_dim, seed=config.seed,
                 ema_decay=config.ema_decay, augment=config.augment)
     d_rate = config.d_learning_rate or config.learning_rate
