@@ -94,6 +94,8 @@ def _modules_after(code):
     (["--resize", "fit"], 2, "invalid choice: 'fit'"),
     (["--dry-run", "--seed", "3"], 0, '"seed": 3'),
     (["--dataset", "/nonexistent/faces"], 2, "dataset folder '/nonexistent/faces' does not exist"),
+    (["--out", "docs/fashion_mnist_run", "--resume", "--steps-per-epoch", "7"], 2,
+     "steps_per_epoch cannot change when resuming; the run used steps_per_epoch=None"),
 ])
 def test_help_bad_flags_and_dry_run_answer_without_importing_tensorflow(argv, exit_code, shown):
     code = ("import train\n"
@@ -112,6 +114,34 @@ def test_generate_help_and_a_bad_flag_answer_without_importing_tensorflow():
     result, modules = _modules_after(code)
     assert modules == "False False", result.stderr[-2000:]
     assert "--num-images NUM_IMAGES" in result.stdout and "invalid int value: 'x'" in result.stderr
+
+
+@pytest.mark.parametrize("argv, shown", [
+    (["--run", "docs/conditional_run", "--label", "Boot"],
+     "label must be a class of the generator; received label='Boot'. The classes are 0 T-shirt"),
+    (["--generator", "docs/fashion_mnist_run/generator.keras", "--label", "3"],
+     "label is for a conditional generator (train.py --conditional); received label='3'"),
+])
+def test_a_wrong_label_is_refused_from_the_card_without_importing_tensorflow(argv, shown, tmp_path):
+    code = f"import generate\nprint('exit', generate.main({argv + ['--out', str(tmp_path / 'g')]!r}))"
+    result, modules = _modules_after(code)
+    assert modules == "False False", result.stderr[-2000:]
+    assert "exit 2" in result.stdout and shown in result.stderr
+    assert not (tmp_path / "g").exists()
+
+
+def test_export_refusals_answer_without_importing_tensorflow(tmp_path):
+    (tmp_path / "out" / "web").mkdir(parents=True)
+    argv = ["--generator", "docs/fashion_mnist_run/generator.keras", "--web"]
+    code = (f"import os, export\nos.environ['TF_DCGAN_NODE_MODULES'] = {str(tmp_path / 'none')!r}\n"
+            f"print('exit', export.main({argv + ['--out', str(tmp_path / 'new')]!r}))\n"
+            f"print('exit', export.main({argv + ['--out', str(tmp_path / 'out')]!r}))")
+    result, modules = _modules_after(code)
+    assert modules == "False False", result.stderr[-2000:]
+    assert result.stdout.count("exit 2") == 2
+    assert "the LiteRT.js runtime is not installed" in result.stderr
+    assert "web already exists; pass --overwrite" in result.stderr
+    assert not (tmp_path / "new").exists()
 
 
 def test_export_help_answers_without_importing_tensorflow():

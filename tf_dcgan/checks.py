@@ -159,6 +159,32 @@ def check_choice(name: str, value: str, choices: tuple, fix: str) -> None:
         )
 
 
+def class_index(class_names: list[str], label: str | int) -> int:
+    """The index of class `label` (an index or a name, "7" or "Sneaker") among `class_names`;
+    no names: an unconditional generator, which takes no label.
+
+    Raises:
+        ValueError: the generator is unconditional, or has no such class (the message lists them).
+
+    Example:
+        >>> class_index(["cat", "dog"], "dog"), class_index(["cat", "dog"], 0)
+        (1, 0)
+    """
+    if not class_names:
+        raise ValueError(
+            f"label is for a conditional generator (train.py --conditional); received "
+            f"label={label!r} for an unconditional one. Leave --label out."
+        )
+    text = str(label)
+    if text in class_names:
+        return class_names.index(text)
+    if text.isdigit() and int(text) < len(class_names):
+        return int(text)
+    choices = ", ".join(f"{index} {name}" for index, name in enumerate(class_names))
+    raise ValueError(f"label must be a class of the generator; received label={label!r}. "
+                     f"The classes are {choices}.")
+
+
 def check_seed(seed: int) -> None:
     """Raises ValueError unless `seed` is None or an integer in [0, 2**31)."""
     if seed is not None and (not _is_int(seed) or not 0 <= seed < 2**31):

@@ -9,10 +9,12 @@ import contextlib
 import importlib
 import importlib.abc
 import importlib.util
+import json
 import logging
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 # TensorFlow's C++ log below warnings would bury our one-line errors; warnings and errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -157,3 +159,49 @@ def native_bfloat16_cpu(cpuinfo: str = "/proc/cpuinfo") -> bool:
     """Whether the CPU computes bfloat16 natively (AVX512_BF16 or AMX-BF16). Elsewhere (AVX2-only
     CPUs) TensorFlow emulates it, about 7x slower than float32 on this project's AVX2 host."""
     return bool(cpu_flags(cpuinfo)[1] & {"avx512_bf16", "amx_bf16"})
+
+
+# The LiteRT.js runtime that export.py --web copies into its page: an npm package (package.json).
+LITERTJS_VERSION = "2.5.3"
+
+
+def _default_node_modules():
+    # A checkout's own node_modules (next to package.json), else the current folder's.
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "package.json").is_file():
+        return checkout / "node_modules"
+    return Path.cwd() / "node_modules"
+
+
+# The runtime files the page loads: the ES modules and the three WebAssembly builds LiteRT.js
+# picks from (threads with cross-origin isolation; relaxed SIMD; and the compatible fallback).
+# The JSPI build (WebNN, WebGPU partitioning) is left out: the page runs on the CPU.
+WASM_BUILDS = ("litert_wasm_internal", "litert_wasm_threaded_internal",
+               "litert_wasm_compat_internal")
+
+
+def find_litertjs(node_modules: str | Path | None = None) -> tuple[Path, str]:
+    """The folder of the installed `@litertjs/core` package and its version.
+
+    Args:
+        node_modules: the `node_modules` folder holding `@litertjs/core`; default the project's.
+
+    Raises:
+        ValueError: the package, or one of the files the page needs, is missing.
+    """
+    node_modules = Path(node_modules or os.environ.get("TF_DCGAN_NODE_MODULES")
+                        or _default_node_modules())
+    core = node_modules / "@litertjs" / "core"
+    needed = [core / "package.json", core / "dist" / "index.js",
+              node_modules / "@litertjs" / "wasm-utils" / "dist" / "index.js"]
+    needed += [core / "wasm" / f"{build}.{ext}" for build in WASM_BUILDS for ext in ("js", "wasm")]
+    missing = [str(path) for path in needed if not path.is_file()]
+    if missing:
+        raise ValueError(
+            f"the LiteRT.js runtime is not installed: {missing[0]} is missing. Run `npm ci` in "
+            "the tf-dcgan checkout (scripts/setup.sh does), or `npm install "
+            f"@litertjs/core@{LITERTJS_VERSION}` in any folder and set TF_DCGAN_NODE_MODULES to "
+            "its node_modules."
+        )
+    version = json.loads((core / "package.json").read_text())["version"]
+    return core, version

@@ -179,6 +179,31 @@ def metrics_from_evaluation(evaluation: dict[str, Any]) -> dict[str, Any]:
             "source": "evaluate.py (evaluation.json)"}
 
 
+def card_path(model: str | Path) -> Path:
+    """The model card of a model file: `OUT/NAME/MODEL_CARD.json` for an exported `OUT/NAME.tflite`
+    (one card per exported model), else the card beside it (a run's generator.keras, exports
+    before that layout)."""
+    model = Path(model)
+    own = model.parent / model.stem / CARD_JSON
+    return own if own.is_file() else model.with_name(CARD_JSON)
+
+
+def card_class_names(model: str | Path) -> list[str] | None:
+    """The class names a model file's card gives ([] for an unconditional model), read without
+    TensorFlow; None when there is no card or it does not say (the model itself is then asked)."""
+    try:
+        described = json.loads(card_path(model).read_text())["model"]
+        conditional, names = described["conditional"], described["class_names"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if conditional is False:
+        return []
+    if (conditional is True and isinstance(names, list) and names
+            and all(isinstance(name, str) for name in names)):
+        return names
+    return None
+
+
 def read_card(folder: str | Path) -> dict[str, Any] | None:
     """The card in `folder` (its MODEL_CARD.json), or None when there is none or it is not a card
     this project can show (unreadable, or hand-edited without a field it needs): the caller then

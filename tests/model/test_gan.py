@@ -1,3 +1,4 @@
+import re
 import warnings
 
 import keras
@@ -87,6 +88,16 @@ def test_fit_works_with_keras_callbacks(tiny_gan, tiny_images, tmp_path):
         keras.callbacks.TerminateOnNaN(),
     ])
     assert (tmp_path / "log.csv").read_text().count("\n") == 3
+
+
+def test_the_progress_bar_never_counts_past_the_epochs_end(tiny_gan, tiny_images, capfd):
+    # 10 steps an epoch, 4 a call: the last call runs 2 steps, which Keras' own bar counted as 4
+    # (12/10 before 10/10).
+    gan = tiny_gan(steps_per_execution=4)
+    dataset = tf.data.Dataset.from_tensor_slices(tiny_images[:16]).batch(8).repeat()
+    gan.fit(dataset, epochs=2, steps_per_epoch=10, verbose=1)
+    shown = [int(n) for n in re.findall(r"(\d+)/10(?!\d)", capfd.readouterr().out)]
+    assert shown and max(shown) == 10, shown
 
 
 def test_training_noise_differs_between_steps(tiny_gan, tiny_images):

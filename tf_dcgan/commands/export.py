@@ -9,6 +9,7 @@ import sys
 
 from tf_dcgan.checks import QUANTIZATIONS
 from tf_dcgan.cli import Parser, fail, import_tensorflow_quietly
+from tf_dcgan.environment import find_litertjs
 
 EXAMPLES = """examples:
   python export.py --run runs/20261125-202956-fashion_mnist --out exports
@@ -55,22 +56,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    import_tensorflow_quietly()
-    from tf_dcgan import export as export_lib
-    from tf_dcgan.export.web import export_web, find_litertjs
-    from tf_dcgan.model import load_generator
-    from tf_dcgan.model_card import CARD_MD, write_card
-
     tflite_path = os.path.join(args.out, f"{args.model_name}.tflite")
     web_path = os.path.join(args.out, "web")
     # One card per exported model, beside its SavedModel versions (TF Serving reads only the
     # numbered folders): OUT/NAME/MODEL_CARD.*, which OUT/NAME.tflite's classes are read from.
     card_dir = os.path.join(args.out, args.model_name)
     try:
+        # Refused before anything is written, so a second run writes no stray SavedModel
+        # version, and before TensorFlow is imported (3-10 s), so the answer comes at once.
         if not args.out:
             raise ValueError("out must name a folder; received an empty path. Pass e.g. "
                              "--out exports.")
-        # Refused before anything is written, so a second run writes no stray SavedModel version.
         if args.tflite and os.path.exists(tflite_path) and not args.overwrite:
             raise ValueError(
                 f"{tflite_path} already exists; pass --overwrite to replace it, or pick another "
@@ -81,6 +77,15 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(f"{web_path} already exists; pass --overwrite to replace it, "
                                  "or pick another --out.")
             find_litertjs()
+    except ValueError as error:
+        return fail("export.py", error)
+    import_tensorflow_quietly()
+    from tf_dcgan import export as export_lib
+    from tf_dcgan.export.web import export_web
+    from tf_dcgan.model import load_generator
+    from tf_dcgan.model_card import CARD_MD, write_card
+
+    try:
         generator = load_generator(run_dir=args.run, path=args.generator)
         version_dir = export_lib.export_saved_model(
             generator, args.out, model_name=args.model_name, version=args.version,

@@ -31,7 +31,21 @@ def parse_args(argv: list[str] | None = None) -> GenerateConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_command("generate.py", parse_args(argv), _generate)
+    return run_command("generate.py", parse_args(argv), _generate, precheck=_check_label)
+
+
+def _check_label(config: GenerateConfig) -> None:
+    """A --label the model's card does not know is one line at once, not after TensorFlow."""
+    from tf_dcgan.checks import class_index
+    from tf_dcgan.model_card import card_class_names
+    from tf_dcgan.run_folder import GENERATOR
+
+    if config.label is None:
+        return
+    names = card_class_names(config.generator if config.generator is not None
+                             else os.path.join(config.run, GENERATOR))
+    if names is not None:  # no card: the model itself is asked, once loaded
+        class_index(names, config.label)
 
 
 def _generate(config: GenerateConfig) -> str:

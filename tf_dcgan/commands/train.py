@@ -13,11 +13,12 @@ from tf_dcgan.cli import (
     import_tensorflow_quietly,
 )
 from tf_dcgan.config import PAPER_RECIPE, RECIPES, TrainConfig
+from tf_dcgan.run_folder import RunFolder
 
 EXAMPLES = """examples:
   python train.py --epochs 20                     # Fashion-MNIST, 28x28, the default recipe
   python train.py --epochs 20 --recipe paper      # exactly the paper's recipe
-  python train.py --epochs 20 --recipe sndcgan --loss hinge   # spectral-norm D, hinge loss
+  python train.py --epochs 20 --recipe sndcgan --loss hinge   # SNDCGAN's D, hinge loss
   python train.py --epochs 1 --steps-per-epoch 20  # a quick try
   python train.py --image-size 64                 # the paper's 64x64 networks
   python train.py --d-update joint --seed 0 --out runs/joint
@@ -43,8 +44,8 @@ def build_parser() -> Parser:
                         "pytorch/examples: batch 128, Adam 2e-4 for both networks); default: "
                         "this project's, batch 64 and G's rate 4e-4, measured 0.76x the paper's "
                         "FID after 20 epochs (docs/training.md, 'Recipe ablation'); sndcgan: "
-                        "the paper's G against a spectrally normalised D without BatchNorm "
-                        "(Miyato et al. 2018, their setting C; Kurach et al. 2019): batch 64, "
+                        "the paper's G against SNDCGAN's D, seven spectrally normalised "
+                        "convolutions (Miyato et al. 2018, their setting C; Kurach et al. 2019): batch 64, "
                         "Adam 2e-4 and betas (0.5, 0.999) for both, one joint D step per G step, "
                         "the ns loss (docs/training.md, 'SNDCGAN'). Flags given explicitly win "
                         "(default: %(default)s)")
@@ -109,6 +110,9 @@ def _train(config, dry_run, resume, given, started):
         config.validate()
         if not resume:  # a missing path is one line at once, not after TensorFlow's 3-10 s
             check_dataset_path(config.dataset)
+        elif config.out is not None and RunFolder(config.out).config_path.is_file():
+            # So is a setting a resumed run may not change (prepare_run checks it again).
+            RunFolder(config.out).read_config().resumed_with(config, given)
         if dry_run:
             print(config.to_json())
             return 0

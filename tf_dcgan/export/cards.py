@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tf_dcgan import model_card
-from tf_dcgan.export.loading import GeneratorFile, card_path
+from tf_dcgan.export.loading import GeneratorFile
 from tf_dcgan.run_folder import RunFolder
 
 
@@ -19,7 +19,7 @@ def find_card(path: str | Path) -> dict[str, Any] | None:
     `OUT/NAME.tflite`), in its folder (a run's generator.keras) or up to two folders above (an
     export's SavedModel OUT/NAME/1)."""
     path = Path(path)
-    folders = [path] if path.is_dir() else [card_path(path).parent]
+    folders = [path] if path.is_dir() else [model_card.card_path(path).parent]
     folders += list(path.parents)[:3]
     for folder in folders:
         card = model_card.read_card(folder)

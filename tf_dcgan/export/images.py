@@ -10,7 +10,7 @@ import imageio.v3 as iio
 import keras
 import numpy as np
 
-from tf_dcgan.checks import MAX_EXPORT_IMAGES, check_positive_int, check_seed
+from tf_dcgan.checks import MAX_EXPORT_IMAGES, check_positive_int, check_seed, class_index
 from tf_dcgan.data.grids import (
     GRID_MIN_WIDTH,
     grid_scale,
@@ -35,19 +35,9 @@ def class_label(generator: "keras.Model | GeneratorFile", label: str | int | Non
         return None
     latent = generator.latent if isinstance(generator, GeneratorFile) else LatentSpace.of(generator)
     if not latent.conditional:
-        raise ValueError(
-            f"label is for a conditional generator (train.py --conditional); received "
-            f"label={label!r} for an unconditional one. Leave --label out."
-        )
-    names = latent.class_names or [str(index) for index in range(latent.num_classes)]
-    text = str(label)
-    if text in names:
-        return names.index(text)
-    if text.isdigit() and int(text) < latent.num_classes:
-        return int(text)
-    choices = ", ".join(f"{index} {name}" for index, name in enumerate(names))
-    raise ValueError(f"label must be a class of the generator; received label={label!r}. "
-                     f"The classes are {choices}.")
+        return class_index([], label)
+    return class_index(latent.class_names or [str(index) for index in range(latent.num_classes)],
+                       label)
 
 
 # Memory one `generate.py` command may need at once: the images, the grid and the walk's frames.

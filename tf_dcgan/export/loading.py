@@ -22,7 +22,7 @@ from tf_dcgan.checks import error_summary
 from tf_dcgan.environment import native_stderr_silenced
 from tf_dcgan.model.latent import LatentSpace
 from tf_dcgan.model.saving import check_finite, load_generator
-from tf_dcgan.model_card import CARD_JSON
+from tf_dcgan.model_card import card_path
 
 # Rows per call for the Keras and SavedModel kinds (a TFLite model takes one image per call).
 BATCH = 256
@@ -161,13 +161,6 @@ def _tflite(path):
 
 # Class names shown in an error at most; a card may hold any number.
 _SHOWN_NAMES = 5
-
-
-def card_path(model: Path) -> Path:
-    """The model card of an exported file: `OUT/NAME/MODEL_CARD.json` for `OUT/NAME.tflite`
-    (one card per exported model), else the card beside it (exports before that layout)."""
-    own = model.parent / model.stem / CARD_JSON
-    return own if own.is_file() else model.with_name(CARD_JSON)
 
 
 def _card_class_names(path):

@@ -25,6 +25,7 @@ from pathlib import Path
 import keras
 
 from tf_dcgan.checks import check_quantize
+from tf_dcgan.environment import LITERTJS_VERSION, WASM_BUILDS, find_litertjs
 from tf_dcgan.export.staging import staged_folder
 from tf_dcgan.export.tflite import export_tflite
 from tf_dcgan.files import check_folder
@@ -34,52 +35,7 @@ from tf_dcgan.model.saving import check_finite, check_generator
 # The page ships inside the package; the LiteRT.js runtime is an npm package (package.json).
 PAGE_DIR = Path(__file__).with_name("web_page")
 PAGE_FILES = ("index.html", "demo.js", "demo.css")
-LITERTJS_VERSION = "2.5.3"
-
-
-def _default_node_modules():
-    # A checkout's own node_modules (next to package.json), else the current folder's.
-    checkout = Path(__file__).resolve().parents[2]
-    if (checkout / "package.json").is_file():
-        return checkout / "node_modules"
-    return Path.cwd() / "node_modules"
-
-
-# The runtime files the page loads: the ES modules and the three WebAssembly builds LiteRT.js
-# picks from (threads with cross-origin isolation; relaxed SIMD; and the compatible fallback).
-# The JSPI build (WebNN, WebGPU partitioning) is left out: the page runs on the CPU.
-WASM_BUILDS = ("litert_wasm_internal", "litert_wasm_threaded_internal",
-               "litert_wasm_compat_internal")
-
-
 MODEL_FILE = "generator.tflite"
-
-
-def find_litertjs(node_modules: str | Path | None = None) -> tuple[Path, str]:
-    """The folder of the installed `@litertjs/core` package and its version.
-
-    Args:
-        node_modules: the `node_modules` folder holding `@litertjs/core`; default the project's.
-
-    Raises:
-        ValueError: the package, or one of the files the page needs, is missing.
-    """
-    node_modules = Path(node_modules or os.environ.get("TF_DCGAN_NODE_MODULES")
-                        or _default_node_modules())
-    core = node_modules / "@litertjs" / "core"
-    needed = [core / "package.json", core / "dist" / "index.js",
-              node_modules / "@litertjs" / "wasm-utils" / "dist" / "index.js"]
-    needed += [core / "wasm" / f"{build}.{ext}" for build in WASM_BUILDS for ext in ("js", "wasm")]
-    missing = [str(path) for path in needed if not path.is_file()]
-    if missing:
-        raise ValueError(
-            f"the LiteRT.js runtime is not installed: {missing[0]} is missing. Run `npm ci` in "
-            "the tf-dcgan checkout (scripts/setup.sh does), or `npm install "
-            f"@litertjs/core@{LITERTJS_VERSION}` in any folder and set TF_DCGAN_NODE_MODULES to "
-            "its node_modules."
-        )
-    version = json.loads((core / "package.json").read_text())["version"]
-    return core, version
 
 
 def export_web(generator: keras.Model, out_dir: str | Path, name: str = "dcgan",

@@ -47,6 +47,18 @@ def _warn_if_unit_interval(x) -> bool:
     return False
 
 
+class _EpochProgbar(keras.callbacks.ProgbarLogger):
+    """Keras' progress bar, never past the epoch's end.
+
+    Keras numbers a call of K steps by its last step as if all K ran; the last call of an epoch
+    may run fewer (see `DCGAN.make_train_function`), and Keras' own bar then showed 112/100.
+    """
+
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(batch if self.target is None else min(batch, self.target - 1),
+                                   logs)
+
+
 @keras.saving.register_keras_serializable(package="tf_dcgan")
 class DCGAN(keras.Model):
     """Trains a generator against a discriminator as in Radford, Metz and Chintala (2015).
@@ -308,6 +320,10 @@ class DCGAN(keras.Model):
             kwargs.setdefault("shuffle", False)
         self._epoch_length = kwargs.get("steps_per_epoch")
         self._steps_in_fit = 0
+        callbacks = kwargs.get("callbacks")
+        if kwargs.get("verbose", "auto") != 0 and (callbacks is None or isinstance(callbacks, list)) \
+                and not any(isinstance(c, keras.callbacks.ProgbarLogger) for c in callbacks or []):
+            kwargs["callbacks"] = [*(callbacks or []), _EpochProgbar()]
         try:
             return super().fit(x, *args, **kwargs)
         except tf.errors.InvalidArgumentError as error:
