@@ -22,8 +22,9 @@ Make the runs (every epoch's checkpoint kept), then score them in one run of thi
 The 64x64 emoji table of docs/training.md ("A 64x64 recipe") is the same script over runs on
 `scripts/get_emoji.py`'s folder, today's default first:
 
-    python train.py --dataset data/emoji --image-size 64 --channels 3 --epochs 51 --seed 0 \
-        --ema-decay 0.999 --eval-every 3 --keep-best --out runs/emoji_a_s0
+    python train.py --dataset data/emoji --image-size 64 --channels 3 --epochs 51 \
+        --steps-per-epoch 59 --seed 0 --ema-decay 0.999 --eval-every 3 --keep-best \
+        --out runs/emoji_a_s0
     python train.py ... --label-smoothing 0.1 --out runs/emoji_b_s0      (and --seed 1 of each)
     python benchmarks/quality_ablation.py runs/emoji_a_s? runs/emoji_b_s? --epochs 51
 """

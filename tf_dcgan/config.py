@@ -204,7 +204,11 @@ class TrainConfig:
         None, "random seed (default: drawn and recorded in config.json, so the run can be "
         "repeated)")
     out: str | None = setting(None, "run folder (default: runs/<date>-<time>-<dataset>)")
-    steps_per_epoch: int | None = setting(None, "cap on batches per epoch, for quick tries")
+    steps_per_epoch: int | None = setting(
+        None, "steps in an epoch, the clock of samples, checkpoints, evaluations and the GIF: "
+        "below one pass over the data it cuts the pass short (quick tries), above it an epoch "
+        "runs over several passes (default: one pass; a folder of under 150 batches gets the "
+        "fewest whole passes making 150 steps)")
     precision: str = setting(
         "auto", "compute precision: auto (mixed_bfloat16 where bfloat16 is native: CPUs with "
         "AVX512_BF16 or AMX, GPUs of compute capability 8.0 or more, TPUs; float32 elsewhere, "
@@ -271,7 +275,7 @@ class TrainConfig:
                            MAX_NUM_SAMPLES)
         if self.steps_per_epoch is not None:
             check_positive_int("steps_per_epoch", self.steps_per_epoch,
-                               "Leave it out to use the whole dataset each epoch.",
+                               "Leave it out for one pass over the dataset an epoch.",
                                MAX_STEPS_PER_EPOCH)
         check_positive_int("steps_per_execution", self.steps_per_execution,
                            "Use e.g. --steps-per-execution 16, or 1 for a call per step.",

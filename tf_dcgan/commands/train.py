@@ -126,6 +126,12 @@ def _train(config, dry_run, resume, given, started):
     print(f"run folder: {run.run_dir}", flush=True)
     print(training.precision_line(run, config, resume, given), flush=True)
     print(run.source.summary(), flush=True)
+    full_pass = run.source.num_images // run.config.batch_size
+    if run.steps_per_epoch > full_pass:
+        passes = run.steps_per_epoch / full_pass
+        print(f"an epoch is {run.steps_per_epoch} steps, {passes:.3g} passes over the "
+              f"{run.source.num_images:,} images: a small folder's samples, checkpoints and "
+              "evaluations come every epoch (--steps-per-epoch)", flush=True)
     if run.source.skipped:
         print(f"skipped files are listed in {run.folder.skipped_files_path}", flush=True)
     try:

@@ -29,10 +29,13 @@ from tf_dcgan.data.images import (
 )
 from tf_dcgan.data.pipelines import (
     AUTO_MEMORY_CACHE_BYTES,
+    MIN_EPOCH_STEPS,
     dataset_fingerprint,
+    default_steps_per_epoch,
     make_dataset,
     make_eval_dataset,
     make_training_stream,
+    pass_steps,
     training_steps_per_epoch,
 )
 from tf_dcgan.data.sources import (
@@ -61,6 +64,7 @@ __all__ = [
     "DEBIAN_FASHION_MNIST_DIR",
     "FASHION_MNIST_CLASSES",
     "IMAGE_EXTENSIONS",
+    "MIN_EPOCH_STEPS",
     "ImageSource",
     "absolute_split",
     "apply_orientation",
@@ -69,6 +73,7 @@ __all__ = [
     "debian_fashion_mnist_installed",
     "decode_image",
     "decode_rgb",
+    "default_steps_per_epoch",
     "exif_orientation",
     "GRID_MIN_WIDTH",
     "grid_scale",
@@ -76,6 +81,7 @@ __all__ = [
     "make_dataset",
     "make_eval_dataset",
     "make_training_stream",
+    "pass_steps",
     "preprocess",
     "read_array_file",
     "read_fashion_mnist_idx",

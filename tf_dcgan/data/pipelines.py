@@ -12,6 +12,7 @@ leave as float32 batches in [-1, 1] (the range of the generator's tanh), paired 
 
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 
@@ -250,11 +251,40 @@ def _in_memory(source, image_size, channels, resize):
     return tf.constant(images), tf.constant(labels)
 
 
+# A small folder's epoch is whole passes over it making at least this many steps, so that its
+# samples, checkpoints, evaluations and GIF frames come every 150 steps or so, not every few
+# (docs/training.md, "Small folders"); a folder of at least 150 batches keeps one pass an epoch.
+MIN_EPOCH_STEPS = 150
+
+
 def training_steps_per_epoch(num_images: int, batch_size: int,
                              steps_per_epoch: int | None = None) -> int:
-    """Full batches in an epoch, capped by `steps_per_epoch` when given."""
+    """Steps in an epoch: `steps_per_epoch` when given, else one pass (full batches).
+
+    Below one pass, `steps_per_epoch` caps the pass (each epoch a new shuffle, for quick tries);
+    above one, an epoch runs over several passes, each shuffled anew.
+    """
+    return steps_per_epoch or num_images // batch_size
+
+
+def pass_steps(num_images: int, batch_size: int, steps_per_epoch: int | None = None) -> int:
+    """Steps in one shuffled pass over the data: full batches, capped by a shorter epoch."""
     full = num_images // batch_size
     return min(steps_per_epoch or full, full)
+
+
+def default_steps_per_epoch(num_images: int, batch_size: int) -> int | None:
+    """A new run's epoch when `--steps-per-epoch` is not given: None (one pass) for a dataset of
+    at least `MIN_EPOCH_STEPS` batches, else the fewest whole passes that make that many steps.
+
+    Example:
+        >>> default_steps_per_epoch(300, 64), default_steps_per_epoch(60_000, 64)
+        (152, None)
+    """
+    full = num_images // batch_size
+    if full <= 0 or full >= MIN_EPOCH_STEPS:
+        return None
+    return math.ceil(MIN_EPOCH_STEPS / full) * full
 
 
 def make_training_stream(source: ImageSource, image_size: int, channels: int, batch_size: int,
@@ -266,17 +296,18 @@ def make_training_stream(source: ImageSource, image_size: int, channels: int, ba
     Batch number `step` (counted from the start of training) is always the same batch, in any
     process, so a run stopped after any step continues with exactly the batches it would have
     seen: pass the steps already done as `start_step`, and `steps_per_epoch` to `fit` (Keras
-    then keeps one iterator across epochs). With the memory cache each epoch is a full,
-    stateless permutation of all images (`tf.random.experimental.index_shuffle` seeded with
-    (seed, epoch)); uncached folders get a new permutation of the file list every epoch; file
+    then keeps one iterator across epochs). With the memory cache each pass over the data is a
+    full, stateless permutation of all images (`tf.random.experimental.index_shuffle` seeded
+    with (seed, pass)); uncached folders get a new permutation of the file list every pass; file
     caches and TFDS streams are shuffled in blocks of `shuffle_buffer` images; a resumed run
-    then skips into its epoch (re-reading the batches it skips).
+    then skips into its pass (re-reading the batches it skips). An epoch is one pass, or several
+    (`steps_per_epoch` above one pass), or part of one (below it: the pass is cut there).
 
     Args:
         source, image_size, channels, batch_size, cache, resize, shuffle_buffer: as in
             `make_dataset`.
         seed: the run's seed (an integer).
-        steps_per_epoch: optional cap on batches per epoch.
+        steps_per_epoch: batches per epoch (default one pass); see `training_steps_per_epoch`.
         start_step: batches already trained on.
 
     Returns:
@@ -288,18 +319,18 @@ def make_training_stream(source: ImageSource, image_size: int, channels: int, ba
         >>> gan.fit(stream, epochs=20, steps_per_epoch=steps)
     """
     cache = _check_training_args(source, image_size, channels, batch_size, resize, cache)
-    steps = training_steps_per_epoch(source.num_images, batch_size, steps_per_epoch)
-    full_epoch = training_steps_per_epoch(source.num_images, batch_size)
+    steps = pass_steps(source.num_images, batch_size, steps_per_epoch)
+    full_pass = source.num_images // batch_size
     seed = tf.constant(seed, tf.int64)
     if cache == "memory":
         images, labels = _in_memory(source, image_size, channels, resize)
         last_index = tf.constant(len(images) - 1, tf.int64)
 
         def batch_at(step):
-            epoch, position = step // steps, step % steps
+            data_pass, position = step // steps, step % steps
             positions = position * batch_size + tf.range(batch_size, dtype=tf.int64)
             index = tf.random.experimental.index_shuffle(
-                positions, seed=tf.stack([seed, epoch]), max_index=last_index)
+                positions, seed=tf.stack([seed, data_pass]), max_index=last_index)
             return tf.gather(images, index), tf.gather(labels, index)
 
         dataset = tf.data.Dataset.range(start_step, _ENDLESS).map(
@@ -323,7 +354,7 @@ def make_training_stream(source: ImageSource, image_size: int, channels: int, ba
             batches = elements.batch(batch_size, drop_remainder=True)
             # Only a capped epoch stops early: a full one reads to the end, which is what lets a
             # file cache complete during the first epoch.
-            return batches.take(steps) if steps < full_epoch else batches
+            return batches.take(steps) if steps < full_pass else batches
 
         start_epoch, skip = divmod(start_step, steps)
         dataset = tf.data.Dataset.range(start_epoch, _ENDLESS).flat_map(epoch_batches).skip(skip)
@@ -333,7 +364,8 @@ def make_training_stream(source: ImageSource, image_size: int, channels: int, ba
     # part of each global batch (sharding by data: the stream has no files to split).
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return dataset.with_options(options).prefetch(tf.data.AUTOTUNE), steps
+    epoch_steps = training_steps_per_epoch(source.num_images, batch_size, steps_per_epoch)
+    return dataset.with_options(options).prefetch(tf.data.AUTOTUNE), epoch_steps
 
 
 def make_eval_dataset(source: ImageSource, image_size: int, channels: int, batch_size: int = 256,

@@ -206,8 +206,12 @@ def prepare_run(config: TrainConfig, resume: bool = False, given: Collection[str
             "would have seen; nothing was changed. Restore the dataset as it was, or train a "
             "new run on it with another --out."
         )
+    steps_per_epoch = config.steps_per_epoch
+    if not resume and steps_per_epoch is None:  # a small folder's epoch is several passes
+        steps_per_epoch = data.default_steps_per_epoch(source.num_images, config.batch_size)
     config = dataclasses.replace(config, image_size=image_size, channels=channels,
-                                 class_names=class_names, dataset_fingerprint=fingerprint)
+                                 class_names=class_names, dataset_fingerprint=fingerprint,
+                                 steps_per_epoch=steps_per_epoch)
     run = PreparedRun(config, folder, None, source, resume, strategy=strategy, out=out)
     run.dataset, run.steps_per_epoch = run.stream(0)  # checks the batch size and the cache
     if config.eval_every:
