@@ -242,7 +242,7 @@ def test_resume_refuses_a_dataset_that_changed_and_continues_once_it_is_restored
     run = tmp_path / "run"
     small = ["--dataset", str(images), "--image-size", "16", "--batch-size", "8",
              "--base-filters", "8", "--latent-dim", "8", "--num-samples", "4", "--seed", "0",
-             "--epochs", "1"]
+             "--epochs", "1", "--steps-per-epoch", "5"]
     code, _, err = _resume([*small, "--out", str(run)], capsys)
     assert code == 0, err[-3000:]
     added = images / "40.png"

@@ -6,9 +6,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-# Keras' reduction of a step's per-replica outputs, as its own train function uses it.
-from keras.src.backend.tensorflow.trainer import reduce_per_replica
-
 from tf_dcgan.checks import (
     check_d_update,
     check_ema_decay,
@@ -19,6 +16,7 @@ from tf_dcgan.distribute import is_multi_worker
 from tf_dcgan.model import losses
 from tf_dcgan.model.augment import diff_augment, parse_policy
 from tf_dcgan.model.latent import LatentSpace, replica_seed
+from tf_dcgan.model.multi_step import MultiStepModel
 from tf_dcgan.model.networks import inference_copy
 
 # Real images are checked against this magnitude every step: [-1, 1], and a little rounding.
@@ -47,20 +45,8 @@ def _warn_if_unit_interval(x) -> bool:
     return False
 
 
-class _EpochProgbar(keras.callbacks.ProgbarLogger):
-    """Keras' progress bar, never past the epoch's end.
-
-    Keras numbers a call of K steps by its last step as if all K ran; the last call of an epoch
-    may run fewer (see `DCGAN.make_train_function`), and Keras' own bar then showed 112/100.
-    """
-
-    def on_train_batch_end(self, batch, logs=None):
-        super().on_train_batch_end(batch if self.target is None else min(batch, self.target - 1),
-                                   logs)
-
-
 @keras.saving.register_keras_serializable(package="tf_dcgan")
-class DCGAN(keras.Model):
+class DCGAN(MultiStepModel):
     """Trains a generator against a discriminator as in Radford, Metz and Chintala (2015).
 
     Each `train_step` follows the PyTorch DCGAN recipe: the discriminator first takes a step on a
@@ -162,16 +148,6 @@ class DCGAN(keras.Model):
         self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
         # Both networks are built models, so the GAN is too; this lets it save before any fit.
         self.built = True
-        # A plain holder: a list set on a Keras model would be tracked (and checkpointed).
-        self._executed = _ExecutedSteps()
-        self._epoch_length, self._steps_in_fit = None, 0
-
-    @property
-    def executed_logs(self) -> list[dict[str, float]] | None:
-        """The logs of each step the train function's last call ran (Keras' running means over
-        the epoch, one dict per step, oldest first); None after `train_on_batch` or before any
-        `fit`. Callbacks read it to see every step when `steps_per_execution` > 1."""
-        return self._executed.logs
 
     @property
     def metrics(self):
@@ -241,16 +217,6 @@ class DCGAN(keras.Model):
         self.g_optimizer.build(self.generator.trainable_variables)
         self._jit_compile_arg = kwargs.get("jit_compile", "auto")
 
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # Under a tf.distribute strategy, Keras' TF trainer (keras/src/backend/tensorflow/
-        # trainer.py, `_maybe_symbolic_build`) reads one batch from a throwaway iterator and
-        # reduces it across replicas to build compiled metrics and `self.optimizer`. Under
-        # MultiWorkerMirroredStrategy that reduction fails on our (images, labels) batches
-        # ("Attempt to convert a value (PerReplica...) ... to a Tensor"). A DCGAN has nothing to
-        # build there: both networks are built, its optimizers are built in compile, and it has
-        # no compiled metrics or loss.
-        return
-
     @property
     def sampler(self):
         """The generator that makes samples: `ema_generator` when there is one, else `generator`.
@@ -310,20 +276,13 @@ class DCGAN(keras.Model):
         a batch outside [-1, 1] fails the first step with a `ValueError` that says how to scale.
 
         With `compile(steps_per_execution=K)` each call of the train function runs up to K steps
-        in one graph loop (`make_train_function`), never past the end of an epoch of
-        `steps_per_epoch` steps, and `executed_logs` holds each of those steps' logs.
+        in one graph loop (`MultiStepModel`).
         """
         _warn_if_unit_interval(x)
         if isinstance(x, tf.data.Dataset):
             # A dataset shuffles itself (`data.make_dataset` does): Keras' shuffle=True default
             # only warns that it is ignored.
             kwargs.setdefault("shuffle", False)
-        self._epoch_length = kwargs.get("steps_per_epoch")
-        self._steps_in_fit = 0
-        callbacks = kwargs.get("callbacks")
-        if kwargs.get("verbose", "auto") != 0 and (callbacks is None or isinstance(callbacks, list)) \
-                and not any(isinstance(c, keras.callbacks.ProgbarLogger) for c in callbacks or []):
-            kwargs["callbacks"] = [*(callbacks or []), _EpochProgbar()]
         try:
             return super().fit(x, *args, **kwargs)
         except tf.errors.InvalidArgumentError as error:
@@ -331,94 +290,6 @@ class DCGAN(keras.Model):
             if INPUT_RANGE_ERROR in str(error):
                 raise ValueError(INPUT_RANGE_ERROR + ".") from None
             raise
-
-    def make_train_function(self, force=False):
-        """Keras' train function, run K = `steps_per_execution` steps at a time without Python.
-
-        A call on a `tf.data` iterator runs up to K training steps in one `tf.while_loop` and
-        returns the last step's logs (as Keras' own loop does), with three differences that keep
-        a run's guarantees: it stops at the end of `fit`'s epoch (`steps_per_epoch`), so the
-        last call of an epoch may run fewer steps; it stops after the first step whose logs are
-        not finite, so a divergence stops training at the step it happened; and
-        `executed_logs` is a list of every step's logs, so callbacks (`LossHistory`,
-        `DivergenceGuard`, `Checkpointer`) still see each step. `train_on_batch` runs one step.
-        """
-        if self.train_function is not None and not force:
-            return self.train_function
-        super().make_train_function(force=True)
-        keras_function = self.train_function
-        run_steps = self._multi_step_function()
-
-        def function(iterator):
-            if not isinstance(iterator, (tf.data.Iterator, tf.distribute.DistributedIterator)):
-                self._executed.logs = None  # train_on_batch: Keras runs one step
-                return keras_function(iterator)
-            steps = self.steps_per_execution
-            if self._epoch_length:
-                steps = min(steps, self._epoch_length - self._steps_in_fit % self._epoch_length)
-            logs, rows, done = run_steps(iterator, tf.constant(steps, tf.int32))
-            done = int(done)
-            self._steps_in_fit += done
-            rows = {name: values.numpy() for name, values in rows.items()}
-            self._executed.logs = [{name: float(values[i]) for name, values in rows.items()}
-                                   for i in range(done)]
-            return logs
-
-        self.train_function = function
-        return function
-
-    def _multi_step_function(self):
-        """A `tf.function(iterator, steps)` -> (last logs, {name: [done] values}, done)."""
-        strategy = self.distribute_strategy
-        multi_worker = is_multi_worker(strategy)
-
-        def one_step(data):
-            outputs = strategy.run(self.train_step, args=(data,))
-            return reduce_per_replica(outputs, strategy, reduction="auto")
-
-        if not self.run_eagerly:
-            one_step = tf.function(one_step, reduce_retracing=True, jit_compile=self.jit_compile)
-
-        def finite(logs):
-            return tf.reduce_all([tf.reduce_all(tf.math.is_finite(tf.cast(v, tf.float32)))
-                                  for v in logs.values()])
-
-        def scalar(value):
-            return tf.reduce_mean(tf.cast(value, tf.float32))
-
-        def run_steps(iterator, steps):
-            # The first step outside the loop gives the logs' structure (an exhausted finite
-            # dataset raises OutOfRangeError here, which ends Keras' epoch).
-            logs = one_step(iterator.get_next())
-            rows = {name: tf.TensorArray(tf.float32, size=0, dynamic_size=True,
-                                         element_shape=[]).write(0, scalar(value))
-                    for name, value in logs.items()}
-
-            def more(done, logs, rows, has_data):
-                return tf.logical_and(tf.logical_and(done < steps, has_data), finite(logs))
-
-            def step(done, logs, rows, has_data):
-                if multi_worker:
-                    # Collectives inside a tf.cond fail under MultiWorkerMirroredStrategy ("You
-                    # must feed a value for placeholder"); train.py's stream never runs out.
-                    new = one_step(iterator.get_next())
-                    rows = {name: rows[name].write(done, scalar(new[name])) for name in rows}
-                    return done + 1, new, rows, has_data
-                optional = iterator.get_next_as_optional()
-
-                def train():
-                    new = one_step(optional.get_value())
-                    return new, {name: rows[name].write(done, scalar(new[name])) for name in rows}
-
-                has_data = optional.has_value()
-                logs, rows = tf.cond(has_data, train, lambda: (logs, rows))
-                return done + tf.cast(has_data, tf.int32), logs, rows, has_data
-
-            done, logs, rows, _ = tf.while_loop(
-                more, step, [tf.constant(1), logs, rows, tf.constant(True)])
-            return logs, {name: array.stack() for name, array in rows.items()}, done
-
-        return run_steps if self.run_eagerly else tf.function(run_steps, reduce_retracing=True)
 
     def train_on_batch(self, x=None, *args, **kwargs):
         """`keras.Model.train_on_batch`; a first batch of 0-1 pixels gets a warning."""
@@ -610,12 +481,6 @@ class DCGAN(keras.Model):
         for key in ("d_optimizer", "g_optimizer", "loss_fn"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         self.compile(**config)
-
-
-class _ExecutedSteps:
-    """What the train function's last call did: `logs`, one dict per step (or None)."""
-
-    logs = None
 
 
 def _add_gradients(first, second):
