@@ -11,7 +11,7 @@ FOUNDATION = {
     "checks": set(),
     "environment": set(),
     "files": set(),
-    "config": {"checks"},
+    "config": {"checks", "environment"},
     "model_card": {"environment", "files"},
     "run_folder": {"checks", "config", "files", "model_card"},
     "cli": {"environment"},

@@ -5,6 +5,7 @@ TensorFlow-free: `train.py --help`, `--dry-run` and a bad flag are answered with
 
 import dataclasses
 import json
+import os
 import typing
 from typing import Any
 
@@ -21,6 +22,7 @@ from tf_dcgan.checks import (
     MAX_NUM_SAMPLES,
     MAX_STEPS_PER_EPOCH,
     PRECISIONS,
+    QUANTIZATIONS,
     RESIZE_MODES,
     STRATEGIES,
     check_augment,
@@ -38,6 +40,7 @@ from tf_dcgan.checks import (
     check_seed,
     check_strategy,
 )
+from tf_dcgan.environment import find_litertjs
 
 # Settings a resumed run may change: how long it trains and how it is kept, not what it learns.
 # The precision may change too (weights, optimizer moments and BatchNorm statistics are float32
@@ -589,3 +592,81 @@ class GenerateConfig:
             check_positive_int("interpolate", self.interpolate,
                                "Use e.g. --interpolate 24, or 0 for no walk.", 1000)
         return self
+
+
+@dataclasses.dataclass
+class ExportConfig:
+    """What `export.py` writes: a run's generator (or a generator file) as a TF Serving
+    SavedModel, and with `tflite` and `web` as a TFLite model and a web page; `tf_dcgan.export
+    .export` takes it whole.
+
+    Example:
+        >>> config = ExportConfig(run="runs/mine", out="exports", tflite=True).validate()
+    """
+
+    run: str | None = setting(None, "a run folder written by train.py (uses its generator.keras; "
+                                    "or --generator)")
+    generator: str | None = setting(None, "a generator .keras file (or --run)")
+    out: str | None = setting(None, "the export base folder (needed)")
+    model_name: str = setting("dcgan", "the model's folder and serving name")
+    version: int | None = setting(None, "SavedModel version (default: the next free integer)")
+    overwrite: bool = setting(False, "replace an existing version (and .tflite file, and web/ "
+                                     "folder)")
+    max_images: int = setting(256, "largest num_images the generate signatures accept")
+    tflite: bool = setting(False, "also write OUT/<model-name>.tflite")
+    web: bool = setting(False, "also write OUT/web/: a page that runs the generator with "
+                               "LiteRT.js (view it with: python -m http.server -d OUT/web)")
+    quantize: str | None = setting(
+        None, "TFLite weights: none (float32), float16, or full int8 (default: none for "
+        "--tflite; float16 for --web, half the bytes to download)", choices=QUANTIZATIONS)
+
+    def validate(self) -> "ExportConfig":
+        """Raises ValueError naming the first bad setting, the value received and the fix."""
+        _check_one_generator("export", self.run, self.generator)
+        if self.out is None:
+            raise ValueError("out is needed; received none. Pass --out DIR, e.g. --out exports.")
+        if not self.out:
+            raise ValueError("out must name a folder; received an empty path. Pass e.g. "
+                             "--out exports.")
+        if not self.model_name or "/" in self.model_name or self.model_name.startswith("."):
+            raise ValueError(
+                f"model_name must be a plain folder name; received model_name="
+                f"{self.model_name!r}. Use e.g. --model-name dcgan.")
+        if self.version is not None:
+            check_positive_int("version", self.version, "Leave --version out for the next one.")
+        check_positive_int("max_images", self.max_images,
+                           "The default is 256; ask for more images in several requests.",
+                           MAX_EXPORT_IMAGES)
+        return self
+
+    @property
+    def tflite_path(self) -> str:
+        """OUT/<model-name>.tflite."""
+        return os.path.join(self.out, f"{self.model_name}.tflite")
+
+    @property
+    def web_path(self) -> str:
+        """OUT/web, the page's folder."""
+        return os.path.join(self.out, "web")
+
+    @property
+    def card_dir(self) -> str:
+        """OUT/<model-name>: one card per exported model, beside its SavedModel versions (TF
+        Serving reads only the numbered folders); OUT/<model-name>.tflite's classes are read
+        from it."""
+        return os.path.join(self.out, self.model_name)
+
+    def check_outputs(self) -> None:
+        """Refuses, before anything is written (and before TensorFlow is imported), a .tflite
+        file or web page that exists without `overwrite`, and `web` without the LiteRT.js
+        runtime, so a refused export leaves no stray SavedModel version."""
+        if self.tflite and os.path.exists(self.tflite_path) and not self.overwrite:
+            raise ValueError(
+                f"{self.tflite_path} already exists; pass --overwrite to replace it, or pick "
+                "another --model-name."
+            )
+        if self.web:
+            if os.path.exists(self.web_path) and not self.overwrite:
+                raise ValueError(f"{self.web_path} already exists; pass --overwrite to replace "
+                                 "it, or pick another --out.")
+            find_litertjs()

@@ -15,7 +15,7 @@ from tests.helpers import ROOT, one_line_error, tflite_run
 from tests.serving_stub import rest_predict
 from tf_dcgan import build_discriminator, build_generator, latent_noise
 from tf_dcgan import export as export_lib
-from tf_dcgan.config import TrainConfig
+from tf_dcgan.config import ExportConfig, TrainConfig
 from tf_dcgan.data.transforms import to_uint8
 from tf_dcgan.export import saved_model, staging, tflite
 from tf_dcgan.export.tflite import non_builtin_ops
@@ -214,6 +214,23 @@ def test_export_cli_writes_both_from_a_run_folder(generator, tmp_path, capsys):
     assert not (tmp_path / "out" / "dcgan" / "2").exists()
     assert export.main([*again, "--overwrite"]) == 0
     assert (tmp_path / "out" / "dcgan" / "2" / "saved_model.pb").is_file()
+
+
+def test_export_is_a_library_function_of_one_config(generator, tmp_path):
+    generator.save(tmp_path / "g.keras")
+    lines = []
+    config = ExportConfig(generator=str(tmp_path / "g.keras"), out=str(tmp_path / "out"),
+                          tflite=True, max_images=8)
+    last = export_lib.export(config, report=lines.append)
+    assert lines == [f"SavedModel: {tmp_path / 'out' / 'dcgan' / '1'}",
+                     f"TFLite (none): {tmp_path / 'out' / 'dcgan.tflite'}"]
+    assert last == f"Model card: {tmp_path / 'out' / 'dcgan' / 'MODEL_CARD.md'}"
+    card = json.loads((tmp_path / "out" / "dcgan" / "MODEL_CARD.json").read_text())
+    assert card["files"] == ["dcgan/1", "dcgan.tflite"]
+    with pytest.raises(ValueError, match="dcgan.tflite already exists; pass --overwrite"):
+        export_lib.export(config)  # refused before a second SavedModel version is written
+    assert sorted(p.name for p in (tmp_path / "out" / "dcgan").iterdir()) == [
+        "1", "MODEL_CARD.json", "MODEL_CARD.md"]
 
 
 def _cli_error(argv, capsys):

@@ -27,6 +27,9 @@ from tf_dcgan.export.saved_model import (
     export_saved_model,
     next_version,
 )
+from tf_dcgan.export.shipping import (
+    export,
+)
 from tf_dcgan.export.staging import (
     remove_stale_staging,
     write_failed,
@@ -49,6 +52,7 @@ __all__ = [
     "MAX_OUTPUT_BYTES",
     "check_output_size",
     "class_label",
+    "export",
     "generate_images",
     "gif_bytes",
     "latent_walk",
