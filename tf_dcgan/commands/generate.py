@@ -34,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     return run_command("generate.py", parse_args(argv), _generate, precheck=_check_label)
 
 
+def _generate(config: GenerateConfig) -> str:
+    from tf_dcgan.export import generate
+
+    return generate(config)
+
+
 def _check_label(config: GenerateConfig) -> None:
     """A --label the model's card does not know is one line at once, not after TensorFlow."""
     from tf_dcgan.checks import class_index
@@ -46,48 +52,6 @@ def _check_label(config: GenerateConfig) -> None:
                              else os.path.join(config.run, GENERATOR))
     if names is not None:  # no card: the model itself is asked, once loaded
         class_index(names, config.label)
-
-
-def _generate(config: GenerateConfig) -> str:
-    import json
-
-    from tf_dcgan import model_card
-    from tf_dcgan.export import (
-        check_output_size,
-        class_label,
-        export_card,
-        generate_images,
-        gif_bytes,
-        latent_walk,
-        open_generator,
-        write_image_folder,
-    )
-    from tf_dcgan.files import check_replaceable_folder
-    from tf_dcgan.run_folder import RunFolder
-
-    generator = open_generator(run_dir=config.run, path=config.generator)
-    label = class_label(generator, config.label)
-    out = config.out if config.out is not None else (
-        RunFolder(config.run).path / "generated" / f"seed-{config.seed}")
-    # A file, a link, or the run or model itself is refused before --overwrite touches it.
-    check_replaceable_folder(out, protected=(config.run, config.generator))
-    if os.path.exists(out) and not config.overwrite:  # before minutes of generating
-        raise ValueError(f"{out} already exists; pass --overwrite to replace it, or pick another "
-                         "--out.")
-    check_output_size(generator, config.num_images, config.scale, config.interpolate)
-    images = generate_images(generator, config.num_images, config.seed, label)
-    extras = {}
-    if config.interpolate:
-        extras["walk.gif"] = gif_bytes(latent_walk(generator, config.num_images, config.seed,
-                                                   label, config.interpolate, config.scale))
-    card = export_card(generator, config.run)
-    card["generated"] = {"num_images": config.num_images, "seed": config.seed,
-                         "label": label, "from": f"{generator.kind} {generator.path}"}
-    extras[model_card.CARD_JSON] = (json.dumps(card, indent=2) + "\n").encode()
-    extras[model_card.CARD_MD] = model_card.card_markdown(card).encode()
-    folder = write_image_folder(out, images, config.overwrite, config.scale, extras)
-    walk = " and walk.gif" if config.interpolate else ""
-    return f"{config.num_images} images, grid.png{walk}: {folder}"
 
 
 if __name__ == "__main__":

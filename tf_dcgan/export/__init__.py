@@ -29,6 +29,7 @@ from tf_dcgan.export.saved_model import (
 )
 from tf_dcgan.export.shipping import (
     export,
+    generate,
 )
 from tf_dcgan.export.staging import (
     remove_stale_staging,
@@ -53,6 +54,7 @@ __all__ = [
     "check_output_size",
     "class_label",
     "export",
+    "generate",
     "generate_images",
     "gif_bytes",
     "latent_walk",

@@ -179,7 +179,8 @@ def gif_bytes(frames: list[np.ndarray], frame_seconds: float = 0.1) -> bytes:
 
 def write_images(generator: "keras.Model | GeneratorFile", out_dir: str | Path,
                  num_images: int = 64, seed: int = 0, label: int | None = None,
-                 overwrite: bool = False, scale: int = 1) -> Path:
+                 overwrite: bool = False, scale: int = 1,
+                 extras: dict[str, bytes] | None = None) -> Path:
     """Writes `num_images` generated images to `out_dir`: `0000.png`, ... and `grid.png`.
 
     The folder appears whole or not at all (built under a hidden name, then renamed); an
@@ -196,6 +197,7 @@ def write_images(generator: "keras.Model | GeneratorFile", out_dir: str | Path,
             `i % num_classes` to image i (the grid then shows the classes in turn).
         overwrite: bool. Replace an existing `out_dir`.
         scale: int. Upscale every image this many times (nearest neighbour), for viewing.
+        extras: more files to write into the folder (name to bytes), e.g. a model card.
 
     Returns:
         The folder written.
@@ -211,7 +213,7 @@ def write_images(generator: "keras.Model | GeneratorFile", out_dir: str | Path,
         raise ValueError(f"{out_dir} already exists; pass --overwrite to replace it, or pick "
                          "another --out.")
     images = generate_images(generator, num_images, seed, label)
-    return write_image_folder(out_dir, images, overwrite, scale)
+    return write_image_folder(out_dir, images, overwrite, scale, extras)
 
 
 def _grid_factor(columns, size, scale):

@@ -1,17 +1,28 @@
-"""`export`: everything `export.py` writes for one `ExportConfig`, as a library function."""
+"""What `export.py` and `generate.py` write, as library functions of their configs: `export`
+(`ExportConfig`) and `generate` (`GenerateConfig`)."""
 
+import json
 import os
 import shlex
 from collections.abc import Callable
 
-from tf_dcgan.config import ExportConfig
+from tf_dcgan import model_card
+from tf_dcgan.config import ExportConfig, GenerateConfig
 from tf_dcgan.export.cards import export_card
-from tf_dcgan.export.loading import keras_generator_file
+from tf_dcgan.export.images import (
+    check_output_size,
+    class_label,
+    gif_bytes,
+    latent_walk,
+    write_images,
+)
+from tf_dcgan.export.loading import keras_generator_file, open_generator
 from tf_dcgan.export.saved_model import export_saved_model
 from tf_dcgan.export.tflite import export_tflite
 from tf_dcgan.export.web import export_web
 from tf_dcgan.model.saving import load_generator
-from tf_dcgan.model_card import CARD_MD, write_card
+from tf_dcgan.files import check_replaceable_folder
+from tf_dcgan.run_folder import RunFolder
 
 
 def export(config: ExportConfig, report: Callable[[str], None] = lambda line: None) -> str:
@@ -59,5 +70,48 @@ def export(config: ExportConfig, report: Callable[[str], None] = lambda line: No
     card = export_card(keras_generator_file(generator, config.generator or config.run),
                        config.run, [os.path.relpath(path, config.out) for path in written])
     for folder in [config.card_dir] + ([config.web_path] if config.web else []):
-        write_card(folder, card)
-    return f"Model card: {os.path.join(config.card_dir, CARD_MD)}"
+        model_card.write_card(folder, card)
+    return f"Model card: {os.path.join(config.card_dir, model_card.CARD_MD)}"
+
+
+def generate(config: GenerateConfig) -> str:
+    """Writes `config.num_images` images of a run's generator (or a generator file of any kind)
+    as `0000.png`, ... and `grid.png`, with `interpolate` a latent walk (`walk.gif`), and the
+    model card saying what made them, into `config.out` (default RUN/generated/seed-SEED), all
+    appearing at once.
+
+    Returns:
+        The line `generate.py` prints: what was written, and where.
+
+    Raises:
+        ValueError: a bad setting, a generator that cannot be opened, a --label it does not
+            have, an output that is not a folder of ours or exists without `overwrite`, or a
+            request too large for memory (the message names it and the fix).
+
+    Example:
+        >>> generate(GenerateConfig(run="runs/mine", num_images=16, seed=7))
+    """
+    config.validate()
+    generator = open_generator(run_dir=config.run, path=config.generator)
+    label = class_label(generator, config.label)
+    out = config.out if config.out is not None else (
+        RunFolder(config.run).path / "generated" / f"seed-{config.seed}")
+    # A file, a link, or the run or model itself is refused before --overwrite touches it.
+    check_replaceable_folder(out, protected=(config.run, config.generator))
+    if os.path.exists(out) and not config.overwrite:  # before minutes of generating
+        raise ValueError(f"{out} already exists; pass --overwrite to replace it, or pick another "
+                         "--out.")
+    check_output_size(generator, config.num_images, config.scale, config.interpolate)
+    extras = {}
+    if config.interpolate:
+        extras["walk.gif"] = gif_bytes(latent_walk(generator, config.num_images, config.seed,
+                                                   label, config.interpolate, config.scale))
+    card = export_card(generator, config.run)
+    card["generated"] = {"num_images": config.num_images, "seed": config.seed,
+                         "label": label, "from": f"{generator.kind} {generator.path}"}
+    extras[model_card.CARD_JSON] = (json.dumps(card, indent=2) + "\n").encode()
+    extras[model_card.CARD_MD] = model_card.card_markdown(card).encode()
+    folder = write_images(generator, out, config.num_images, config.seed, label,
+                          config.overwrite, config.scale, extras)
+    walk = " and walk.gif" if config.interpolate else ""
+    return f"{config.num_images} images, grid.png{walk}: {folder}"
