@@ -6,6 +6,7 @@ input pipeline, the models and the exporters all import their checks and choices
 bad flag is answered before TensorFlow is imported (about 3 s on the project's machine).
 """
 
+import dataclasses
 import os
 
 # How images of another size are brought to the training size (see `tf_dcgan.data.transforms`).
@@ -16,9 +17,33 @@ D_CONDITIONINGS = ("projection", "concat")
 # The discriminator's architecture: the paper's (strided convolutions with BatchNorm) or SNDCGAN's
 # (Miyato et al. 2018: seven spectrally normalised convolutions, no BatchNorm).
 DISCRIMINATORS = ("dcgan", "sndcgan")
-# Adversarial losses: ns (cross-entropy, G non-saturating: the paper's) or hinge (Lim and Ye 2017,
-# Miyato et al. 2018).
-GAN_LOSSES = ("ns", "hinge")
+@dataclasses.dataclass(frozen=True)
+class GanLoss:
+    """What a GAN loss is, without TensorFlow: the names `--loss` takes are `GAN_LOSSES`' keys,
+    and `tf_dcgan.model.losses.LOSS_FUNCTIONS` holds each one's functions under the same key
+    (a test checks the two agree). Adding a loss: an entry here, one there, and its test.
+
+    Attributes:
+        help: one line for `--help` and the docs.
+        label_smoothing: whether D's target on real images may be below 1 (one-sided label
+            smoothing): a cross-entropy's target; the hinge's margin has none.
+        g_shares_d_loss: whether G's loss is D's loss with target 1 (the non-saturating loss), so
+            a custom `loss_fn` given to `DCGAN.compile` serves both networks.
+    """
+
+    help: str
+    label_smoothing: bool
+    g_shares_d_loss: bool
+
+
+# The adversarial losses. D's logs d_real and d_fake are sigmoid(logit) with every loss: D's
+# probability of "real" for ns, a monotone squashing of the margin for hinge.
+GAN_LOSSES = {
+    "ns": GanLoss("cross-entropy with G's non-saturating loss, the paper's",
+                  label_smoothing=True, g_shares_d_loss=True),
+    "hinge": GanLoss("D: relu(1 - D(x)) + relu(1 + D(G(z))), G: -D(G(z)); Lim and Ye 2017, "
+                     "Miyato et al. 2018", label_smoothing=False, g_shares_d_loss=False),
+}
 # TFLite weight formats (see `tf_dcgan.export.export_tflite`).
 QUANTIZATIONS = ("none", "float16", "int8")
 # Training precisions: Keras dtype policies. Weights, losses, logits and BatchNorm statistics stay
@@ -224,7 +249,23 @@ def check_discriminator(discriminator: str) -> None:
 
 def check_gan_loss(loss: str) -> None:
     """Raises ValueError unless `loss` is one of `GAN_LOSSES`."""
-    check_choice("loss", loss, GAN_LOSSES, "Use 'ns' (the paper's) or 'hinge'.")
+    check_choice("loss", loss, tuple(GAN_LOSSES), "Use 'ns' (the paper's) or 'hinge'.")
+
+
+def check_label_smoothing(loss: str, real_label: float) -> None:
+    """Raises ValueError unless `real_label` (D's target on real images) is in (0.5, 1] and, below
+    1, `loss` takes label smoothing (`GanLoss.label_smoothing`)."""
+    if not (isinstance(real_label, (int, float)) and 0.5 < real_label <= 1):
+        raise ValueError(
+            f"real_label must be in (0.5, 1]; received real_label={real_label!r}. Use 1.0 (the "
+            "paper's) or e.g. 0.9 for one-sided label smoothing (--label-smoothing 0.1)."
+        )
+    if real_label != 1 and not GAN_LOSSES[loss].label_smoothing:
+        raise ValueError(
+            f"label smoothing is for the cross-entropy loss; received label_smoothing="
+            f"{1 - real_label:.3g} with loss={loss}, whose margin already bounds D. Use "
+            f"--label-smoothing 0 with --loss {loss} (real_label=1.0), or --loss ns."
+        )
 
 
 def check_strategy(strategy: str) -> None:

@@ -34,6 +34,7 @@ from tf_dcgan.checks import (
     check_eval_images,
     check_gan_loss,
     check_image_size,
+    check_label_smoothing,
     check_positive_int,
     check_precision,
     check_resize,
@@ -178,9 +179,9 @@ class TrainConfig:
         "sndcgan (seven spectrally normalised convolutions, no BatchNorm: Miyato et al. 2018)",
         choices=DISCRIMINATORS)
     loss: str = setting(
-        "ns", "adversarial loss: ns (cross-entropy with G's non-saturating loss, the paper's) "
-        "or hinge (D: relu(1 - D(x)) + relu(1 + D(G(z))), G: -D(G(z)); Lim and Ye 2017, "
-        "Miyato et al. 2018)", choices=GAN_LOSSES)
+        "ns", "adversarial loss: " + "; or ".join(
+            f"{name} ({kind.help})" for name, kind in GAN_LOSSES.items()),
+        choices=tuple(GAN_LOSSES))
     ema_decay: float | None = setting(
         None, "sample from an exponential moving average of the generator's weights with this "
         "decay, e.g. 0.999; 'none' samples from the generator itself. Measured: 0.999 did not "
@@ -344,12 +345,7 @@ class TrainConfig:
         check_d_update(self.d_update)
         check_discriminator(self.discriminator)
         check_gan_loss(self.loss)
-        if self.loss == "hinge" and self.label_smoothing:
-            raise ValueError(
-                f"label_smoothing is for the ns loss; received label_smoothing="
-                f"{self.label_smoothing} with loss=hinge. Use --label-smoothing 0 with --loss "
-                "hinge, or --loss ns."
-            )
+        check_label_smoothing(self.loss, 1.0 - self.label_smoothing)
         check_conditioning(self.d_conditioning)
         check_ema_decay(self.ema_decay)
         check_augment(self.augment)

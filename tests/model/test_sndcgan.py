@@ -13,6 +13,7 @@ import tensorflow as tf
 import export
 from tests.helpers import ROOT, tflite_run
 from tf_dcgan import DCGAN, build_discriminator, build_generator
+from tf_dcgan.checks import GAN_LOSSES
 from tf_dcgan.config import TrainConfig
 from tf_dcgan.model import losses
 from tf_dcgan.model.layers import SpectralConv2D, SpectralDense, SpectralEmbedding
@@ -125,6 +126,15 @@ def test_the_hinge_losses_are_the_hinge_formulas():
     assert d_loss is g_loss
     with pytest.raises(ValueError, match="loss must be one of ns, hinge"):
         losses.adversarial_losses("wasserstein")
+
+
+def test_every_loss_name_has_its_functions_and_nothing_else_does():
+    # One table of names (TF-free: flags, config, docs) and one of functions, by the same keys.
+    assert set(losses.LOSS_FUNCTIONS) == set(GAN_LOSSES)
+    for name, kind in GAN_LOSSES.items():
+        d_loss, g_loss = losses.adversarial_losses(name)
+        assert (d_loss is g_loss) == kind.g_shares_d_loss, name
+        assert name in TrainConfig.__dataclass_fields__["loss"].metadata["help"]
 
 
 def test_hinge_trains_and_refuses_label_smoothing(tiny_images):

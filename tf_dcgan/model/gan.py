@@ -7,9 +7,11 @@ import numpy as np
 import tensorflow as tf
 
 from tf_dcgan.checks import (
+    GAN_LOSSES,
     check_d_update,
     check_ema_decay,
     check_gan_loss,
+    check_label_smoothing,
     check_positive_int,
 )
 from tf_dcgan.distribute import is_multi_worker
@@ -197,19 +199,9 @@ class DCGAN(MultiStepModel):
         d_loss_fn, g_loss_fn = losses.adversarial_losses(gan_loss)
         self.gan_loss = gan_loss
         self.loss_fn = loss_fn or d_loss_fn
-        self.g_loss_fn = self.loss_fn if gan_loss == "ns" else g_loss_fn
+        self.g_loss_fn = self.loss_fn if GAN_LOSSES[gan_loss].g_shares_d_loss else g_loss_fn
         self.d_update = d_update
-        if not (isinstance(real_label, (int, float)) and 0.5 < real_label <= 1):
-            raise ValueError(
-                f"real_label must be in (0.5, 1]; received real_label={real_label!r}. Use 1.0 "
-                "(the paper's) or e.g. 0.9 for one-sided label smoothing."
-            )
-        if gan_loss == "hinge" and real_label != 1:
-            raise ValueError(
-                f"label smoothing is for the cross-entropy loss; received real_label={real_label} "
-                "with the hinge loss, whose margin already bounds D. Use real_label=1.0 "
-                "(--label-smoothing 0) with --loss hinge."
-            )
+        check_label_smoothing(gan_loss, real_label)
         self.real_label = float(real_label)
         # Built here, not lazily on the first step, so BackupAndRestore and .keras loading find
         # the Adam moments to restore.

@@ -35,17 +35,22 @@ class GeneratorHinge(keras.losses.Loss):
         return -ops.mean(ops.cast(y_pred, "float32"), axis=-1)
 
 
+# Each loss of `checks.GAN_LOSSES` by the same name: a function giving (D's loss, G's loss).
+LOSS_FUNCTIONS = {
+    "ns": lambda: (default_loss(),) * 2,
+    "hinge": lambda: (keras.losses.Hinge(), GeneratorHinge()),
+}
+
+
 def adversarial_losses(loss: str = "ns") -> tuple[keras.losses.Loss, keras.losses.Loss]:
-    """(D's loss, G's loss) for `loss`: "ns" (the paper's) or "hinge".
+    """(D's loss, G's loss) for `loss`, a name of `checks.GAN_LOSSES`: "ns" (the paper's) or
+    "hinge".
 
     Example:
         >>> d_loss, g_loss = adversarial_losses("hinge")
     """
     check_gan_loss(loss)
-    if loss == "hinge":
-        return keras.losses.Hinge(), GeneratorHinge()
-    cross_entropy = default_loss()
-    return cross_entropy, cross_entropy
+    return LOSS_FUNCTIONS[loss]()
 
 
 def discriminator_real_loss(loss_fn: keras.losses.Loss, real_logits: tf.Tensor,
