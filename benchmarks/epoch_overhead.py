@@ -18,6 +18,16 @@ AVX2 host), which the share outside the step does not.
     python benchmarks/epoch_overhead.py                     # 3 whole Fashion-MNIST epochs
     python benchmarks/epoch_overhead.py --epochs 2 --steps-per-epoch 200 \
         --steps-per-execution 1 4 16 64 --rounds 2
+
+A small folder (`--images N` copies the first N images of `--dataset` into a temporary folder):
+its share outside the step with the default epoch (whole passes making 150 steps), and with
+`--flat` the epoch-end cost of epochs of a few steps, early and late in a long run, which must
+not grow with the epoch number (the sample grid, the GIF's frame, the loss plot, the saves):
+
+    python benchmarks/epoch_overhead.py --dataset data/emoji --images 300 --image-size 64 \
+        --channels 3 --epochs 4
+    python benchmarks/epoch_overhead.py --dataset data/emoji --images 128 --image-size 64 \
+        --channels 3 --steps-per-epoch 2 --base-filters 8 --epochs 1000 --flat 10 100 500 990
 """
 
 import argparse
@@ -116,6 +126,36 @@ def epoch_seconds(settings, tmp):
     return statistics.median(result.epoch_seconds[e] for e in later), run, result, later
 
 
+def first_images(folder, count, into):
+    """Copies the first `count` images of `folder` (sorted paths) into `into`/small; its path."""
+    import shutil
+
+    from tf_dcgan.data import IMAGE_EXTENSIONS
+
+    paths = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+    target = Path(into) / "small"
+    target.mkdir()
+    for index, path in enumerate(paths[:count]):
+        shutil.copy(path, target / f"{index:04d}{path.suffix}")
+    return str(target)
+
+
+def flatness(spent, windows, epochs):
+    """Per window start e: the median over epochs e..e+9 of all callbacks' epoch-end seconds."""
+    ends = collections.defaultdict(float)
+    for (name, hook), by_epoch in spent.items():
+        if hook in ("on_epoch_end", "on_epoch_begin"):
+            for epoch, seconds in by_epoch.items():
+                ends[epoch] += seconds
+    print(f"\nepoch-end seconds (all callbacks' on_epoch_begin and on_epoch_end), median of 10 "
+          f"epochs, {epochs} epochs in all:")
+    for start in windows:
+        window = [ends[e] for e in range(start - 1, min(start + 9, epochs))]
+        if window:
+            print(f"  epochs {start}-{start + len(window) - 1}: {statistics.median(window):.3f} s "
+                  f"(min {min(window):.3f}, max {max(window):.3f})")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
@@ -124,14 +164,26 @@ def main():
     parser.add_argument("--steps-per-execution", type=int, nargs="+", default=None,
                         help="the settings to compare (default: train.py's)")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--dataset", default=None, help="default: train.py's")
+    parser.add_argument("--images", type=int, default=None,
+                        help="train on the first N images of --dataset (a folder) only")
+    parser.add_argument("--image-size", type=int, default=None)
+    parser.add_argument("--channels", type=int, default=None)
+    parser.add_argument("--base-filters", type=int, default=None)
+    parser.add_argument("--flat", type=int, nargs="+", default=None,
+                        help="print the epoch-end seconds of the 10 epochs from each of these")
     args = parser.parse_args()
 
     from tf_dcgan.config import TrainConfig
     from tf_dcgan.training import run as training
 
     settings = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "seed": 0}
-    if args.batch_size:
-        settings["batch_size"] = args.batch_size
+    for name in ("batch_size", "dataset", "image_size", "channels", "base_filters"):
+        if getattr(args, name):
+            settings[name] = getattr(args, name)
+    small = tempfile.TemporaryDirectory() if args.images else None
+    if small:
+        settings["dataset"] = first_images(args.dataset, args.images, small.name)
     executions = args.steps_per_execution or [TrainConfig().steps_per_execution]
     spent = {k: collections.defaultdict(lambda: collections.defaultdict(float))
              for k in executions}
@@ -187,6 +239,10 @@ def main():
               f"{100 * min(outside[k]):.2f}-{100 * max(outside[k]):.2f}%)")
         print(f"{'the steps (train function calls)':<43} {inside:8.3f} "
               f"{100 * inside / wall:9.2f}%  ({images / inside:,.0f} images/s)")
+        if args.flat:
+            flatness(spent[k], args.flat, args.epochs)
+    if small:
+        small.cleanup()
 
 
 if __name__ == "__main__":
