@@ -73,10 +73,10 @@ class PreparedRun:
 
     config: TrainConfig
     folder: RunFolder
-    dataset: tf.data.Dataset | None
+    dataset: tf.data.Dataset
     source: ImageSource
-    resume: bool = False
-    steps_per_epoch: int | None = None
+    resume: bool
+    steps_per_epoch: int
     extractor: object | None = None  # an evaluation.FeatureExtractor
     reference_name: str | None = None
     reference_batches: tf.data.Dataset | None = None
@@ -95,11 +95,14 @@ class PreparedRun:
 
     def stream(self, start_step: int):
         """(training stream from `start_step`, steps per epoch): see `make_training_stream`."""
-        config = self.config
-        return data.make_training_stream(
-            self.source, config.image_size, config.channels, config.batch_size, config.seed,
-            steps_per_epoch=config.steps_per_epoch, start_step=start_step, cache=config.cache,
-            resize=config.resize)
+        return _training_stream(self.config, self.source, start_step)
+
+
+def _training_stream(config, source, start_step):
+    return data.make_training_stream(
+        source, config.image_size, config.channels, config.batch_size, config.seed,
+        steps_per_epoch=config.steps_per_epoch, start_step=start_step, cache=config.cache,
+        resize=config.resize)
 
 
 @dataclasses.dataclass
@@ -212,17 +215,20 @@ def prepare_run(config: TrainConfig, resume: bool = False, given: Collection[str
     config = dataclasses.replace(config, image_size=image_size, channels=channels,
                                  class_names=class_names, dataset_fingerprint=fingerprint,
                                  steps_per_epoch=steps_per_epoch)
-    run = PreparedRun(config, folder, None, source, resume, strategy=strategy, out=out)
-    run.dataset, run.steps_per_epoch = run.stream(0)  # checks the batch size and the cache
+    # The stream from step 0 checks the batch size and the cache.
+    dataset, steps_per_epoch = _training_stream(config, source, 0)
+    extractor = reference_name = reference_batches = None
     if config.eval_every:
         # Checked now, so a missing extractor is one line before training, not after an epoch.
-        run.extractor = evaluation.choose_extractor(config.dataset, config.extractor,
-                                                    config.inception_weights)
-        run.extractor.check_images(channels)
-        reference, run.reference_name, _, _ = evaluation.reference_sets(
+        extractor = evaluation.choose_extractor(config.dataset, config.extractor,
+                                                config.inception_weights)
+        extractor.check_images(channels)
+        reference, reference_name, _, _ = evaluation.reference_sets(
             config.dataset, config.data_dir)
-        run.reference_batches = data.make_eval_dataset(reference, image_size, channels,
-                                                       resize=config.resize)
+        reference_batches = data.make_eval_dataset(reference, image_size, channels,
+                                                   resize=config.resize)
+    run = PreparedRun(config, folder, dataset, source, resume, steps_per_epoch, extractor,
+                      reference_name, reference_batches, strategy, out)
     if resume and chief:
         check_resumable(folder)
     folder.claim(resume=resume and chief)
