@@ -46,7 +46,8 @@ def test_a_checkpoint_every_n_steps_has_the_csv_to_its_step_and_a_stop_draws_the
                 seen["plot drawn"] = folder.losses_plot_path.exists()  # at epoch ends, stops
                 self.model.stop_training = True  # as StopOnSignal does
 
-    callbacks = run_callbacks(folder, TrainConfig(save_every_steps=2, num_samples=4, seed=0), state)
+    callbacks = run_callbacks(folder, TrainConfig(save_every_steps=2, num_samples=4, seed=0),
+                              state).as_list()
     dataset = tf.data.Dataset.from_tensor_slices(tiny_images).batch(16)  # 4 steps an epoch
     gan.fit(dataset, epochs=1, verbose=0, callbacks=[*callbacks, StopAfterTheCheckpoint()])
     assert seen == {"rows": [1, 2], "plot drawn": False}

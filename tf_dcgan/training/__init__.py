@@ -32,6 +32,7 @@ from tf_dcgan.training.plots import (
 )
 from tf_dcgan.training.run import (
     PreparedRun,
+    RunCallbacks,
     TrainingDiverged,
     TrainingResult,
     TrainingStopped,
@@ -51,6 +52,7 @@ __all__ = [
     "KeepBest",
     "LossHistory",
     "PreparedRun",
+    "RunCallbacks",
     "RunProgress",
     "SampleGrid",
     "sample_grid",

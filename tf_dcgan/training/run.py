@@ -332,56 +332,77 @@ def build_gan(config: TrainConfig) -> DCGAN:
     return gan
 
 
+@dataclasses.dataclass
+class RunCallbacks:
+    """The callbacks `train.py` uses, by name; `as_list()` gives them in the order Keras runs
+    them: stop on signal, divergence guard, sample grid, GIF, per-step losses (and TensorBoard),
+    model saving, evaluation (and keeping the best), the model card, checkpoints."""
+
+    stop: guards.StopOnSignal
+    guard: guards.DivergenceGuard
+    grid: dcgan_callbacks.SampleGrid
+    gif: dcgan_callbacks.TrainingGif
+    history: dcgan_callbacks.LossHistory
+    saver: dcgan_callbacks.SaveModels
+    checkpointer: Checkpointer
+    tensorboard: dcgan_callbacks.TensorBoardLogger | None = None
+    evaluator: PeriodicEvaluation | None = None
+    keep_best: KeepBest | None = None
+    card: dcgan_callbacks.ModelCardWriter | None = None
+
+    def as_list(self) -> list[keras.callbacks.Callback]:
+        """The callbacks in the order Keras runs them (those not in use left out)."""
+        ordered = (self.stop, self.guard, self.grid, self.gif, self.history, self.tensorboard,
+                   self.saver, self.evaluator, self.keep_best, self.card, self.checkpointer)
+        return [callback for callback in ordered if callback is not None]
+
+
 def run_callbacks(folder: RunFolder, config: TrainConfig, state: TrainingState,
-                  start_step: int = 0,
-                  run: PreparedRun | None = None) -> list[keras.callbacks.Callback]:
-    """The callbacks `train.py` uses, in order: stop on signal, divergence guard, sample grids,
-    GIF, per-step losses (and TensorBoard), model saving, checkpoints.
+                  start_step: int = 0, run: PreparedRun | None = None) -> RunCallbacks:
+    """The callbacks `train.py` uses (`RunCallbacks`).
 
     Args:
         folder: the `RunFolder` to write into.
         config: the resolved `TrainConfig`.
         state: the run's `checkpoints.TrainingState`.
         start_step: steps already done (a resumed run's checkpoint step).
-        run: the `PreparedRun`, for its evaluation extractor and reference images; needed with
-            `config.eval_every`.
+        run: the `PreparedRun`, for its evaluation extractor and reference images (needed with
+            `config.eval_every`) and for the model card.
     """
     if config.eval_every and run is None:
         raise ValueError("eval_every needs the PreparedRun (its extractor and reference images); "
                          "received run=None. Pass run=prepare_run(config).")
     history = dcgan_callbacks.LossHistory(folder.losses_csv_path, folder.losses_plot_path,
                                           append=True, resume_step=start_step)
-    callbacks = [
-        guards.StopOnSignal(),
-        guards.DivergenceGuard(start_step=start_step),
-        dcgan_callbacks.SampleGrid(folder.samples_dir, config.num_samples, seed=config.seed),
-        dcgan_callbacks.TrainingGif(folder.samples_dir, folder.gif_path),
-        history,
-    ]
+    callbacks = RunCallbacks(
+        stop=guards.StopOnSignal(),
+        guard=guards.DivergenceGuard(start_step=start_step),
+        grid=dcgan_callbacks.SampleGrid(folder.samples_dir, config.num_samples, seed=config.seed),
+        gif=dcgan_callbacks.TrainingGif(folder.samples_dir, folder.gif_path),
+        history=history,
+        saver=dcgan_callbacks.SaveModels(folder.path),
+        checkpointer=Checkpointer(state, config.save_every_steps, start_step,
+                                  before_save=[history.write_csv]),
+    )
     if config.tensorboard:
-        callbacks.append(dcgan_callbacks.TensorBoardLogger(folder.logs_dir, history,
-                                                           config.num_samples, config.seed))
-    callbacks.append(dcgan_callbacks.SaveModels(folder.path))
+        callbacks.tensorboard = dcgan_callbacks.TensorBoardLogger(
+            folder.logs_dir, history, config.num_samples, config.seed)
     if config.eval_every:
         writer = (tf.summary.create_file_writer(str(folder.logs_dir)) if config.tensorboard
                   else None)
-        evaluator = PeriodicEvaluation(
+        evaluator = callbacks.evaluator = PeriodicEvaluation(
             run.extractor, run.reference_batches, config.eval_every, config.eval_images,
             folder.metrics_csv_path, writer=writer, seed=config.seed, start_step=start_step,
             plot_path=folder.metrics_plot_path)
-        callbacks.append(evaluator)
         if config.keep_best:
-            callbacks.append(KeepBest(
+            callbacks.keep_best = KeepBest(
                 state, folder.checkpoints_dir / "best",
                 lambda gan: evaluator.latest.fid if evaluator.latest else float("inf"),
-                every_epochs=config.eval_every, start_step=start_step))
+                every_epochs=config.eval_every, start_step=start_step)
     if run is not None:
-        saver = next(c for c in callbacks if isinstance(c, dcgan_callbacks.SaveModels))
-        callbacks.append(dcgan_callbacks.ModelCardWriter(
-            folder.path, config, run.source.num_images, run.steps_per_epoch, saver,
-            next((c for c in callbacks if isinstance(c, PeriodicEvaluation)), None)))
-    callbacks.append(
-        Checkpointer(state, config.save_every_steps, start_step, before_save=[history.write_csv]))
+        callbacks.card = dcgan_callbacks.ModelCardWriter(
+            folder.path, config, run.source.num_images, run.steps_per_epoch, callbacks.saver,
+            callbacks.evaluator)
     return callbacks
 
 
@@ -443,16 +464,13 @@ def _fit(run, gan, state, verbose):
             f"the run in {run.run_dir} has already trained {first_epoch} epochs; received "
             f"epochs={config.epochs}. Pass a larger --epochs to train longer."
         )
-    callbacks = run_callbacks(run.folder, config, state, start_step, run)
+    named = run_callbacks(run.folder, config, state, start_step, run)
+    guard, stop, saver, checkpointer = named.guard, named.stop, named.saver, named.checkpointer
     timer = dcgan_callbacks.EpochTimer()
-    callbacks.append(timer)
+    callbacks = [*named.as_list(), timer]
     if verbose:
         callbacks.append(dcgan_callbacks.RunProgress(timer, config.epochs, steps,
                                                      config.batch_size, config.precision))
-    guard, stop, saver, checkpointer = (
-        next(c for c in callbacks if isinstance(c, kind)) for kind in (
-            guards.DivergenceGuard, guards.StopOnSignal,
-            dcgan_callbacks.SaveModels, Checkpointer))
     # A run resumed mid-epoch first finishes that epoch, then trains whole epochs.
     phases = []
     if done_in_epoch:
