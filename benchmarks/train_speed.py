@@ -1,4 +1,5 @@
-"""Training speed: our DCGAN step next to a plain TensorFlow loop and PyTorch, in one table.
+"""Training speed: our DCGAN step against a plain TensorFlow loop and PyTorch as its users run it
+(eager, channels-last, `torch.compile`; float32 and bfloat16), on the same CPU, in one table.
 
 Every variant does the same work per batch, the pytorch/examples DCGAN step in our default order:
 D on a real batch (optimizer step), D on the generated batch detached from G (optimizer step),
@@ -9,16 +10,20 @@ then G with the non-saturating loss through the updated D, G's forward pass comp
 - **plain loop**: the same step as a hand-written `tf.function` over Keras' stock layers
   (Keras 3 BatchNormalization, unfused on TensorFlow), channels-last, as in the TensorFlow DCGAN
   tutorial with G's forward pass reused;
-- **PyTorch eager** (when `torch` is installed: `pip install -r benchmarks/requirements.txt`):
-  the same networks in PyTorch, channels-first, bfloat16 through `torch.autocast`.
+- **PyTorch** (when `torch` is installed: `pip install -r benchmarks/requirements.txt`): the same
+  networks (pytorch/examples' DCGAN, generalised to 28x28 and 32x32), bfloat16 through
+  `torch.autocast`, in three forms: eager channels-first (pytorch/examples as written), eager
+  channels-last, and both networks `torch.compile`d, channels-last.
 
-Variants are interleaved (A B C A B C ...), each measurement about `--seconds` long; the table
-gives images/s (median, min-max), the ratios, the FLOPs per image of the step (2 per
-multiply-add, backward = 2x forward) and the fraction of this machine's float32 matmul rate
-measured in the same run.
+The variants are long-lived and driven one step at a time in turn (A B C ... then C B A, so
+that the host's drift hits all alike), each step timed to the end of its computation; the table
+gives each variant's median images/s over `--cycles` cycles (with the quartiles), our step over
+it, and for ours the FLOPs per image of the step (2 per multiply-add, backward = 2x forward) and
+the share of this machine's float32 matmul rate measured in the same run. The CPU's flags that
+decide bfloat16's speed (AVX-512, AVX512_BF16, AMX) are printed with the table.
 
     python benchmarks/train_speed.py                                   # the whole table
-    python benchmarks/train_speed.py --sizes 64 --batches 128 --precisions float32
+    python benchmarks/train_speed.py --sizes 64 --batches 64 128 --precisions mixed_bfloat16
 """
 
 import argparse
@@ -161,12 +166,14 @@ def plain_loop(gan, data):
     return run
 
 
-def pytorch_eager(size, batch, precision, data):
-    """The same networks and step in PyTorch (pytorch/examples' DCGAN, generalised to 28/32)."""
+def pytorch_step(size, batch, precision, data, channels_last=False, compiled=False):
+    """The same networks and step in PyTorch (pytorch/examples' DCGAN, generalised to 28/32):
+    eager channels-first as written there, or channels-last, or both networks compiled."""
     nn = torch.nn
     channels = CHANNELS[size]
     doublings, base = {28: (2, 7), 32: (3, 4), 64: (4, 4)}[size]
     filters = 64 * 2 ** (doublings - 1)
+    torch.manual_seed(0)
 
     class Generator(nn.Module):
         def __init__(self):
@@ -181,7 +188,10 @@ def pytorch_eager(size, batch, precision, data):
             self.main = nn.Sequential(*layers)
 
         def forward(self, z):
-            return self.main(self.project(z).view(-1, filters, base, base))
+            x = self.project(z).view(-1, filters, base, base)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            return self.main(x)
 
     layers, f = [], 64
     for i in range(doublings):
@@ -190,10 +200,16 @@ def pytorch_eager(size, batch, precision, data):
         f *= 2
     discriminator = nn.Sequential(*layers, nn.Flatten(), nn.Linear(f // 2 * base * base, 1))
     generator = Generator()
+    batches = torch.from_numpy(data).permute(0, 1, 4, 2, 3).contiguous()
+    if channels_last:
+        generator = generator.to(memory_format=torch.channels_last)
+        discriminator = discriminator.to(memory_format=torch.channels_last)
+        batches = torch.stack([b.contiguous(memory_format=torch.channels_last) for b in batches])
     d_opt = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     g_opt = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    if compiled:
+        generator, discriminator = torch.compile(generator), torch.compile(discriminator)
     bce = nn.BCEWithLogitsLoss()
-    batches = torch.from_numpy(data).permute(0, 1, 4, 2, 3).contiguous()
     autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if precision == "mixed_bfloat16"
                 else torch.autocast("cpu", enabled=False))
     ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
@@ -201,6 +217,8 @@ def pytorch_eager(size, batch, precision, data):
 
     def step():
         real = batches[position[0] % len(batches)]
+        if channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
         position[0] += 1
         with autocast:
             fake = generator(torch.randn(batch, LATENT))
@@ -224,20 +242,18 @@ def pytorch_eager(size, batch, precision, data):
     return run
 
 
-def measure(variants, batch, seconds, rounds):
-    """Interleaved rounds; images/s per variant."""
-    steps = {}
-    for name, run in variants.items():
-        run(2)  # trace, build, warm up
-        start = time.perf_counter()
-        run(2)
-        steps[name] = max(2, round(seconds / ((time.perf_counter() - start) / 2)))
+def measure(variants, batch, cycles):
+    """Each variant one step at a time, in turn (A B C, then C B A, ...): images/s per step."""
+    for run in variants.values():
+        for _ in range(3):  # trace or compile, build, warm up
+            run(1)
     rates = {name: [] for name in variants}
-    for _ in range(rounds):
-        for name, run in variants.items():
+    order = list(variants)
+    for cycle in range(cycles):
+        for name in (order if cycle % 2 == 0 else order[::-1]):
             start = time.perf_counter()
-            run(steps[name])
-            rates[name].append(steps[name] * batch / (time.perf_counter() - start))
+            variants[name](1)
+            rates[name].append(batch / (time.perf_counter() - start))
     return rates
 
 
@@ -259,28 +275,43 @@ def loss_history_cost(rounds, steps=100, batch=128):
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+TORCH_VARIANTS = {"PyTorch eager": {}, "PyTorch eager, channels-last": {"channels_last": True},
+                  "torch.compile, channels-last": {"channels_last": True, "compiled": True}}
+
+
+def cpu_line():
+    from tf_dcgan.environment import cpu_flags
+
+    model, flags = cpu_flags()
+    have = {"AVX-512": "avx512f", "AVX512_BF16": "avx512_bf16", "AMX-BF16": "amx_bf16"}
+    return (f"CPU: {model or 'unknown'}, {os.cpu_count()} CPUs; "
+            + ", ".join(f"{name} {'yes' if flag in flags else 'no'}"
+                        for name, flag in have.items()))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[28, 32, 64], choices=[28, 32, 64])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[28, 64], choices=[28, 32, 64])
     parser.add_argument("--batches", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--precisions", nargs="+", default=["float32", "mixed_bfloat16"],
                         choices=["float32", "mixed_bfloat16"])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=2.5,
-                        help="length of one measurement (default: %(default)s)")
+    parser.add_argument("--cycles", type=int, default=20,
+                        help="steps of each variant, in turn (default: %(default)s)")
+    parser.add_argument("--no-torch-compile", action="store_true",
+                        help="leave out the torch.compile variant (its compile takes a minute)")
     parser.add_argument("--no-callback-cost", action="store_true",
                         help="skip the cost of the per-step loss history (28x28, batch 128)")
     args = parser.parse_args()
 
     ceiling = matmul_gflops()
+    print(cpu_line())
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
-          f"PyTorch {torch.__version__ if torch else 'not installed'}, {os.cpu_count()} CPUs; "
+          f"PyTorch {torch.__version__ if torch else 'not installed'}; "
           f"float32 matmul (2048x2048, TensorFlow): {ceiling:.0f} GFLOP/s")
-    print(f"medians of {args.rounds} interleaved rounds of ~{args.seconds} s; images/s (min-max)")
-    header = (f"{'size':>5} {'batch':>5} {'precision':>14} {'ours':>16} {'plain loop':>16} "
-              f"{'PyTorch eager':>16} {'ours/plain':>10} {'ours/torch':>10} {'GFLOP/img':>9} "
-              f"{'% f32 ceil':>10}")
-    print(header)
+    print(f"each variant {args.cycles} steps, one at a time in turn; images/s: median "
+          "(quartiles); ours / variant")
+    print(f"{'size':>4} {'batch':>5} {'precision':>14}  {'variant':<30} {'images/s':>22} "
+          f"{'ours / it':>9}")
     our_float32 = {}
     for size in args.sizes:
         for batch in args.batches:
@@ -289,27 +320,30 @@ def main():
             for precision in args.precisions:
                 keras.backend.clear_session()
                 run_ours, gan = ours(size, batch, precision, data)
-                variants = {"ours": run_ours, "plain": plain_loop(gan, data)}
+                variants = {"ours": run_ours, "plain TensorFlow loop": plain_loop(gan, data)}
                 if torch is not None:
-                    variants["torch"] = pytorch_eager(size, batch, precision, data)
-                rates = measure(variants, batch, args.seconds, args.rounds)
+                    for name, options in TORCH_VARIANTS.items():
+                        if not (args.no_torch_compile and options.get("compiled")):
+                            variants[name] = pytorch_step(size, batch, precision, data, **options)
+                rates = measure(variants, batch, args.cycles)
                 median = {name: statistics.median(values) for name, values in rates.items()}
+                for name, values in rates.items():
+                    q1, _, q3 = statistics.quantiles(values, n=4)
+                    cell = f"{median[name]:7.1f} ({q1:.0f}-{q3:.0f})"
+                    print(f"{size:>4} {batch:>5} {precision:>14}  {name:<30} {cell:>22} "
+                          f"{median['ours'] / median[name]:8.2f}x", flush=True)
                 gflop = 2 * step_macs(gan.generator, gan.discriminator) / 1e9
-                cells = [f"{median[n]:7.1f} ({min(rates[n]):.0f}-{max(rates[n]):.0f})"
-                         if n in median else f"{'-':>16}" for n in ("ours", "plain", "torch")]
-                torch_ratio = (f"{median['ours'] / median['torch']:10.2f}" if "torch" in median
-                               else f"{'-':>10}")
-                print(f"{size:>5} {batch:>5} {precision:>14} {cells[0]:>16} {cells[1]:>16} "
-                      f"{cells[2]:>16} {median['ours'] / median['plain']:10.2f} {torch_ratio} "
-                      f"{gflop:9.2f} {100 * median['ours'] * gflop / ceiling:9.0f}%", flush=True)
+                line = (f"{'':>26}ours: {gflop:.2f} GFLOP an image, "
+                        f"{100 * median['ours'] * gflop / ceiling:.0f}% of the float32 matmul rate")
                 if precision == "float32":
                     our_float32[size, batch] = median["ours"]
                 elif (size, batch) in our_float32:
-                    print(f"{'':>27} bfloat16 / float32 (ours): "
-                          f"{median['ours'] / our_float32[size, batch]:.2f}x", flush=True)
+                    line += (f"; bfloat16 / float32 (ours): "
+                             f"{median['ours'] / our_float32[size, batch]:.2f}x")
+                print(line, flush=True)
 
     if not args.no_callback_cost:
-        seconds = loss_history_cost(args.rounds)
+        seconds = loss_history_cost(5)
         cost = seconds["fit + LossHistory"] / seconds["fit"] - 1
         print(f"per-step loss history (LossHistory) in fit, 28x28 batch 128, 100 steps: "
               f"{seconds['fit']:.2f} s without, {seconds['fit + LossHistory']:.2f} s with: "
