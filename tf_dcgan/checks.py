@@ -8,6 +8,7 @@ bad flag is answered before TensorFlow is imported (about 3 s on the project's m
 
 import dataclasses
 import os
+from pathlib import Path
 
 # How images of another size are brought to the training size (see `tf_dcgan.data.transforms`).
 RESIZE_MODES = ("crop", "stretch")
@@ -308,23 +309,81 @@ def check_conditioning(conditioning: str) -> None:
 # What a dataset given as a file or folder looks like (anything else is a TFDS name).
 _PATH_PREFIXES = ("/", "./", "../", "~")
 _FILE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".npy", ".npz")
+# The kinds of dataset a --dataset string names.
+DATASET_KINDS = ("folder", "array", "tfds")
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """What a `--dataset` string names, decided in this one place: a folder of images, a
+    `.npy`/`.npz` file of uint8 images, or a TensorFlow Datasets name with a split ("cifar10",
+    "fashion_mnist:test", "mnist:train[:10%]"). `data.read_images` opens it, evaluation picks
+    its reference images by its kind, and `train.py` checks it before TensorFlow loads.
+
+    Attributes:
+        text: the string as given.
+        kind: "folder", "array" or "tfds".
+        path: the folder or file (user folder expanded); None for a TFDS name.
+        name: the TFDS name; None for a path.
+        split: the TFDS split ("train" when none is given); None for a path.
+    """
+
+    text: str
+    kind: str
+    path: Path | None = None
+    name: str | None = None
+    split: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> "DatasetSpec":
+        """Reads `text`; a path that is not there, or a file that is no dataset, is refused.
+
+        Raises:
+            ValueError: `text` is written as a path ("/data/faces", "./faces", "~/x.npz") and
+                nothing is there, or names a file other than .npy/.npz.
+
+        Example:
+            >>> DatasetSpec.parse("fashion_mnist:test").split
+            'test'
+        """
+        text = str(text)
+        if not text:
+            raise ValueError("dataset must not be empty; received dataset=''. Use e.g. "
+                             "fashion_mnist.")
+        path = Path(text).expanduser()
+        if path.is_dir():
+            return cls(text, "folder", path)
+        if path.suffix.lower() in (".npy", ".npz"):
+            if not path.is_file():
+                raise ValueError(f"dataset file {text!r} does not exist. Check the path.")
+            return cls(text, "array", path)
+        if path.is_file():
+            raise ValueError(
+                f"dataset {text!r} is a file, not a folder, .npy/.npz file or dataset name. "
+                "Pass the folder that holds your images."
+            )
+        if text.startswith(_PATH_PREFIXES) or text.lower().endswith(_FILE_SUFFIXES):
+            raise ValueError(
+                f"dataset folder {text!r} does not exist. Check the path, or pass a TensorFlow "
+                "Datasets name such as fashion_mnist."
+            )
+        name, _, split = text.partition(":")
+        return cls(text, "tfds", name=name, split=split or "train")
+
+    @property
+    def local(self) -> bool:
+        """Whether it is a folder or file here (no test split of its own), not a TFDS name."""
+        return self.kind != "tfds"
 
 
 def check_dataset_path(dataset: str) -> None:
-    """Raises ValueError when `dataset` is written as a path ("/data/faces", "./faces",
-    "~/x.npz") and nothing is there; TFDS names ("fashion_mnist:train") pass.
+    """Raises ValueError when `dataset` names a path that is not there or a file that is no
+    dataset (`DatasetSpec.parse`); TFDS names ("fashion_mnist:train") pass.
 
     Example:
         >>> check_dataset_path("fashion_mnist")
     """
-    text = str(dataset)
-    if not (text.startswith(_PATH_PREFIXES) or text.lower().endswith(_FILE_SUFFIXES)):
-        return
-    if not os.path.exists(os.path.expanduser(text)):
-        raise ValueError(
-            f"dataset folder {text!r} does not exist. Check the path, or pass a TensorFlow "
-            "Datasets name such as fashion_mnist."
-        )
+    DatasetSpec.parse(dataset)
 
 
 # Differentiable augmentations (`tf_dcgan.model.augment`), applied in this order.

@@ -418,3 +418,21 @@ def test_a_sub_folder_whose_files_all_fail_is_named_and_is_not_a_class(tmp_path)
     assert sorted(source.labels.tolist()) == [0, 1]
     assert source.empty_classes == ["birds"]
     assert "1 sub-folders with no image that decodes (not classes): birds" in source.summary()
+
+
+def test_a_dataset_string_is_read_once_into_its_kind(tmp_path, image_tree):
+    from tf_dcgan.checks import DatasetSpec
+
+    np.save(tmp_path / "x.npy", np.zeros((4, 8, 8), np.uint8))
+    (tmp_path / "notes.txt").write_text("")
+    assert DatasetSpec.parse(str(image_tree)).kind == "folder"
+    assert DatasetSpec.parse(str(tmp_path / "x.npy")).kind == "array"
+    spec = DatasetSpec.parse("mnist:train[:10%]")
+    assert (spec.kind, spec.name, spec.split, spec.local) == ("tfds", "mnist", "train[:10%]", False)
+    assert DatasetSpec.parse("cifar10").split == "train"
+    for text, message in ((str(tmp_path / "gone.npz"), "dataset file .* does not exist"),
+                          (str(tmp_path / "notes.txt"), "is a file, not a folder"),
+                          ("./no/such/faces", "dataset folder .* does not exist"),
+                          ("", "dataset must not be empty")):
+        with pytest.raises(ValueError, match=message):
+            DatasetSpec.parse(text)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from tf_dcgan.checks import check_dataset_path, error_summary
+from tf_dcgan.checks import DatasetSpec, error_summary
 from tf_dcgan.data.fashion_mnist import (
     debian_fashion_mnist_installed,
     read_fashion_mnist_split,
@@ -116,22 +116,12 @@ def read_images(source: str = "fashion_mnist", data_dir: str | None = None) -> I
         >>> source = read_images("path/to/faces")
         >>> print(source.summary())
     """
-    path = Path(source).expanduser()
-    if path.is_dir():
-        return read_folder(path)
-    if path.suffix.lower() in (".npy", ".npz"):
-        if not path.is_file():
-            raise ValueError(f"dataset file {source!r} does not exist. Check the path.")
-        return read_array_file(path)
-    if path.is_file():
-        raise ValueError(
-            f"dataset {source!r} is a file, not a folder, .npy/.npz file or dataset name. "
-            "Pass the folder that holds your images."
-        )
-    check_dataset_path(source)
-    name, _, split = source.partition(":")
-    split = split or "train"
-    if name == "fashion_mnist" and debian_fashion_mnist_installed() and not tfds_prepared(
-            name, data_dir):
-        return read_fashion_mnist_split(split)
-    return read_tfds(name, split, data_dir)
+    spec = DatasetSpec.parse(source)
+    if spec.kind == "folder":
+        return read_folder(spec.path)
+    if spec.kind == "array":
+        return read_array_file(spec.path)
+    if spec.name == "fashion_mnist" and debian_fashion_mnist_installed() and not tfds_prepared(
+            spec.name, data_dir):
+        return read_fashion_mnist_split(spec.split)
+    return read_tfds(spec.name, spec.split, data_dir)

@@ -17,7 +17,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_dcgan.checks import MIN_EVAL_IMAGES, check_eval_images, check_positive_int
+from tf_dcgan.checks import (
+    MIN_EVAL_IMAGES,
+    DatasetSpec,
+    check_eval_images,
+    check_positive_int,
+)
 from tf_dcgan.data.images import ImageSource
 from tf_dcgan.evaluation.extractors import FeatureExtractor, extract_features
 from tf_dcgan.evaluation.metrics import Scores, frechet_distance, score_features
@@ -264,12 +269,11 @@ def reference_sets(dataset: str, data_dir: str | None = None, held_out: float = 
     Returns:
         (reference source, its name, floor source, its name).
     """
-    from pathlib import Path
-
     from tf_dcgan.data.images import held_out_split
     from tf_dcgan.data.sources import read_images
 
-    if Path(dataset).expanduser().exists():
+    spec = DatasetSpec.parse(dataset)
+    if spec.local:
         rest, held = held_out_split(read_images(dataset, data_dir), held_out, seed)
         if held.num_images < MIN_EVAL_IMAGES:
             raise ValueError(
@@ -280,8 +284,7 @@ def reference_sets(dataset: str, data_dir: str | None = None, held_out: float = 
                 "leave --eval-every out.")
         return (held, f"{dataset} ({100 * held_out:.0f}% of each class held out, seed {seed})",
                 rest, f"{dataset} (the other {100 - 100 * held_out:.0f}%)")
-    name, _, split = dataset.partition(":")
-    # A run on part of the training split ("train[:10%]") is scored against the test split too.
-    reference = split if split and not split.startswith("train") else "test"
-    return (read_images(f"{name}:{reference}", data_dir), f"{name}:{reference}",
-            read_images(f"{name}:train", data_dir), f"{name}:train")
+    # A run on (part of) the training split ("train[:10%]") is scored against the test split.
+    reference = "test" if spec.split.startswith("train") else spec.split
+    return (read_images(f"{spec.name}:{reference}", data_dir), f"{spec.name}:{reference}",
+            read_images(f"{spec.name}:train", data_dir), f"{spec.name}:train")
