@@ -206,3 +206,27 @@ def test_a_long_runs_gif_keeps_evenly_spaced_frames_and_the_newest(tmp_path):
     again.on_train_begin()
     again.on_epoch_end(9)
     assert [shade(f) for f in iio.imread(tmp_path / "again.gif", index=None)] == [4, 8, 10]
+
+
+def test_a_long_runs_gif_is_rewritten_about_20_frames_an_epoch_and_whole_at_the_end(tmp_path):
+    from tf_dcgan.data.grids import write_png
+
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    gif = TrainingGif(samples, tmp_path / "training.gif", max_frames=200)
+    gif.on_train_begin()
+    written = []
+    for number in range(1, 101):
+        write_png(samples / f"epoch_{number:03d}.png", np.full((8, 8), number, np.uint8))
+        before = gif.path.stat().st_mtime_ns if gif.path.exists() else None
+        gif.on_epoch_end(number - 1)
+        if gif.path.stat().st_mtime_ns != before:
+            written.append(number)
+    # Every epoch up to 20 frames, then once the epochs since the last write reach frames / 20.
+    assert written[:20] == list(range(1, 21))
+    assert written[-3:] == [88, 93, 98] and len(written) == 45  # 5 epochs apart at 90-100 frames
+    write_png(samples / "epoch_101.png", np.full((8, 8), 101, np.uint8))
+    gif.on_epoch_end(100)  # not written: 3 epochs since, 101 frames / 20
+    assert len(iio.imread(gif.path, index=None)) == 98
+    gif.on_train_end()  # the end (a stop too) writes it whole
+    assert len(iio.imread(gif.path, index=None)) == 101

@@ -98,16 +98,22 @@ class SampleGrid(keras.callbacks.Callback):
 
 # The most frames training.gif holds (evenly spaced epochs past that).
 MAX_GIF_FRAMES = 200
+# training.gif is rewritten once the epochs since it was last written reach its frames over
+# this: every epoch up to 20 frames, every 10th at 200, so an epoch writes about 20 frames'
+# worth on average however long the run (and one frame costs a few milliseconds to encode).
+GIF_FRAMES_PER_EPOCH = 20
 
 
 class TrainingGif(keras.callbacks.Callback):
     """Assembles the sample grids of a folder, in epoch order, into an animated GIF.
 
-    The GIF is rewritten at the end of every epoch, so a run that stops early still has one; it
-    holds the `epoch_*.png` grids in `sample_dir` in the order of their epoch numbers (epoch 1000
-    after 999), including those of earlier, resumed runs. Each grid is read and quantized once
-    (`plots.gif_frame`), when training begins or when its epoch ends, so an epoch's GIF costs
-    little more than writing the file.
+    The GIF is rewritten at epoch ends and when training ends (a stop by Ctrl-C or SIGTERM
+    included), so a run that stops early still has one; it holds the `epoch_*.png` grids in
+    `sample_dir` in the order of their epoch numbers (epoch 1000 after 999), including those of
+    earlier, resumed runs. Each grid is read and quantized once (`plots.gif_frame`), when
+    training begins or when its epoch ends, and the file is rewritten once the epochs since the
+    last write reach its frames over `GIF_FRAMES_PER_EPOCH` (every epoch up to 20 frames, every
+    10th at 200), so an epoch's share of the GIF stays about the same however long the run.
 
     A long run keeps at most `max_frames` frames, evenly spaced: every epoch while there are
     fewer, then every 2nd, 4th, ... epoch (the spacing doubles whenever the frames would pass
@@ -131,6 +137,7 @@ class TrainingGif(keras.callbacks.Callback):
         self.frames = {}  # epoch number -> frame, at the epochs the spacing keeps
         self.every = 1  # the spacing: epochs whose number is a multiple of it are kept
         self.newest = None  # (epoch number, frame) of the newest grid, shown last
+        self.unwritten = 0  # epoch ends since the file was last written
 
     def on_train_begin(self, logs=None):
         grids = {_epoch_number(p): p for p in self.sample_dir.glob("epoch_*.png")
@@ -159,8 +166,19 @@ class TrainingGif(keras.callbacks.Callback):
             self.every *= 2
             self.frames = {n: frame for n, frame in self.frames.items() if n % self.every == 0}
             shown = self._shown()
+        self.unwritten += 1
+        if self.unwritten >= len(shown) / GIF_FRAMES_PER_EPOCH:
+            self._write()
+
+    def on_train_end(self, logs=None):
+        if self.unwritten:
+            self._write()
+
+    def _write(self):
+        shown = self._shown()
         if shown:
             write_gif([shown[n] for n in sorted(shown)], self.path, self.frame_seconds)
+        self.unwritten = 0
 
     def _shown(self):
         shown = dict(self.frames)
