@@ -217,8 +217,10 @@ def main():
                 bare[k].append(bare_step_seconds(run, result.steps_per_epoch))
     steps, batch = result.steps_per_epoch, result.batch_size
     images = steps * batch
+    epochs = (f"{later[0] + 1}-{later[-1] + 1}" if len(later) > 3
+              else ", ".join(str(e + 1) for e in later))
     print(f"\n{steps} steps of {batch} per epoch; medians of {args.rounds} round(s) over epochs "
-          f"{', '.join(str(e + 1) for e in later)}; the bare step is the epoch's {steps} steps "
+          f"{epochs}; the bare step is the epoch's {steps} steps "
           "in one call, no callbacks, measured right after each setting's run")
     for k in executions:
         wall, bare_wall = statistics.median(walls[k]), statistics.median(bare[k])
