@@ -211,8 +211,8 @@ class TrainConfig:
     steps_per_epoch: int | None = setting(
         None, "steps in an epoch, the clock of samples, checkpoints, evaluations and the GIF: "
         "below one pass over the data it cuts the pass short (quick tries), above it an epoch "
-        "runs over several passes (default: one pass; a folder of under 150 batches gets the "
-        "fewest whole passes making 150 steps)")
+        "runs over several passes (default: one pass; a folder of under 200 batches gets the "
+        "fewest whole passes making 200 steps)")
     precision: str = setting(
         "auto", "compute precision: auto (mixed_bfloat16 where bfloat16 is native: CPUs with "
         "AVX512_BF16 or AMX, GPUs of compute capability 8.0 or more, TPUs; float32 elsewhere, "

@@ -1,5 +1,5 @@
 """A small folder's epoch is several passes over it, so that samples, checkpoints, evaluations
-and the GIF come every 150 steps or so, not every few; the batches of each step do not depend on
+and the GIF come every 200 steps or so, not every few; the batches of each step do not depend on
 how long an epoch is."""
 
 import json
@@ -50,13 +50,14 @@ def test_a_shorter_epoch_still_cuts_the_pass_and_reshuffles():
 
 
 @pytest.mark.parametrize("num_images, batch, expected", [
-    (300, 64, 152),        # 4 steps a pass: 38 passes
-    (3_812, 64, 177),      # the emoji: 59 steps a pass, 3 passes
-    (9_600, 64, None),     # 150 steps a pass: one pass an epoch
+    (300, 64, 200),        # 4 steps a pass: 50 passes
+    (3_812, 64, 236),      # the emoji: 59 steps a pass, 4 passes
+    (9_600, 64, 300),      # 150 steps a pass: 2 passes
+    (12_800, 64, None),    # 200 steps a pass: one pass an epoch
     (60_000, 64, None),    # Fashion-MNIST
     (63, 64, None),        # no full batch: refused elsewhere, not here
 ])
-def test_the_default_epoch_is_the_fewest_whole_passes_making_150_steps(num_images, batch,
+def test_the_default_epoch_is_the_fewest_whole_passes_making_200_steps(num_images, batch,
                                                                        expected):
     assert data.default_steps_per_epoch(num_images, batch) == expected
 
@@ -67,9 +68,9 @@ def test_a_new_run_records_its_epoch_and_a_resumed_run_keeps_the_recorded_one(tm
     config = TrainConfig(dataset=str(tmp_path / "small.npy"), out=str(tmp_path / "run"), seed=0,
                          epochs=2)
     run = prepare_run(config)
-    assert run.steps_per_epoch == 152 and run.config.steps_per_epoch == 152
+    assert run.steps_per_epoch == 200 and run.config.steps_per_epoch == 200
     recorded = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert recorded["steps_per_epoch"] == 152
+    assert recorded["steps_per_epoch"] == 200
     run.folder.release()
     # A run written before this rule (steps_per_epoch null) keeps one pass an epoch on resume.
     (tmp_path / "run" / "config.json").write_text(
