@@ -208,7 +208,10 @@ def pytorch_step(size, batch, precision, data, channels_last=False, compiled=Fal
     d_opt = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     g_opt = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     if compiled:
-        generator, discriminator = torch.compile(generator), torch.compile(discriminator)
+        # Static shapes: D sees three kinds of input a step (real, detached, with grad), and
+        # dynamic-shape recompiles failed in inductor on 2.13 ("cannot determine truth value").
+        generator = torch.compile(generator, dynamic=False)
+        discriminator = torch.compile(discriminator, dynamic=False)
     bce = nn.BCEWithLogitsLoss()
     autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if precision == "mixed_bfloat16"
                 else torch.autocast("cpu", enabled=False))
