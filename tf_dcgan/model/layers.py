@@ -110,6 +110,12 @@ class _SpectralNormalized:
     def load_own_variables(self, store):
         keras.layers.Layer.load_own_variables(self, store)
 
+    def _biased(self, outputs):
+        """A convolution's or dense layer's outputs with its bias and activation, as Keras'."""
+        if self.use_bias:
+            outputs = tf.nn.bias_add(outputs, tf.cast(self.bias, outputs.dtype))
+        return outputs if self.activation is None else self.activation(outputs)
+
     def normalized_weight(self, training=False):
         """The weight divided by its largest singular value, in the compute dtype."""
         weight = tf.convert_to_tensor(getattr(self, f"_{self.normalized_weight_name}"))
@@ -141,10 +147,7 @@ class SpectralConv2D(_SpectralNormalized, keras.layers.Conv2D):
     """
 
     def call(self, inputs, training=False):
-        outputs = self.convolution_op(inputs, self.normalized_weight(training))
-        if self.use_bias:
-            outputs = tf.nn.bias_add(outputs, tf.cast(self.bias, outputs.dtype))
-        return outputs if self.activation is None else self.activation(outputs)
+        return self._biased(self.convolution_op(inputs, self.normalized_weight(training)))
 
 
 @keras.saving.register_keras_serializable(package="tf_dcgan")
@@ -157,10 +160,7 @@ class SpectralDense(_SpectralNormalized, keras.layers.Dense):
     """
 
     def call(self, inputs, training=False):
-        outputs = tf.matmul(inputs, self.normalized_weight(training))
-        if self.use_bias:
-            outputs = tf.nn.bias_add(outputs, tf.cast(self.bias, outputs.dtype))
-        return outputs if self.activation is None else self.activation(outputs)
+        return self._biased(tf.matmul(inputs, self.normalized_weight(training)))
 
 
 @keras.saving.register_keras_serializable(package="tf_dcgan")
