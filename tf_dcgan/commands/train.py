@@ -110,9 +110,9 @@ def _train(config, dry_run, resume, given, started):
         config.validate()
         if not resume:  # a missing path is one line at once, not after TensorFlow's 3-10 s
             check_dataset_path(config.dataset)
-        elif config.out is not None and RunFolder(config.out).config_path.is_file():
+        elif config.out is not None and (recorded := RunFolder(config.out)).config_path.is_file():
             # So is a setting a resumed run may not change (prepare_run checks it again).
-            RunFolder(config.out).read_config().resumed_with(config, given)
+            recorded.read_config().resumed_with(config, given)
         if dry_run:
             print(config.to_json())
             return 0
