@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from ai_edge_litert.interpreter import Interpreter  # noqa: E402
 
+from tf_dcgan.checks import ImageFormat  # noqa: E402
 from tf_dcgan import build_generator  # noqa: E402
 from tf_dcgan import export as export_lib  # noqa: E402
 from tf_dcgan.checks import QUANTIZATIONS  # noqa: E402
@@ -46,7 +47,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
     generator = (keras.models.load_model(args.generator, compile=False) if args.generator
-                 else build_generator(64, 3, seed=0))
+                 else build_generator(ImageFormat(64, 3), seed=0))
     latent_dim = generator.input_shape[-1]
     rng = np.random.default_rng(0)
     keras_call = tf.function(lambda noise: generator(noise, training=False))

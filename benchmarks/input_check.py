@@ -30,6 +30,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
 
+    from tf_dcgan.checks import ImageFormat
     from tf_dcgan.environment import import_tensorflow_quietly
 
     import_tensorflow_quietly()
@@ -48,8 +49,8 @@ def main():
     batch = tf.constant(images)
     steps = {}
     for name, kind in (("with the check", DCGAN), ("without (reference)", Unchecked)):
-        gan = kind(build_generator(args.image_size, args.channels),
-                   build_discriminator(args.image_size, args.channels))
+        gan = kind(build_generator(ImageFormat(args.image_size, args.channels)),
+                   build_discriminator(ImageFormat(args.image_size, args.channels)))
         gan.compile()
         gan.make_train_function()
         step = gan.train_function

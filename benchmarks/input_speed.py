@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from tf_dcgan.checks import ImageFormat  # noqa: E402
 from tf_dcgan import (  # noqa: E402
     DCGAN,
     build_discriminator,
@@ -54,8 +55,8 @@ def epoch_rate(dataset, batch_size):
 
 
 def training_rate(image_size, channels, batch_size, steps=12):
-    gan = DCGAN(build_generator(image_size, channels, seed=1),
-                build_discriminator(image_size, channels, seed=2), seed=3)
+    gan = DCGAN(build_generator(ImageFormat(image_size, channels), seed=1),
+                build_discriminator(ImageFormat(image_size, channels), seed=2), seed=3)
     gan.compile()
     batch = np.random.default_rng(0).uniform(
         -1, 1, (batch_size, image_size, image_size, channels)).astype("float32")
@@ -80,10 +81,10 @@ def main():
     scan = source.num_images / (time.perf_counter() - start)
     batch = 64
     start = time.perf_counter()
-    cached = data.make_dataset(source, 64, 3, batch, seed=0, cache="memory")
+    cached = data.make_dataset(source, ImageFormat(64, 3), batch, seed=0, cache="memory")
     first = source.num_images / (time.perf_counter() - start)  # decoding happens in make_dataset
     memory = max(epoch_rate(cached, batch) for _ in range(3))
-    uncached = data.make_dataset(source, 64, 3, batch, seed=0, cache="none")
+    uncached = data.make_dataset(source, ImageFormat(64, 3), batch, seed=0, cache="none")
     none = max(epoch_rate(uncached, batch) for _ in range(2))
     train64 = training_rate(64, 3, batch)
     print(f"folder of {source.num_images} 64x64 JPEGs, batch {batch}:")
@@ -96,7 +97,7 @@ def main():
           f"decoding every epoch {none / train64:.0f}x")
 
     fashion = data.read_images("fashion_mnist")
-    dataset = data.make_dataset(fashion, 28, 1, 128, seed=0)
+    dataset = data.make_dataset(fashion, ImageFormat(28, 1), 128, seed=0)
     rate = max(epoch_rate(dataset, 128) for _ in range(3))
     train28 = training_rate(28, 1, 128)
     print("Fashion-MNIST, 28x28x1, batch 128:")

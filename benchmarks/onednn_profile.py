@@ -31,11 +31,12 @@ import numpy as np, tensorflow as tf
 # One op at a time (each with every core): oneDNN's times then add up to the step instead of
 # overlapping, so the table splits the step.
 tf.config.threading.set_inter_op_parallelism_threads(1)
+from tf_dcgan.checks import ImageFormat  # noqa: E402
 from tf_dcgan import DCGAN, build_discriminator, build_generator
 size, channels, batch, steps, precision = {size}, {channels}, {batch}, {steps}, {precision!r}
 dtype = None if precision == "float32" else precision
-gan = DCGAN(build_generator(size, channels, seed=0, dtype=dtype),
-            build_discriminator(size, channels, seed=0, dtype=dtype), seed=0)
+gan = DCGAN(build_generator(ImageFormat(size, channels), seed=0, dtype=dtype),
+            build_discriminator(ImageFormat(size, channels), seed=0, dtype=dtype), seed=0)
 gan.compile(jit_compile=False)
 images = tf.random.uniform((batch, size, size, channels), -1, 1)
 for _ in range(3):

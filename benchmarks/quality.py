@@ -19,6 +19,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tf_dcgan.checks import ImageFormat  # noqa: E402
 from tf_dcgan.config import TrainConfig  # noqa: E402
 
 
@@ -43,8 +44,8 @@ def main():
 
     reference, reference_name, floor, floor_name = evaluation.reference_sets(config.dataset)
     extractor = run.extractor
-    real = extract_features(extractor, data.make_eval_dataset(reference, 28, 1))
-    other = extract_features(extractor, data.make_eval_dataset(floor, 28, 1),
+    real = extract_features(extractor, data.make_eval_dataset(reference, ImageFormat(28, 1)))
+    other = extract_features(extractor, data.make_eval_dataset(floor, ImageFormat(28, 1)),
                              limit=args.eval_images)
     floor_scores = score_features(real, other, seed=args.seed)
 

@@ -52,6 +52,7 @@ def _recipe_name(config):
     """The run's training recipe: "paper", or its settings that differ from the paper's."""
     import dataclasses
 
+    from tf_dcgan.checks import ImageFormat
     from tf_dcgan.config import TrainConfig
 
     # The paper trained in float32: a bf16 run says so in its name.
@@ -92,8 +93,9 @@ def main():
     reference, reference_name, floor, floor_name = evaluation.reference_sets(dataset)
     extractor = evaluation.choose_extractor(dataset)
     size, channels = configs[0].image_size, configs[0].channels
-    real = extract_features(extractor, data.make_eval_dataset(reference, size, channels))
-    other = extract_features(extractor, data.make_eval_dataset(floor, size, channels),
+    real = extract_features(extractor,
+                            data.make_eval_dataset(reference, ImageFormat(size, channels)))
+    other = extract_features(extractor, data.make_eval_dataset(floor, ImageFormat(size, channels)),
                              limit=args.eval_images)
     floor_scores = score_features(real, other, seed=args.seed)
 

@@ -37,6 +37,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tf_dcgan.checks import ImageFormat  # noqa: E402
 from tf_dcgan.environment import import_tensorflow_quietly  # noqa: E402
 
 import_tensorflow_quietly()
@@ -113,8 +114,8 @@ def stock_layers(model):
 
 def ours(size, batch, precision, data):
     dtype = None if precision == "float32" else precision
-    gan = DCGAN(build_generator(size, CHANNELS[size], LATENT, seed=1, dtype=dtype),
-                build_discriminator(size, CHANNELS[size], seed=2, dtype=dtype), seed=3)
+    gan = DCGAN(build_generator(ImageFormat(size, CHANNELS[size]), LATENT, seed=1, dtype=dtype),
+                build_discriminator(ImageFormat(size, CHANNELS[size]), seed=2, dtype=dtype), seed=3)
     gan.compile(jit_compile=False)
     gan.make_train_function()
     train_function = gan.train_function
@@ -262,7 +263,8 @@ def measure(variants, batch, cycles):
 
 def loss_history_cost(rounds, steps=100, batch=128):
     """Seconds per epoch of `fit` with and without the per-step `LossHistory`, interleaved."""
-    gan = DCGAN(build_generator(28, 1, LATENT, seed=1), build_discriminator(28, 1, seed=2), seed=3)
+    gan = DCGAN(build_generator(ImageFormat(28, 1), LATENT, seed=1),
+                build_discriminator(ImageFormat(28, 1), seed=2), seed=3)
     gan.compile(jit_compile=False)
     data = np.random.default_rng(0).uniform(-1, 1, (4, batch, 28, 28, 1)).astype("float32")
     dataset = tf.data.Dataset.from_tensor_slices(data).repeat()

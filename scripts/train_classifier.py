@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
+from tf_dcgan.checks import ImageFormat  # noqa: E402
 from tf_dcgan.checks import check_image_size, check_positive_int  # noqa: E402
 from tf_dcgan.cli import Parser, fail, import_tensorflow_quietly  # noqa: E402
 from tf_dcgan.files import check_writable  # noqa: E402
@@ -66,11 +67,11 @@ def main(argv=None):
     try:
         train, test, name = _splits(args, data)
         size = args.image_size or train.image_size or 64
-        stream, steps = data.make_training_stream(train, size, train.channels, args.batch_size,
-                                                  seed=0)
+        stream, steps = data.make_training_stream(train, ImageFormat(size, train.channels),
+                                                  args.batch_size, seed=0)
         num_classes = int(np.max(train.labels)) + 1
         accuracy = extractors.train_classifier(
-            stream, data.make_eval_dataset(test, size, train.channels),
+            stream, data.make_eval_dataset(test, ImageFormat(size, train.channels)),
             num_classes, args.out, name, epochs=args.epochs, steps_per_epoch=steps)
     except ValueError as error:
         return fail("train_classifier.py", error)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import save_image
+from tf_dcgan.checks import ImageFormat
 
 
 def pytest_addoption(parser):
@@ -24,8 +25,8 @@ def tiny_gan():
     from tf_dcgan import DCGAN, build_discriminator, build_generator
 
     def make(**compile_kwargs):
-        generator = build_generator(16, 1, latent_dim=8, base_filters=8, seed=1)
-        discriminator = build_discriminator(16, 1, base_filters=8, seed=2)
+        generator = build_generator(ImageFormat(16, 1), latent_dim=8, base_filters=8, seed=1)
+        discriminator = build_discriminator(ImageFormat(16, 1), base_filters=8, seed=2)
         gan = DCGAN(generator, discriminator, latent_dim=8, seed=3)
         gan.compile(**compile_kwargs)
         return gan

@@ -9,6 +9,7 @@ PACKAGE = ROOT / "tf_dcgan"
 # The TensorFlow-free foundation at the top, module by module.
 FOUNDATION = {
     "checks": set(),
+    "deprecation": set(),
     "environment": set(),
     "files": set(),
     "config": {"checks", "environment"},

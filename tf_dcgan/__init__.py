@@ -12,7 +12,8 @@ as soon as Keras is imported (now, or later), so after `import tf_dcgan`,
 
 Example:
     >>> import tf_dcgan
-    >>> gan = tf_dcgan.DCGAN(tf_dcgan.build_generator(28, 1), tf_dcgan.build_discriminator(28, 1))
+    >>> fmt = tf_dcgan.ImageFormat(28, 1)
+    >>> gan = tf_dcgan.DCGAN(tf_dcgan.build_generator(fmt), tf_dcgan.build_discriminator(fmt))
 """
 
 import importlib
@@ -22,6 +23,8 @@ from tf_dcgan.environment import register_when_keras_loads
 _EXPORTS = {
     # the model
     "DCGAN": "tf_dcgan.model",
+    "ImageFormat": "tf_dcgan.checks",
+    "ClassLabels": "tf_dcgan.checks",
     "build_generator": "tf_dcgan.model",
     "build_discriminator": "tf_dcgan.model",
     "LatentSpace": "tf_dcgan.model",
@@ -46,6 +49,7 @@ _EXPORTS = {
     # evaluation
     "choose_extractor": "tf_dcgan.evaluation",
     "evaluate_generator": "tf_dcgan.evaluation",
+    "ImageSet": "tf_dcgan.evaluation",
     "score_features": "tf_dcgan.evaluation",
     "evaluate": "tf_dcgan.evaluation",
     # export

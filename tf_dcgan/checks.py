@@ -408,3 +408,96 @@ def check_augment(policy: str | None) -> None:
             f"augment must name each of {', '.join(AUGMENTATIONS)} at most once; received "
             f"augment={policy!r}. Use e.g. --augment color,translation,cutout."
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageFormat:
+    """The images a model makes or takes, and how images of another size are brought to them:
+    one value for what `build_generator`, `build_discriminator`, `make_dataset`,
+    `make_training_stream` and `make_eval_dataset` share, checked when it is made.
+
+    Attributes:
+        size: height and width; see `supported_image_sizes()` (28, 32, 64, 128, ...).
+        channels: 1 (grayscale) or 3 (RGB).
+        resize: how the data pipelines bring other sizes to `size`: "crop" (the short side is
+            scaled and the centre square kept) or "stretch" (scaled to a square). The networks
+            do not use it.
+
+    Raises:
+        ValueError: a size, channel count or resize mode the project does not support.
+
+    Example:
+        >>> ImageFormat(28, 1)
+        ImageFormat(size=28, channels=1, resize='crop')
+    """
+
+    size: int = 64
+    channels: int = 3
+    resize: str = "crop"
+
+    def __post_init__(self):
+        check_image_size(self.size)
+        check_channels(self.channels)
+        check_resize(self.resize)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassLabels:
+    """The classes of a class-conditional model: their names in index order, and how the
+    discriminator takes the label (`conditioning`; the generator always joins it one-hot to
+    the noise). `ClassLabels.of` also reads a class count or a list of names.
+
+    Attributes:
+        names: one name per class, index order.
+        conditioning: "projection" (Miyato and Koyama 2018) or "concat" (label maps joined to the
+            image); see `build_discriminator`.
+
+    Example:
+        >>> ClassLabels.of(3).names
+        ('0', '1', '2')
+    """
+
+    names: tuple[str, ...]
+    conditioning: str = "projection"
+
+    def __post_init__(self):
+        object.__setattr__(self, "names", tuple(str(name) for name in self.names))
+        check_positive_int("num_classes", len(self.names),
+                           "Pass the dataset's class count, e.g. 10, or its class names.",
+                           MAX_CLASSES)
+        check_conditioning(self.conditioning)
+
+    @classmethod
+    def of(cls, classes: "int | list[str] | tuple[str, ...] | ClassLabels | None",
+           conditioning: str = "projection") -> "ClassLabels | None":
+        """`classes` as a `ClassLabels`: a count names the classes "0", "1", ...; None (an
+        unconditional model) stays None; a `ClassLabels` is returned as it is.
+
+        Raises:
+            ValueError: a count that is not a positive integer, or an empty list of names.
+        """
+        if classes is None or isinstance(classes, cls):
+            return classes
+        if _is_int(classes):
+            check_positive_int("num_classes", classes,
+                               "Pass the dataset's class count, e.g. 10.", MAX_CLASSES)
+            return cls(tuple(str(index) for index in range(classes)), conditioning)
+        if isinstance(classes, str) or not isinstance(classes, (list, tuple)):
+            raise ValueError(
+                f"classes must be a class count, a list of class names or a ClassLabels; "
+                f"received classes={classes!r}. Pass e.g. classes=10 or classes=['cat', 'dog']."
+            )
+        return cls(tuple(classes), conditioning)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def check_image_format(image_format: ImageFormat) -> ImageFormat:
+    """Returns `image_format`; raises ValueError unless it is an `ImageFormat`."""
+    if not isinstance(image_format, ImageFormat):
+        raise ValueError(
+            f"image_format must be an ImageFormat; received image_format={image_format!r}. "
+            "Pass e.g. ImageFormat(64, 3) (tf_dcgan.ImageFormat)."
+        )
+    return image_format

@@ -25,6 +25,7 @@ from tf_dcgan.checks import (
     QUANTIZATIONS,
     RESIZE_MODES,
     STRATEGIES,
+    ImageFormat,
     check_augment,
     check_channels,
     check_conditioning,
@@ -361,6 +362,11 @@ class TrainConfig:
         if not self.dataset:
             raise ValueError("dataset must not be empty; received dataset=''. Use e.g. fashion_mnist.")
         return self
+
+    @property
+    def image_format(self) -> ImageFormat:
+        """The run's `ImageFormat(image_size, channels, resize)`."""
+        return ImageFormat(self.image_size, self.channels, self.resize)
 
     def with_recipe(self, recipe, given=()):
         """These settings with `recipe`'s values for every recipe setting not in `given`.

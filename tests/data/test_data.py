@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import save_image as _save
+from tf_dcgan.checks import ImageFormat
 from tf_dcgan import data
 from tf_dcgan.data import transforms
 
@@ -49,11 +50,12 @@ def _source(count=10, size=28, channels=1):
 @pytest.mark.parametrize("cache", ["memory", "none", "file"])
 def test_pipeline_batches_scale_to_unit_range_and_keep_labels(cache, tmp_path):
     cache = str(tmp_path / "cache") if cache == "file" else cache
-    batches = list(data.make_dataset(_source(), 28, 1, batch_size=4, seed=0, cache=cache))
+    batches = list(data.make_dataset(_source(), ImageFormat(28, 1), batch_size=4, seed=0,
+                                     cache=cache))
     assert len(batches) == 2  # 10 images, batches of 4: the partial batch is dropped
     images, labels = batches[0]
     assert images.shape == (4, 28, 28, 1) and images.dtype.name == "float32"
-    whole = data.make_dataset(_source(), 28, 1, 10, cache=cache)
+    whole = data.make_dataset(_source(), ImageFormat(28, 1), 10, cache=cache)
     everything, labels = next(iter(whole))
     assert float(everything.numpy().min()) == -1.0 and float(everything.numpy().max()) == 1.0
     assert sorted(labels.numpy()) == list(range(10))
@@ -64,7 +66,7 @@ def test_pipeline_batches_scale_to_unit_range_and_keep_labels(cache, tmp_path):
 
 
 def test_pipeline_reshuffles_every_epoch_with_a_full_shuffle():
-    dataset = data.make_dataset(_source(count=64), 28, 1, batch_size=64, seed=0)
+    dataset = data.make_dataset(_source(count=64), ImageFormat(28, 1), batch_size=64, seed=0)
     first, second = [batch[1].numpy().tolist() for batch in (next(iter(dataset)),
                                                                next(iter(dataset)))]
     assert sorted(first) == sorted(second) == list(range(64))
@@ -72,10 +74,11 @@ def test_pipeline_reshuffles_every_epoch_with_a_full_shuffle():
 
 
 def test_pipeline_resizes_and_converts_channels():
-    images, _ = next(iter(data.make_dataset(_source(), 32, 3, batch_size=2)))
+    images, _ = next(iter(data.make_dataset(_source(), ImageFormat(32, 3), batch_size=2)))
     assert images.shape == (2, 32, 32, 3)
     np.testing.assert_array_equal(images[..., 0], images[..., 2])
-    dataset = data.make_dataset(_source(channels=3), 64, 1, batch_size=2, steps_per_epoch=3)
+    dataset = data.make_dataset(_source(channels=3), ImageFormat(64, 1), batch_size=2,
+                                steps_per_epoch=3)
     assert next(iter(dataset))[0].shape == (2, 64, 64, 1)
     assert len(list(dataset)) == 3
 
@@ -84,21 +87,21 @@ def test_pipeline_resizes_and_converts_channels():
 def test_evaluation_pipeline_gives_every_image_once_in_order(cache):
     source = _source(count=10)
     # A training pipeline over the same source must not disturb it.
-    next(iter(data.make_dataset(source, 28, 1, batch_size=4, seed=0, cache=cache)))
-    batches = list(data.make_eval_dataset(source, 28, 1, batch_size=4))
+    next(iter(data.make_dataset(source, ImageFormat(28, 1), batch_size=4, seed=0, cache=cache)))
+    batches = list(data.make_eval_dataset(source, ImageFormat(28, 1), batch_size=4))
     assert [len(labels) for _, labels in batches] == [4, 4, 2]  # the partial batch is kept
     labels = np.concatenate([labels.numpy() for _, labels in batches])
     assert labels.tolist() == list(range(10))
     images = np.concatenate([transforms.to_uint8(images).numpy() for images, _ in batches])
     np.testing.assert_array_equal(images, source.images)
     again = np.concatenate([labels.numpy() for _, labels in
-                            data.make_eval_dataset(source, 28, 1, batch_size=4)])
+                            data.make_eval_dataset(source, ImageFormat(28, 1), batch_size=4)])
     assert again.tolist() == labels.tolist()
 
 
 def test_evaluation_pipeline_over_a_folder_resizes_like_training(image_tree):
     source = data.read_images(str(image_tree))
-    batches = list(data.make_eval_dataset(source, 16, 3, batch_size=5))
+    batches = list(data.make_eval_dataset(source, ImageFormat(16, 3), batch_size=5))
     assert [len(labels) for _, labels in batches] == [5, 5, 2]
     assert batches[0][0].shape == (5, 16, 16, 3)
     labels = np.concatenate([labels.numpy() for _, labels in batches])
@@ -107,11 +110,11 @@ def test_evaluation_pipeline_over_a_folder_resizes_like_training(image_tree):
 
 def test_pipeline_refuses_bad_arguments():
     with pytest.raises(ValueError, match="batch_size must not exceed the number of images"):
-        data.make_dataset(_source(count=10), 28, 1, batch_size=11)
+        data.make_dataset(_source(count=10), ImageFormat(28, 1), batch_size=11)
     with pytest.raises(ValueError, match="image_size must be one of"):
-        data.make_dataset(_source(), 48, 1, batch_size=2)
+        data.make_dataset(_source(), ImageFormat(48, 1), batch_size=2)
     with pytest.raises(ValueError, match="resize must be one of crop, stretch"):
-        data.make_dataset(_source(), 28, 1, batch_size=2, resize="fit")
+        data.make_dataset(_source(), ImageFormat(28, 1, "fit"), batch_size=2)
 
 
 def test_unknown_dataset_name_says_what_works():
@@ -138,7 +141,8 @@ def test_a_tfds_name_with_a_split_gives_images_and_labels(tmp_path):
     with tfds.testing.mock_data(num_examples=12):
         source = data.read_images("cifar10:test", data_dir=str(tmp_path))
         assert (source.num_images, source.channels, source.image_size) == (12, 3, 32)
-        images, labels = next(iter(data.make_dataset(source, 16, 1, batch_size=12, seed=0)))
+        images, labels = next(iter(data.make_dataset(source, ImageFormat(16, 1), batch_size=12,
+                                                     seed=0)))
     assert images.shape == (12, 16, 16, 1)
     assert set(labels.numpy().tolist()) <= set(range(10))
 
@@ -174,10 +178,11 @@ def test_folder_counts_used_skipped_and_ignored_files_exactly(image_tree):
 @pytest.mark.parametrize("cache", ["memory", "none"])
 def test_folder_pipeline_brings_every_image_to_the_training_shape(image_tree, cache):
     source = data.read_images(str(image_tree))
-    images, labels = next(iter(data.make_dataset(source, 32, 3, batch_size=12, cache=cache)))
+    images, labels = next(iter(data.make_dataset(source, ImageFormat(32, 3), batch_size=12,
+                                                 cache=cache)))
     assert images.shape == (12, 32, 32, 3)
     assert sorted(labels.numpy().tolist()) == sorted(source.labels.tolist())
-    gray, _ = next(iter(data.make_dataset(source, 16, 1, batch_size=12, cache=cache)))
+    gray, _ = next(iter(data.make_dataset(source, ImageFormat(16, 1), batch_size=12, cache=cache)))
     assert gray.shape == (12, 16, 16, 1)
 
 
@@ -187,9 +192,10 @@ def test_center_crop_keeps_the_middle_of_a_non_square_image(tmp_path):
     image[:, 10:30] = 255
     _save(tmp_path / "wide" / "x.png", image)
     source = data.read_images(str(tmp_path / "wide"))
-    cropped, _ = next(iter(data.make_dataset(source, 16, 3, batch_size=1, resize="crop")))
+    cropped, _ = next(iter(data.make_dataset(source, ImageFormat(16, 3, "crop"), batch_size=1)))
     assert float(cropped.numpy().min()) == 1.0  # all white: the center square
-    stretched, _ = next(iter(data.make_dataset(source, 16, 3, batch_size=1, resize="stretch")))
+    stretched, _ = next(iter(data.make_dataset(source, ImageFormat(16, 3, "stretch"),
+                                               batch_size=1)))
     row = stretched.numpy()[0, 8, :, 0]
     assert row[0] == -1.0 and row[8] == 1.0 and row[-1] == -1.0  # black sides kept
 
@@ -200,7 +206,8 @@ def test_rgba_is_composited_over_white_and_gray_is_repeated(tmp_path):
     _save(tmp_path / "f" / "b.png", np.full((16, 16), 100, np.uint8))
     source = data.read_images(str(tmp_path / "f"))
     assert source.image_size == 16
-    images, _ = next(iter(data.make_dataset(source, 16, 3, batch_size=2, cache="none", seed=0)))
+    images, _ = next(iter(data.make_dataset(source, ImageFormat(16, 3), batch_size=2, cache="none",
+                                            seed=0)))
     values = sorted(np.unique(transforms.to_uint8(images.numpy())).tolist())
     assert values == [100, 255]
 
@@ -223,7 +230,7 @@ def test_npz_round_trip(tmp_path):
     source = data.read_images(str(tmp_path / "d.npz"))
     np.testing.assert_array_equal(source.images, images)
     assert source.labels.tolist() == list(range(6)) and source.image_size == 16
-    batch, labels = next(iter(data.make_dataset(source, 16, 3, batch_size=6)))
+    batch, labels = next(iter(data.make_dataset(source, ImageFormat(16, 3), batch_size=6)))
     for image, label in zip(batch.numpy(), labels.numpy()):
         np.testing.assert_array_equal(transforms.to_uint8(image), images[label])
     np.save(tmp_path / "g.npy", images[..., 0])
@@ -274,7 +281,7 @@ def test_exif_orientation_is_applied_like_pillow(tmp_path):
     source = data.read_images(str(tmp_path))
     assert sorted(source.orientations.tolist()) == [1, 3, 6, 8]
     assert source.image_size is None  # 16x32 and 32x16 as displayed
-    batches = data.make_eval_dataset(source, 16, 3, batch_size=4, resize="stretch")
+    batches = data.make_eval_dataset(source, ImageFormat(16, 3, "stretch"), batch_size=4)
     images = next(iter(batches))[0]
     for path, image in zip(source.paths, images):
         with Image.open(path) as photo:
@@ -290,27 +297,27 @@ def test_a_file_cache_is_reused_for_its_own_data_and_refused_for_other_data(tmp_
     cache = str(tmp_path / "cache" / "faces")
     first = _source(count=8)
     labels = sorted(np.concatenate([b[1].numpy() for b in data.make_dataset(
-        first, 28, 1, batch_size=4, seed=0, cache=cache)]).tolist())
+        first, ImageFormat(28, 1), batch_size=4, seed=0, cache=cache)]).tolist())
     assert labels == list(range(8))
     assert (tmp_path / "cache" / "faces.index").exists()
     # The same data again: the cache is read back.
-    again = data.make_dataset(first, 28, 1, batch_size=4, seed=0, cache=cache)
+    again = data.make_dataset(first, ImageFormat(28, 1), batch_size=4, seed=0, cache=cache)
     assert len(list(again)) == 2
     # Other images of the same shape, or the same images at another size: refused.
     other = data.ImageSource.from_arrays("other", 255 - first.images, first.labels)
     with pytest.raises(ValueError, match="holds another dataset or setting: .*fingerprint"):
-        data.make_dataset(other, 28, 1, batch_size=4, cache=cache)
+        data.make_dataset(other, ImageFormat(28, 1), batch_size=4, cache=cache)
     with pytest.raises(ValueError, match="image_size 28 here, 32 now"):
-        data.make_dataset(first, 32, 1, batch_size=4, cache=cache)
+        data.make_dataset(first, ImageFormat(32, 1), batch_size=4, cache=cache)
     # A cache nobody keyed (written by hand, or by an older version): refused too.
     (tmp_path / "cache" / "faces.tf_dcgan.json").unlink()
     with pytest.raises(ValueError, match="data of unknown origin"):
-        data.make_dataset(first, 28, 1, batch_size=4, cache=cache)
+        data.make_dataset(first, ImageFormat(28, 1), batch_size=4, cache=cache)
 
 
 def test_an_unwritable_cache_path_is_one_clear_error():
     with pytest.raises(ValueError, match="cache must be a path you can write to"):
-        data.make_dataset(_source(), 28, 1, batch_size=4, cache="/proc/tf_dcgan/cache")
+        data.make_dataset(_source(), ImageFormat(28, 1), batch_size=4, cache="/proc/tf_dcgan/cache")
 
 
 def test_fashion_mnist_splits_are_sliced_offline_as_tfds_does():
@@ -394,7 +401,7 @@ def test_file_names_that_are_not_utf8_or_hold_line_breaks_are_read_or_listed(tmp
     (folder / f"broken-{os.path.basename(latin1)}.jpg").write_bytes(b"not an image either")
     source = data.read_folder(folder)
     assert source.num_images == 2 and latin1 in source.paths
-    batches = data.make_dataset(source, 16, 3, batch_size=2, seed=0)
+    batches = data.make_dataset(source, ImageFormat(16, 3), batch_size=2, seed=0)
     images, _ = next(iter(batches))
     assert sorted(np.round(np.asarray(images)[:, 0, 0, 0], 2)) == [
         round(50 / 127.5 - 1, 2), round(200 / 127.5 - 1, 2)]

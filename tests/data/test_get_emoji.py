@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from tests.helpers import ROOT
+from tf_dcgan.checks import ImageFormat
 
 
 def _script():
@@ -73,7 +74,7 @@ def test_the_packages_become_category_folders_that_train_py_reads(tmp_path, caps
 
     source = read_images(str(out))
     assert source.class_names == ["people_and_body", "smileys_and_emotion"]
-    images, _ = next(iter(make_eval_dataset(source, 64, 3)))
+    images, _ = next(iter(make_eval_dataset(source, ImageFormat(64, 3))))
     assert np.allclose(images[0, 0, 0], [1.0, 1.0, 1.0])  # transparent: white
     assert np.allclose(images[0, 32, 32], [1.0, -1.0, -1.0])  # opaque red
 

@@ -12,6 +12,7 @@ from PIL import Image
 import export as export_cli
 import train
 from tests.helpers import TINY_RUN, one_line_error, tflite_run
+from tf_dcgan.checks import ClassLabels, ImageFormat
 from tf_dcgan import (
     DCGAN,
     LatentSpace,
@@ -29,13 +30,12 @@ NAMES = ["circle", "square", "triangle"]
 
 @pytest.fixture(scope="module")
 def generator():
-    return build_generator(28, 1, latent_dim=8, base_filters=4, seed=0, num_classes=3,
-                           class_names=NAMES)
+    return build_generator(ImageFormat(28, 1), latent_dim=8, base_filters=4, seed=0, classes=NAMES)
 
 
 def test_without_a_class_count_the_networks_are_exactly_the_unconditional_ones():
-    g = build_generator(28, 1, seed=0)
-    d = build_discriminator(28, 1, seed=0)
+    g = build_generator(ImageFormat(28, 1), seed=0)
+    d = build_discriminator(ImageFormat(28, 1), seed=0)
     assert [t.name for t in g.inputs] == ["noise"] and g.input_shape == (None, 100)
     assert [t.name for t in d.inputs] == ["images"]
     assert [layer.name for layer in g.layers] == [
@@ -79,16 +79,16 @@ def test_the_grid_has_one_row_per_class_and_one_noise_per_column(generator):
 
 def test_bad_class_settings_are_refused_with_the_fix():
     with pytest.raises(ValueError, match="class_names must name every class; received 2 names"):
-        build_generator(28, 1, num_classes=3, class_names=["a", "b"])
+        build_generator(28, 1, num_classes=3, class_names=["a", "b"])  # the old form checks too
     with pytest.raises(ValueError, match="both be conditional"):
-        DCGAN(build_generator(28, 1, latent_dim=8, base_filters=4, num_classes=3),
-              build_discriminator(28, 1, base_filters=4), latent_dim=8)
+        DCGAN(build_generator(ImageFormat(28, 1), latent_dim=8, base_filters=4, classes=3),
+              build_discriminator(ImageFormat(28, 1), base_filters=4), latent_dim=8)
 
 
 @pytest.fixture(scope="module")
 def trained_gan():
-    g = build_generator(16, 1, latent_dim=8, base_filters=4, seed=0, num_classes=3)
-    d = build_discriminator(16, 1, base_filters=4, seed=0, num_classes=3)
+    g = build_generator(ImageFormat(16, 1), latent_dim=8, base_filters=4, seed=0, classes=3)
+    d = build_discriminator(ImageFormat(16, 1), base_filters=4, seed=0, classes=3)
     gan = DCGAN(g, d, latent_dim=8, seed=0, ema_decay=0.9)
     gan.compile()
     rng = np.random.default_rng(0)
@@ -122,8 +122,8 @@ def test_generate_takes_labels_and_refuses_a_class_outside_the_range(trained_gan
     loaded = keras.models.load_model(tmp_path / "dcgan.keras")
     np.testing.assert_allclose(loaded.generate(4, seed=3, labels=1),
                                gan.generate(4, seed=3, labels=1), atol=1e-6)
-    unconditional = DCGAN(build_generator(16, 1, latent_dim=8, base_filters=4),
-                          build_discriminator(16, 1, base_filters=4), latent_dim=8)
+    unconditional = DCGAN(build_generator(ImageFormat(16, 1), latent_dim=8, base_filters=4),
+                          build_discriminator(ImageFormat(16, 1), base_filters=4), latent_dim=8)
     with pytest.raises(ValueError, match="labels need a conditional model"):
         unconditional.generate(2, labels=1)
 
@@ -240,11 +240,11 @@ def test_export_cli_ships_a_conditional_run(tmp_path, capsys):
 
 def test_class_scores_use_the_domain_classifier(tmp_path):
     extractor = evaluation.choose_extractor("fashion_mnist")
-    g = build_generator(28, 1, latent_dim=8, base_filters=4, seed=0, num_classes=10)
+    g = build_generator(ImageFormat(28, 1), latent_dim=8, base_filters=4, seed=0, classes=10)
     rng = np.random.default_rng(0)
-    reference = [(rng.uniform(-1, 1, (30, 28, 28, 1)).astype("float32"), np.arange(30) % 10)]
-    report = evaluation.evaluate_classes(g, extractor, reference, "noise images",
-                                         num_per_class=8, batch_size=4, verbose=False)
+    reference = evaluation.ImageSet("noise images", [
+        (rng.uniform(-1, 1, (30, 28, 28, 1)).astype("float32"), np.arange(30) % 10)])
+    report = evaluation.evaluate_classes(g, extractor, reference, num_per_class=8, batch_size=4)
     assert [row["label"] for row in report.rows] == list(range(10))
     assert all(row["num_generated"] == 8 and row["num_reference"] == 3 for row in report.rows)
     # Untrained: the classifier puts its blobs into few classes, so most classes score 0%.
@@ -252,22 +252,23 @@ def test_class_scores_use_the_domain_classifier(tmp_path):
     assert "class accuracy" in report.table()
     # An unconditional generator: the classifier sorts its images; shares, no accuracy.
     sorted_report = evaluation.evaluate_classes(
-        build_generator(28, 1, latent_dim=8, base_filters=4, seed=0), extractor, reference,
-        "noise images", num_per_class=4, batch_size=20, verbose=False)
+        build_generator(ImageFormat(28, 1), latent_dim=8, base_filters=4, seed=0), extractor,
+        reference, num_per_class=4, batch_size=20)
     assert sorted_report.accuracy is None and not sorted_report.conditional
     assert sum(row["num_generated"] for row in sorted_report.rows) == 40
     assert sum(row["share"] for row in sorted_report.rows) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="classifier of the generator's 3 classes"):
-        evaluation.evaluate_classes(build_generator(28, 1, latent_dim=8, base_filters=4,
-                                                    num_classes=3),
-                                    extractor, reference, "noise images")
+        evaluation.evaluate_classes(
+            build_generator(ImageFormat(28, 1), latent_dim=8, base_filters=4, classes=3),
+            extractor, reference)
 
 
 def test_label_maps_conditioning_trains_and_loads_in_safe_mode(tmp_path):
-    d = build_discriminator(16, 1, base_filters=4, seed=0, num_classes=3, conditioning="concat")
+    d = build_discriminator(ImageFormat(16, 1), base_filters=4, seed=0,
+                            classes=ClassLabels.of(3, "concat"))
     assert d.get_layer("images_and_labels").output.shape == (None, 16, 16, 4)
-    gan = DCGAN(build_generator(16, 1, latent_dim=8, base_filters=4, seed=0, num_classes=3), d,
-                latent_dim=8, seed=0)
+    gan = DCGAN(build_generator(ImageFormat(16, 1), latent_dim=8, base_filters=4, seed=0,
+                                classes=3), d, latent_dim=8, seed=0)
     gan.compile()
     images = np.zeros((8, 16, 16, 1), np.float32)
     logs = gan.train_on_batch(images, np.arange(8) % 3, return_dict=True)
@@ -279,7 +280,7 @@ def test_label_maps_conditioning_trains_and_loads_in_safe_mode(tmp_path):
         loaded.discriminator({"images": tf.zeros((2, 16, 16, 1)), "label": labels}),
         d({"images": tf.zeros((2, 16, 16, 1)), "label": labels}), atol=1e-6)
     with pytest.raises(ValueError, match="d_conditioning must be one of projection, concat"):
-        build_discriminator(16, 1, num_classes=3, conditioning="maps")
+        build_discriminator(ImageFormat(16, 1), classes=ClassLabels.of(3, "maps"))
 
 
 def test_the_committed_conditional_generator_makes_the_class_asked_for():

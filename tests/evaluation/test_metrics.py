@@ -11,6 +11,7 @@ import tensorflow as tf
 
 import evaluate
 from tests.helpers import ROOT, one_line_error
+from tf_dcgan.checks import ImageFormat
 from tf_dcgan import data
 from tf_dcgan import evaluation as extractors
 from tf_dcgan.config import TrainConfig
@@ -53,7 +54,7 @@ def test_a_set_against_itself_is_perfect(extractor, real):
 def test_real_vs_real_is_far_below_an_untrained_generator(extractor, real):
     (test, _), (train, _) = real
     floor = metrics.score_features(extractor(test), extractor(train))
-    untrained = build_generator(28, 1, latent_dim=100, seed=0)
+    untrained = build_generator(ImageFormat(28, 1), latent_dim=100, seed=0)
     fake = untrained(tf.random.stateless_normal((N, 100), seed=[0, 0]), training=False)
     scores = metrics.score_features(extractor(test), extractor(fake))
     assert scores.fid > 20 * floor.fid
@@ -131,7 +132,8 @@ def test_evaluate_cli_reports_scores_and_the_floor(tmp_path, capsys):
 def test_a_run_trained_at_another_size_is_scored_as_training_resized_its_data(tmp_path, capsys):
     folder = RunFolder(tmp_path / "run")
     folder.write_config(TrainConfig(image_size=32, channels=1, seed=0))
-    build_generator(32, 1, latent_dim=8, base_filters=4, seed=0).save(folder.generator_path)
+    build_generator(ImageFormat(32, 1), latent_dim=8, base_filters=4, seed=0).save(
+        folder.generator_path)
     assert evaluate.main(["--run", str(folder.path), "--num-images", "100"]) == 0
     report = json.loads(folder.evaluation_path.read_text())
     assert report["reference"] == "fashion_mnist:test" and report["num_generated"] == 100
@@ -143,7 +145,7 @@ def test_a_folder_too_small_to_score_against_is_one_line_before_anything_runs(tm
     for index in range(20):
         save_image(tmp_path / "tiny" / f"{index}.png", np.full((16, 16), index * 10, np.uint8))
     generator = tmp_path / "g16.keras"
-    build_generator(16, 1, latent_dim=8, base_filters=4).save(generator)
+    build_generator(ImageFormat(16, 1), latent_dim=8, base_filters=4).save(generator)
     error = _cli_error(["--generator", str(generator), "--dataset", str(tmp_path / "tiny")],
                        capsys)
     assert "leaves 2 held-out images to score against" in error
@@ -174,7 +176,7 @@ def test_evaluate_cli_bad_inputs_are_one_line(tmp_path, capsys):
         assert "its info entry lacks dataset" in _cli_error(
             ["--generator", generator, "--dataset", "fashion_mnist", "--extractor",
              str(edited)], capsys)
-    build_generator(16, 1, latent_dim=8, base_filters=4).save(tmp_path / "g16.keras")
+    build_generator(ImageFormat(16, 1), latent_dim=8, base_filters=4).save(tmp_path / "g16.keras")
     assert "has 28x28 images and the generator makes 16x16" in _cli_error(
         ["--generator", str(tmp_path / "g16.keras"), "--dataset", "fashion_mnist"], capsys)
     assert "dataset is needed with --generator" in _cli_error(["--generator", generator], capsys)

@@ -13,6 +13,7 @@ import tensorflow as tf
 import export
 from tests.helpers import ROOT, one_line_error, tflite_run
 from tests.serving_stub import rest_predict
+from tf_dcgan.checks import ImageFormat
 from tf_dcgan import build_discriminator, build_generator, latent_noise
 from tf_dcgan import export as export_lib
 from tf_dcgan.config import ExportConfig, TrainConfig
@@ -28,7 +29,7 @@ LATENT = 8
 def generator():
     """A 16x16 RGB generator whose BatchNorm moving statistics are far from their initial values,
     so an export that ran BatchNorm in training mode would give visibly different images."""
-    model = build_generator(16, 3, latent_dim=LATENT, base_filters=8, seed=0)
+    model = build_generator(ImageFormat(16, 3), latent_dim=LATENT, base_filters=8, seed=0)
     rng = np.random.default_rng(0)
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
@@ -245,7 +246,7 @@ def test_export_cli_bad_inputs_exit_2_with_one_line(generator, tmp_path, capsys)
     (tmp_path / "junk.keras").write_text("not a model")
     assert "could not load" in _cli_error(["--generator", str(tmp_path / "junk.keras"), *out],
                                           capsys)
-    build_discriminator(16, 3, base_filters=4).save(tmp_path / "d.keras")
+    build_discriminator(ImageFormat(16, 3), base_filters=4).save(tmp_path / "d.keras")
     assert "generator must be a Keras model from noise" in _cli_error(
         ["--generator", str(tmp_path / "d.keras"), *out], capsys)
     generator.save(tmp_path / "g.keras")
@@ -359,7 +360,7 @@ def _failing_atomic_output(path):
 
 
 def test_a_diverged_generator_is_not_exported(tmp_path, capsys):
-    broken = build_generator(16, 3, latent_dim=LATENT, base_filters=8, seed=0)
+    broken = build_generator(ImageFormat(16, 3), latent_dim=LATENT, base_filters=8, seed=0)
     kernel = broken.get_layer("project").kernel
     kernel.assign(np.where(np.arange(kernel.shape[1]) == 0, np.nan, kernel.numpy()))
     with pytest.raises(ValueError, match="non-finite weights .NaN or infinity. in project"):

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from tests.helpers import ROOT
 from tests.serving_stub import GrpcServer, RestServer
+from tf_dcgan.checks import ImageFormat
 from tf_dcgan import build_generator
 from tf_dcgan import export as export_lib
 
@@ -15,7 +16,7 @@ sys.path.insert(0, str(ROOT / "examples"))
 
 @pytest.fixture(scope="module")
 def version_dir(tmp_path_factory):
-    generator = build_generator(16, 1, latent_dim=8, base_filters=4, seed=0)
+    generator = build_generator(ImageFormat(16, 1), latent_dim=8, base_filters=4, seed=0)
     return export_lib.export_saved_model(generator, tmp_path_factory.mktemp("exports"))
 
 
@@ -45,8 +46,8 @@ def test_grpc_client_gets_the_generated_pngs(version_dir):
 
 @pytest.fixture(scope="module")
 def conditional_dir(tmp_path_factory):
-    generator = build_generator(16, 1, latent_dim=8, base_filters=4, seed=0, num_classes=3,
-                                class_names=["circle", "square", "triangle"])
+    generator = build_generator(ImageFormat(16, 1), latent_dim=8, base_filters=4, seed=0,
+                                classes=["circle", "square", "triangle"])
     return export_lib.export_saved_model(generator, tmp_path_factory.mktemp("exports"))
 
 

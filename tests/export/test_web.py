@@ -18,6 +18,7 @@ from selenium.webdriver.support.select import Select
 import export
 from tests.browser import open_page, serve, start_chromium, status, wait_for
 from tests.helpers import ROOT, one_line_error, tflite_run
+from tf_dcgan.checks import ImageFormat
 from tf_dcgan import build_generator
 from tf_dcgan.export import web as web_lib
 
@@ -187,7 +188,7 @@ def test_threads_run_when_the_host_sends_isolation_headers(browser, trained_page
 
 
 def test_an_rgb_float32_page_matches_too(browser, tmp_path):
-    generator = build_generator(16, 3, latent_dim=8, base_filters=8, seed=0)
+    generator = build_generator(ImageFormat(16, 3), latent_dim=8, base_filters=8, seed=0)
     page = web_lib.export_web(generator, tmp_path, name="tiny", quantize="none")
     noise = np.random.default_rng(13).normal(size=(2, 8)).astype("float32")
     expected = tflite_run(page / "generator.tflite", noise)
@@ -203,8 +204,8 @@ def test_an_rgb_float32_page_matches_too(browser, tmp_path):
 
 
 def test_a_conditional_page_picks_the_class(browser, tmp_path):
-    generator = build_generator(16, 1, latent_dim=8, base_filters=4, seed=0, num_classes=3,
-                                class_names=["circle", "square", "triangle"])
+    generator = build_generator(ImageFormat(16, 1), latent_dim=8, base_filters=4, seed=0,
+                                classes=["circle", "square", "triangle"])
     page = web_lib.export_web(generator, tmp_path, name="shapes", quantize="none")
     assert json.loads((page / "model.json").read_text())["class_names"] == [
         "circle", "square", "triangle"]
@@ -235,7 +236,7 @@ def test_a_conditional_page_picks_the_class(browser, tmp_path):
 
 @pytest.fixture
 def tiny_generator():
-    return build_generator(16, 1, latent_dim=8, base_filters=4, seed=0)
+    return build_generator(ImageFormat(16, 1), latent_dim=8, base_filters=4, seed=0)
 
 
 def test_an_existing_page_is_replaced_only_when_asked(tiny_generator, tmp_path):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tf_dcgan.checks import ImageFormat
 from tf_dcgan import DCGAN, build_discriminator, build_generator
 from tf_dcgan.model.augment import diff_augment, parse_policy
 
@@ -55,8 +56,8 @@ def test_translation_shifts_by_whole_pixels_and_cutout_blanks_a_half_size_square
 
 
 def test_gradients_reach_the_generator_through_the_augmentation():
-    generator = build_generator(16, 3, latent_dim=8, base_filters=8, seed=1)
-    discriminator = build_discriminator(16, 3, base_filters=8, seed=2)
+    generator = build_generator(ImageFormat(16, 3), latent_dim=8, base_filters=8, seed=1)
+    discriminator = build_discriminator(ImageFormat(16, 3), base_filters=8, seed=2)
     noise = tf.random.stateless_normal((4, 8), [1, 2])
     with tf.GradientTape() as tape:
         logits = discriminator(diff_augment(generator(noise, training=True),
@@ -69,8 +70,9 @@ def test_gradients_reach_the_generator_through_the_augmentation():
 
 def test_an_augmented_dcgan_trains_repeats_exactly_and_saves_its_policy(tmp_path):
     def trained():
-        gan = DCGAN(build_generator(16, 3, latent_dim=8, base_filters=8, seed=1),
-                    build_discriminator(16, 3, base_filters=8, seed=2), latent_dim=8, seed=3,
+        gan = DCGAN(build_generator(ImageFormat(16, 3), latent_dim=8, base_filters=8, seed=1),
+                    build_discriminator(ImageFormat(16, 3), base_filters=8, seed=2),
+                    latent_dim=8, seed=3,
                     augment="color,translation,cutout")
         gan.compile()
         gan.fit(tf.data.Dataset.from_tensor_slices(_images(32)).batch(8), epochs=1, verbose=0)
@@ -79,8 +81,9 @@ def test_an_augmented_dcgan_trains_repeats_exactly_and_saves_its_policy(tmp_path
     first, second = trained(), trained()
     for a, b in zip(first.generator.weights, second.generator.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    plain = DCGAN(build_generator(16, 3, latent_dim=8, base_filters=8, seed=1),
-                  build_discriminator(16, 3, base_filters=8, seed=2), latent_dim=8, seed=3)
+    plain = DCGAN(build_generator(ImageFormat(16, 3), latent_dim=8, base_filters=8, seed=1),
+                  build_discriminator(ImageFormat(16, 3), base_filters=8, seed=2),
+                  latent_dim=8, seed=3)
     plain.compile()
     plain.fit(tf.data.Dataset.from_tensor_slices(_images(32)).batch(8), epochs=1, verbose=0)
     assert not all(np.array_equal(np.asarray(a), np.asarray(b))

@@ -7,14 +7,16 @@ import pytest
 import export
 import train
 from tests.helpers import TINY_RUN, tflite_run
+from tf_dcgan.checks import ImageFormat
 from tf_dcgan import DCGAN, build_discriminator, build_generator
 from tf_dcgan.model import load_generator
 from tf_dcgan.training.checkpoints import TrainingState
 
 
 def _gan(ema_decay=None):
-    gan = DCGAN(build_generator(16, 1, latent_dim=8, base_filters=8, seed=1),
-                build_discriminator(16, 1, base_filters=8, seed=2), latent_dim=8, seed=3,
+    gan = DCGAN(build_generator(ImageFormat(16, 1), latent_dim=8, base_filters=8, seed=1),
+                build_discriminator(ImageFormat(16, 1), base_filters=8, seed=2),
+                latent_dim=8, seed=3,
                 ema_decay=ema_decay)
     gan.compile()
     return gan

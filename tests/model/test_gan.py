@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tf_dcgan.checks import ImageFormat
 from tf_dcgan import DCGAN, build_discriminator, build_generator, latent_noise
 
 
@@ -159,19 +160,19 @@ def test_keras_file_round_trip_keeps_networks_optimizers_and_training(tiny_gan, 
 
 
 def test_config_round_trip():
-    gan = DCGAN(build_generator(16, 1, latent_dim=8, base_filters=4),
-                build_discriminator(16, 1, base_filters=4), latent_dim=8, seed=5)
+    gan = DCGAN(build_generator(ImageFormat(16, 1), latent_dim=8, base_filters=4),
+                build_discriminator(ImageFormat(16, 1), base_filters=4), latent_dim=8, seed=5)
     clone = DCGAN.from_config(gan.get_config())
     assert clone.get_config() == gan.get_config()
 
 
 def test_mismatched_networks_and_bad_compile_arguments_are_refused():
-    generator = build_generator(16, 1, latent_dim=8, base_filters=4)
+    generator = build_generator(ImageFormat(16, 1), latent_dim=8, base_filters=4)
     with pytest.raises(ValueError, match="latent_dim must match the generator's input"):
-        DCGAN(generator, build_discriminator(16, 1, base_filters=4), latent_dim=100)
+        DCGAN(generator, build_discriminator(ImageFormat(16, 1), base_filters=4), latent_dim=100)
     with pytest.raises(ValueError, match="the discriminator must take the generator's images"):
-        DCGAN(generator, build_discriminator(32, 1, base_filters=4), latent_dim=8)
-    gan = DCGAN(generator, build_discriminator(16, 1, base_filters=4), latent_dim=8)
+        DCGAN(generator, build_discriminator(ImageFormat(32, 1), base_filters=4), latent_dim=8)
+    gan = DCGAN(generator, build_discriminator(ImageFormat(16, 1), base_filters=4), latent_dim=8)
     with pytest.raises(ValueError, match="d_update must be one of separate, joint"):
         gan.compile(d_update="alternate")
     shared = keras.optimizers.Adam()
@@ -230,8 +231,9 @@ def test_zero_to_one_images_get_a_warning_naming_the_fix(tiny_gan, tiny_images):
 def test_a_conditional_projection_dcgan_trains_with_the_joint_d_step(tiny_images):
     # The class embedding's real and generated gradients are IndexedSlices: the joint step sums
     # them (a plain + raised TypeError).
-    gan = DCGAN(build_generator(16, 1, latent_dim=8, base_filters=8, seed=1, num_classes=3),
-                build_discriminator(16, 1, base_filters=8, seed=2, num_classes=3),
+    gan = DCGAN(build_generator(ImageFormat(16, 1), latent_dim=8, base_filters=8, seed=1,
+                                classes=3),
+                build_discriminator(ImageFormat(16, 1), base_filters=8, seed=2, classes=3),
                 latent_dim=8, seed=3)
     gan.compile(d_update="joint")
     embedding = gan.discriminator.get_layer("class_projection").embeddings

@@ -2,14 +2,15 @@ import keras
 import numpy as np
 import pytest
 
+from tf_dcgan.checks import ImageFormat
 from tf_dcgan import build_discriminator, build_generator, supported_image_sizes
 
 
 @pytest.mark.parametrize("image_size", [16, 28, 32, 64, 128])
 @pytest.mark.parametrize("channels", [1, 3])
 def test_shapes_for_every_size_and_channel_count(image_size, channels):
-    generator = build_generator(image_size, channels, latent_dim=10, base_filters=4)
-    discriminator = build_discriminator(image_size, channels, base_filters=4)
+    generator = build_generator(ImageFormat(image_size, channels), latent_dim=10, base_filters=4)
+    discriminator = build_discriminator(ImageFormat(image_size, channels), base_filters=4)
     images = generator(np.zeros((2, 10), "float32"))
     assert images.shape == (2, image_size, image_size, channels)
     assert discriminator(images).shape == (2, 1)
@@ -34,16 +35,16 @@ def test_default_networks_are_the_pytorch_examples_64x64_dcgan():
 @pytest.mark.parametrize("bad", [48, 0, 100, "64", 64.0])
 def test_unsupported_image_size_names_the_sizes_that_work(bad):
     with pytest.raises(ValueError, match=r"image_size must be one of .*28, 32.*64.*128.*received"):
-        build_generator(bad)
+        build_generator(ImageFormat(bad))
     with pytest.raises(ValueError, match=r"image_size must be one of"):
-        build_discriminator(bad)
+        build_discriminator(ImageFormat(bad))
 
 
 def test_bad_channels_and_latent_dim_are_refused():
     with pytest.raises(ValueError, match="channels must be 1 .* or 3"):
-        build_generator(64, channels=4)
+        build_generator(ImageFormat(64, 4))
     with pytest.raises(ValueError, match="latent_dim must be a positive integer"):
-        build_generator(64, latent_dim=0)
+        build_generator(ImageFormat(64), latent_dim=0)
 
 
 def _kinds(model):
@@ -53,7 +54,7 @@ def _kinds(model):
 
 
 def test_batchnorm_everywhere_except_generator_output_and_discriminator_input():
-    generator = build_generator(64, 3, base_filters=8)
+    generator = build_generator(ImageFormat(64, 3), base_filters=8)
     kinds = _kinds(generator)
     # Every hidden layer of G (projection and all but the last transposed conv) is followed by BN.
     for index, kind in enumerate(kinds):
@@ -64,7 +65,7 @@ def test_batchnorm_everywhere_except_generator_output_and_discriminator_input():
     assert generator.layers[-1].get_config()["activation"] == "tanh"
     assert kinds.count("ReLU") == kinds.count("BatchNormalization")
 
-    discriminator = build_discriminator(64, 3, base_filters=8)
+    discriminator = build_discriminator(ImageFormat(64, 3), base_filters=8)
     kinds = _kinds(discriminator)
     conv_indices = [i for i, kind in enumerate(kinds) if kind == "Conv2D"]
     assert kinds[conv_indices[0] + 1] == "LeakyReLU"  # no BN on D's input layer
@@ -78,12 +79,13 @@ def test_batchnorm_everywhere_except_generator_output_and_discriminator_input():
 
 
 def test_no_pooling_and_no_hidden_fully_connected_layers():
-    for model in (build_generator(64, 3, base_filters=8), build_discriminator(64, 3, base_filters=8)):
+    for model in (build_generator(ImageFormat(64, 3), base_filters=8),
+                  build_discriminator(ImageFormat(64, 3), base_filters=8)):
         kinds = _kinds(model)
         assert not any("Pool" in kind for kind in kinds)
         assert kinds.count("Dense") == 1  # G's projection of z; D's single output
-    assert _kinds(build_generator(64, base_filters=8))[1] == "Dense"
-    assert _kinds(build_discriminator(64, base_filters=8))[-2] == "Dense"
+    assert _kinds(build_generator(ImageFormat(64), base_filters=8))[1] == "Dense"
+    assert _kinds(build_discriminator(ImageFormat(64), base_filters=8))[-2] == "Dense"
 
 
 def test_weights_start_from_normal_0_002_and_gamma_from_normal_1_002():
@@ -103,14 +105,14 @@ def test_weights_start_from_normal_0_002_and_gamma_from_normal_1_002():
 
 
 def test_generator_input_is_named_noise_and_output_is_in_tanh_range():
-    generator = build_generator(28, 1, latent_dim=16, base_filters=4)
+    generator = build_generator(ImageFormat(28, 1), latent_dim=16, base_filters=4)
     assert generator.inputs[0].name == "noise"
     images = generator(np.random.default_rng(0).normal(size=(8, 16)) * 100, training=False)
     assert float(np.max(np.abs(images))) <= 1.0
 
 
 def test_seed_makes_initial_weights_reproducible():
-    first = build_generator(28, 1, base_filters=4, seed=7).get_weights()
-    second = build_generator(28, 1, base_filters=4, seed=7).get_weights()
+    first = build_generator(ImageFormat(28, 1), base_filters=4, seed=7).get_weights()
+    second = build_generator(ImageFormat(28, 1), base_filters=4, seed=7).get_weights()
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)

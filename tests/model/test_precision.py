@@ -7,6 +7,7 @@ import pytest
 import export
 import train
 from tests.helpers import ROOT, TINY_RUN, tflite_run
+from tf_dcgan.checks import ImageFormat
 from tf_dcgan import DCGAN, build_discriminator, build_generator
 from tf_dcgan import export as export_lib
 from tf_dcgan.export.tflite import non_builtin_ops
@@ -15,8 +16,9 @@ from tf_dcgan.model.networks import inference_copy
 
 
 def _gan(dtype):
-    generator = build_generator(16, 1, latent_dim=8, base_filters=8, seed=1, dtype=dtype)
-    discriminator = build_discriminator(16, 1, base_filters=8, seed=2, dtype=dtype)
+    generator = build_generator(ImageFormat(16, 1), latent_dim=8, base_filters=8, seed=1,
+                                dtype=dtype)
+    discriminator = build_discriminator(ImageFormat(16, 1), base_filters=8, seed=2, dtype=dtype)
     gan = DCGAN(generator, discriminator, latent_dim=8, seed=3)
     gan.compile()
     return gan
@@ -79,7 +81,7 @@ def test_a_bad_precision_is_one_line(capsys):
     assert exit_info.value.code == 2
     assert "invalid choice: 'bfloat16'" in capsys.readouterr().err
     with pytest.raises(ValueError, match="precision must be one of float32, mixed_bfloat16"):
-        build_generator(16, 1, dtype="float64")
+        build_generator(ImageFormat(16, 1), dtype="float64")
 
 
 def test_old_generator_files_still_load_and_export(tmp_path):

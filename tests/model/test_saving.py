@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import ROOT
+from tf_dcgan.checks import ImageFormat
 from tf_dcgan import DCGAN, build_discriminator, build_generator
 from tf_dcgan.evaluation import DEFAULT_CLASSIFIERS
 from tf_dcgan.model import FusedBatchNormalization, inference_copy, load_generator
@@ -45,9 +46,10 @@ def _python(code, *args):
 
 
 def _tiny_gan(num_classes=None):
-    generator = build_generator(16, 1, latent_dim=8, base_filters=8, seed=1,
-                                num_classes=num_classes)
-    discriminator = build_discriminator(16, 1, base_filters=8, seed=2, num_classes=num_classes)
+    generator = build_generator(ImageFormat(16, 1), latent_dim=8, base_filters=8, seed=1,
+                                classes=num_classes)
+    discriminator = build_discriminator(ImageFormat(16, 1), base_filters=8, seed=2,
+                                        classes=num_classes)
     gan = DCGAN(generator, discriminator, latent_dim=8, seed=3)
     gan.compile()
     return gan

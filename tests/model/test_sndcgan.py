@@ -12,6 +12,7 @@ import tensorflow as tf
 
 import export
 from tests.helpers import ROOT, tflite_run
+from tf_dcgan.checks import ImageFormat
 from tf_dcgan import DCGAN, build_discriminator, build_generator
 from tf_dcgan.checks import GAN_LOSSES
 from tf_dcgan.config import TrainConfig
@@ -21,8 +22,9 @@ from tf_dcgan.training.run import build_gan
 
 
 def _spectral_gan(**compile_kwargs):
-    gan = DCGAN(build_generator(16, 1, latent_dim=8, base_filters=8, seed=1),
-                build_discriminator(16, 1, base_filters=4, seed=2, architecture="sndcgan"),
+    gan = DCGAN(build_generator(ImageFormat(16, 1), latent_dim=8, base_filters=8, seed=1),
+                build_discriminator(ImageFormat(16, 1), base_filters=4, seed=2,
+                                    architecture="sndcgan"),
                 latent_dim=8, seed=3)
     gan.compile(**{"gan_loss": "hinge", "d_update": "joint", **compile_kwargs})
     return gan
@@ -44,7 +46,7 @@ def _spectral_layers(d):
     (64, [8, 16, 16, 32, 32, 64, 64]),  # compare_gan's sndcgan at 64x64
 ])
 def test_the_sndcgan_discriminator_is_the_published_standard_cnn(size, filters):
-    d = build_discriminator(size, 3, base_filters=8, architecture="sndcgan")
+    d = build_discriminator(ImageFormat(size, 3), base_filters=8, architecture="sndcgan")
     convolutions = [layer for layer in d.layers if isinstance(layer, keras.layers.Conv2D)]
     assert [c.filters for c in convolutions] == filters
     assert [(c.kernel_size, c.strides) for c in convolutions] == [
@@ -57,9 +59,9 @@ def test_the_sndcgan_discriminator_is_the_published_standard_cnn(size, filters):
     assert d.get_layer("flatten").output.shape[-1] == math.ceil(size / 8) ** 2 * filters[-1]
 
 
-@pytest.mark.parametrize("classes", [{}, {"num_classes": 3}], ids=["plain", "projection"])
+@pytest.mark.parametrize("classes", [{}, {"classes": 3}], ids=["plain", "projection"])
 def test_every_weight_layer_of_the_sndcgan_d_is_spectrally_normalised(classes):
-    d = build_discriminator(28, 1, base_filters=4, architecture="sndcgan", **classes)
+    d = build_discriminator(ImageFormat(28, 1), base_filters=4, architecture="sndcgan", **classes)
     normalised = [layer.name for layer in _spectral_layers(d)]
     expected = [f"conv{i}" for i in range(1, 8)] + ["logit"] + (
         ["class_projection"] if classes else [])
@@ -68,14 +70,15 @@ def test_every_weight_layer_of_the_sndcgan_d_is_spectrally_normalised(classes):
     assert all(not layer.weights for layer in d.layers
                if layer.name not in normalised and layer.name != "class_label")
     with pytest.raises(ValueError, match="discriminator must be one of dcgan, sndcgan"):
-        build_discriminator(28, 1, architecture="spectral")
+        build_discriminator(ImageFormat(28, 1), architecture="spectral")
 
 
 def test_the_gradient_is_taken_through_sigma(tiny_images):
     # W / sigma(W) does not change when W is scaled, so with the gradient through sigma (Miyato
     # et al.) the kernel's gradient is orthogonal to the kernel; Keras' wrapper, which takes it at
     # W / sigma as a constant divisor, gives an inner product far from 0.
-    d = build_discriminator(16, 1, base_filters=4, seed=0, architecture="sndcgan", num_classes=3)
+    d = build_discriminator(ImageFormat(16, 1), base_filters=4, seed=0, architecture="sndcgan",
+                            classes=3)
     labels = tf.constant([0, 1, 2, 0])
     with tf.GradientTape() as tape:
         logits = d({"images": tf.constant(tiny_images[:4]), "label": labels}, training=True)
@@ -89,7 +92,7 @@ def test_the_gradient_is_taken_through_sigma(tiny_images):
 
 
 def test_training_calls_bring_every_normalised_kernel_to_spectral_norm_one(tiny_images):
-    d = build_discriminator(16, 1, base_filters=4, seed=0, architecture="sndcgan")
+    d = build_discriminator(ImageFormat(16, 1), base_filters=4, seed=0, architecture="sndcgan")
     layers = _spectral_layers(d)
     raw = [np.array(layer.kernel) for layer in layers]
     assert all(abs(_largest_singular_value(k) - 1) > 0.2 for k in raw)  # N(0, 0.02) start
@@ -101,7 +104,7 @@ def test_training_calls_bring_every_normalised_kernel_to_spectral_norm_one(tiny_
 
 
 def test_under_mixed_bfloat16_the_kernel_vector_and_sigma_stay_float32(tiny_images):
-    d = build_discriminator(16, 1, base_filters=4, seed=0, dtype="mixed_bfloat16",
+    d = build_discriminator(ImageFormat(16, 1), base_filters=4, seed=0, dtype="mixed_bfloat16",
                             architecture="sndcgan")
     layer = d.get_layer("conv2")
     d(tiny_images[:8], training=True)

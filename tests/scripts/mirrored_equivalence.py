@@ -23,6 +23,7 @@ import tensorflow as tf  # noqa: E402
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
+from tf_dcgan.checks import ImageFormat  # noqa: E402
 from tf_dcgan import DCGAN, build_discriminator, build_generator  # noqa: E402
 
 SYNC = "--sync-batchnorm" in sys.argv
@@ -43,9 +44,9 @@ class FixedNoiseDCGAN(DCGAN):
 
 
 def make_gan(cls=FixedNoiseDCGAN):
-    gan = cls(build_generator(16, 1, latent_dim=LATENT, base_filters=4, seed=1,
+    gan = cls(build_generator(ImageFormat(16, 1), latent_dim=LATENT, base_filters=4, seed=1,
                               sync_batchnorm=SYNC),
-              build_discriminator(16, 1, base_filters=4, seed=2, sync_batchnorm=SYNC,
+              build_discriminator(ImageFormat(16, 1), base_filters=4, seed=2, sync_batchnorm=SYNC,
                                   architecture="sndcgan" if SNDCGAN else "dcgan"),
               latent_dim=LATENT, seed=3)
     gan.compile(**({"gan_loss": "hinge", "d_update": "joint"} if SNDCGAN else {}))

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from tf_dcgan.checks import ImageFormat
 from tf_dcgan import data
 from tf_dcgan.config import TrainConfig
 from tf_dcgan.training.run import prepare_run
@@ -24,10 +25,10 @@ def _labels(stream, steps):
 @pytest.mark.parametrize("cache", ["memory", "none"])
 def test_an_epoch_of_three_passes_trains_on_the_batches_of_three_one_pass_epochs(cache):
     source = _source(40)  # 5 batches of 8 a pass
-    one_pass, steps = data.make_training_stream(source, 16, 1, 8, seed=0, cache=cache)
+    one_pass, steps = data.make_training_stream(source, ImageFormat(16, 1), 8, seed=0, cache=cache)
     assert steps == 5
-    three_passes, steps = data.make_training_stream(source, 16, 1, 8, seed=0, cache=cache,
-                                                    steps_per_epoch=15)
+    three_passes, steps = data.make_training_stream(source, ImageFormat(16, 1), 8, seed=0,
+                                                    cache=cache, steps_per_epoch=15)
     assert steps == 15
     expected = _labels(one_pass, 15)
     assert _labels(three_passes, 15) == expected
@@ -35,14 +36,15 @@ def test_an_epoch_of_three_passes_trains_on_the_batches_of_three_one_pass_epochs
     for start in (0, 5, 10):
         assert sorted(sum(expected[start:start + 5], [])) == list(range(40))
     assert expected[0] != expected[5]
-    resumed, _ = data.make_training_stream(source, 16, 1, 8, seed=0, cache=cache,
+    resumed, _ = data.make_training_stream(source, ImageFormat(16, 1), 8, seed=0, cache=cache,
                                            steps_per_epoch=15, start_step=7)
     assert _labels(resumed, 8) == expected[7:]
 
 
 def test_a_shorter_epoch_still_cuts_the_pass_and_reshuffles():
     source = _source(40)
-    capped, steps = data.make_training_stream(source, 16, 1, 8, seed=0, steps_per_epoch=2)
+    capped, steps = data.make_training_stream(source, ImageFormat(16, 1), 8, seed=0,
+                                              steps_per_epoch=2)
     assert steps == 2
     first, second = _labels(capped, 4)[:2], _labels(capped, 4)[2:]
     assert sorted(sum(first + second, [])) != list(range(32))  # two passes of 2 batches each

@@ -20,7 +20,9 @@ import numpy as np
 import tensorflow as tf
 
 from tf_dcgan.checks import (
+    ImageFormat,
     check_channels,
+    check_image_format,
     check_image_size,
     check_positive_int,
     check_resize,
@@ -28,6 +30,7 @@ from tf_dcgan.checks import (
 )
 from tf_dcgan.data.images import ImageSource, decode_rgb
 from tf_dcgan.data.transforms import apply_orientation, preprocess, to_unit_range
+from tf_dcgan.deprecation import old_argument, old_form
 from tf_dcgan.files import write_json
 
 # Decoded images up to this size are cached in memory by cache="auto".
@@ -36,6 +39,36 @@ AUTO_MEMORY_CACHE_BYTES = 2 * 1024**3
 
 # The end of an endless stream of training steps.
 _ENDLESS = 2**62
+# Images in the shuffle buffer of a file cache or TFDS stream (the memory cache shuffles all).
+SHUFFLE_BUFFER = 10_000
+
+
+def _make_dataset_v1(source, image_size, channels, batch_size, seed=None, steps_per_epoch=None,
+                     cache="auto", resize="crop", shuffle_buffer=SHUFFLE_BUFFER):
+    """pass ImageFormat(image_size, channels, resize) after the source, e.g.
+    make_dataset(source, ImageFormat(28, 1), 64, seed=0)."""
+    return _dataset(source, image_size, channels, batch_size, seed, steps_per_epoch, cache,
+                    resize, shuffle_buffer)
+
+
+def _make_training_stream_v1(source, image_size, channels, batch_size, seed, steps_per_epoch=None,
+                             start_step=0, cache="auto", resize="crop",
+                             shuffle_buffer=SHUFFLE_BUFFER):
+    """pass ImageFormat(image_size, channels, resize) after the source, e.g.
+    make_training_stream(source, ImageFormat(28, 1), 64, seed=0)."""
+    return _training_stream(source, image_size, channels, batch_size, seed, steps_per_epoch,
+                            start_step, cache, resize, shuffle_buffer)
+
+
+def _make_eval_dataset_v1(source, image_size, channels, batch_size=256, resize="crop"):
+    """pass ImageFormat(image_size, channels, resize) after the source, e.g.
+    make_eval_dataset(source, ImageFormat(28, 1))."""
+    return make_eval_dataset(source, ImageFormat(image_size, channels, resize), batch_size)
+
+
+# The old forms took (source, image_size, channels, ...): an int second, or their own keywords.
+_old_pipeline_call = old_argument(1, {"image_size", "channels", "resize"},
+                                  lambda value: not isinstance(value, ImageFormat))
 
 
 def _check_pipeline_args(image_size, channels, batch_size, resize):
@@ -180,17 +213,18 @@ def _materialize(elements):
     return np.concatenate(images), np.concatenate(labels)
 
 
-def make_dataset(source: ImageSource, image_size: int, channels: int, batch_size: int,
+@old_form(_make_dataset_v1, _old_pipeline_call)
+def make_dataset(source: ImageSource, image_format: ImageFormat, batch_size: int,
                  seed: int | None = None, steps_per_epoch: int | None = None, cache: str = "auto",
-                 resize: str = "crop", shuffle_buffer: int = 10_000) -> tf.data.Dataset:
+                 shuffle_buffer: int = SHUFFLE_BUFFER) -> tf.data.Dataset:
     """Builds the training pipeline: decode, convert, resize, cache, shuffle, batch, prefetch.
 
     Args:
         source: an `ImageSource` from `read_images`.
-        image_size: the training size; other sizes are resized ("crop": the short side is scaled
-            and the center square kept, the usual DCGAN face preprocessing; "stretch": scaled to
-            a square).
-        channels: 1 or 3; gray, RGB and RGBA (composited over white) are converted.
+        image_format: `ImageFormat(size, channels, resize)`: the training size, to which other
+            sizes are resized ("crop": the short side is scaled and the center square kept, the
+            usual DCGAN face preprocessing; "stretch": scaled to a square), and the channels
+            (1 or 3; gray, RGB and RGBA, composited over white, are converted).
         batch_size: images per batch; the last partial batch is dropped.
         seed: shuffle seed, for reproducible runs.
         steps_per_epoch: optional cap on batches per epoch (each epoch still reshuffles).
@@ -199,12 +233,21 @@ def make_dataset(source: ImageSource, image_size: int, channels: int, batch_size
             this data: a cache of other data is refused) and shuffles through a
             `shuffle_buffer`; "none" decodes every epoch; "auto" is "memory" when the decoded
             images fit in 2 GiB, else "none".
-        resize: "crop" or "stretch".
         shuffle_buffer: images in the shuffle buffer when not cached in memory.
+
+    The old form `make_dataset(source, image_size, channels, batch_size, ..., resize=...)` still
+    works, with a DeprecationWarning.
 
     Returns:
         A `tf.data.Dataset` of (float32 images in [-1, 1], int64 labels) batches.
     """
+    image_format = check_image_format(image_format)
+    return _dataset(source, image_format.size, image_format.channels, batch_size, seed,
+                    steps_per_epoch, cache, image_format.resize, shuffle_buffer)
+
+
+def _dataset(source, image_size, channels, batch_size, seed, steps_per_epoch, cache, resize,
+             shuffle_buffer):
     cache = _check_training_args(source, image_size, channels, batch_size, resize, cache)
     if cache == "memory":
         images, labels = _in_memory(source, image_size, channels, resize)
@@ -289,10 +332,10 @@ def default_steps_per_epoch(num_images: int, batch_size: int) -> int | None:
     return math.ceil(MIN_EPOCH_STEPS / full) * full
 
 
-def make_training_stream(source: ImageSource, image_size: int, channels: int, batch_size: int,
+@old_form(_make_training_stream_v1, _old_pipeline_call)
+def make_training_stream(source: ImageSource, image_format: ImageFormat, batch_size: int,
                          seed: int, steps_per_epoch: int | None = None, start_step: int = 0,
-                         cache: str = "auto", resize: str = "crop",
-                         shuffle_buffer: int = 10_000) -> tuple[tf.data.Dataset, int]:
+                         cache: str = "auto") -> tuple[tf.data.Dataset, int]:
     """The training batches as one endless stream whose order depends only on (seed, step).
 
     Batch number `step` (counted from the start of training) is always the same batch, in any
@@ -306,20 +349,31 @@ def make_training_stream(source: ImageSource, image_size: int, channels: int, ba
     (`steps_per_epoch` above one pass), or part of one (below it: the pass is cut there).
 
     Args:
-        source, image_size, channels, batch_size, cache, resize, shuffle_buffer: as in
-            `make_dataset`.
+        source, image_format, batch_size, cache: as in `make_dataset`; file caches and TFDS
+            streams are shuffled in blocks of `SHUFFLE_BUFFER` images.
         seed: the run's seed (an integer).
         steps_per_epoch: batches per epoch (default one pass); see `training_steps_per_epoch`.
         start_step: batches already trained on.
+
+    The old form `make_training_stream(source, image_size, channels, batch_size, seed, ...,
+    resize=..., shuffle_buffer=...)` still works, with a DeprecationWarning.
 
     Returns:
         (dataset, steps_per_epoch): the endless `tf.data.Dataset` of (float32 images in [-1, 1],
         int64 labels) batches, and the number of batches in each epoch.
 
     Example:
-        >>> stream, steps = make_training_stream(source, 28, 1, 128, seed=0)
+        >>> stream, steps = make_training_stream(source, ImageFormat(28, 1), 128, seed=0)
         >>> gan.fit(stream, epochs=20, steps_per_epoch=steps)
     """
+    image_format = check_image_format(image_format)
+    return _training_stream(source, image_format.size, image_format.channels, batch_size, seed,
+                            steps_per_epoch, start_step, cache, image_format.resize,
+                            SHUFFLE_BUFFER)
+
+
+def _training_stream(source, image_size, channels, batch_size, seed, steps_per_epoch, start_step,
+                     cache, resize, shuffle_buffer):
     cache = _check_training_args(source, image_size, channels, batch_size, resize, cache)
     steps = pass_steps(source.num_images, batch_size, steps_per_epoch)
     full_pass = source.num_images // batch_size
@@ -370,8 +424,9 @@ def make_training_stream(source: ImageSource, image_size: int, channels: int, ba
     return dataset.with_options(options).prefetch(tf.data.AUTOTUNE), epoch_steps
 
 
-def make_eval_dataset(source: ImageSource, image_size: int, channels: int, batch_size: int = 256,
-                      resize: str = "crop") -> tf.data.Dataset:
+@old_form(_make_eval_dataset_v1, _old_pipeline_call)
+def make_eval_dataset(source: ImageSource, image_format: ImageFormat,
+                      batch_size: int = 256) -> tf.data.Dataset:
     """Builds the evaluation pipeline: every image exactly once, in order, unshuffled.
 
     The same decoding, channel conversion and resizing as `make_dataset`, so real images are
@@ -381,19 +436,24 @@ def make_eval_dataset(source: ImageSource, image_size: int, channels: int, batch
 
     Args:
         source: an `ImageSource` from `read_images` (usually a test split).
-        image_size: the generator's image size; other sizes are resized as in training.
-        channels: the generator's channel count, 1 or 3.
+        image_format: the generator's `ImageFormat(size, channels, resize)`: other sizes are
+            resized as in training, with the resize mode the run was trained with.
         batch_size: images per batch (the last one may be smaller).
-        resize: "crop" or "stretch", as the run was trained with.
+
+    The old form `make_eval_dataset(source, image_size, channels, batch_size, resize)` still
+    works, with a DeprecationWarning.
 
     Returns:
         A `tf.data.Dataset` of (float32 images in [-1, 1], int64 labels) batches.
 
     Example:
         >>> test = read_images("fashion_mnist:test")
-        >>> sum(len(labels) for _, labels in make_eval_dataset(test, 28, 1)) == test.num_images
+        >>> batches = make_eval_dataset(test, ImageFormat(28, 1))
+        >>> sum(len(labels) for _, labels in batches) == test.num_images
         True
     """
+    image_format = check_image_format(image_format)
+    image_size, channels, resize = image_format.size, image_format.channels, image_format.resize
     _check_pipeline_args(image_size, channels, batch_size, resize)
     dataset = _elements(source, image_size, channels, resize).batch(batch_size)
     dataset = dataset.map(lambda images, labels: (to_unit_range(images), labels),

@@ -44,7 +44,9 @@ from tf_dcgan.evaluation.run import (
     evaluate,
 )
 from tf_dcgan.evaluation.scores import (
+    GENERATED_BATCH,
     ClassReport,
+    ImageSet,
     Report,
     evaluate_classes,
     evaluate_generator,
@@ -55,6 +57,8 @@ from tf_dcgan.evaluation.scores import (
 __all__ = [
     "DEFAULT_ARITHMETIC",
     "Evaluation",
+    "GENERATED_BATCH",
+    "ImageSet",
     "RealImages",
     "evaluate",
     "ClassReport",

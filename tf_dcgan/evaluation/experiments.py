@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tf_dcgan.checks import ImageFormat
 from tf_dcgan.data import ImageSource, make_eval_dataset
 from tf_dcgan.data.grids import image_grid, write_png
 from tf_dcgan.evaluation.extractors import FeatureExtractor, extract_features
@@ -73,9 +74,9 @@ class RealImages:
     def read(self, source: ImageSource) -> tuple[np.ndarray, np.ndarray]:
         """`count` images of `source` in [-1, 1], and their labels."""
         images, labels = [], []
-        for batch_images, batch_labels in make_eval_dataset(
-                source, self.image_size, self.channels, resize=self.resize).take(
-                    -(-self.count // 256)):
+        image_format = ImageFormat(self.image_size, self.channels, self.resize)
+        for batch_images, batch_labels in make_eval_dataset(source, image_format).take(
+                -(-self.count // 256)):
             images.append(batch_images.numpy())
             labels.append(batch_labels.numpy())
         return np.concatenate(images)[:self.count], np.concatenate(labels)[:self.count]

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from tf_dcgan import model_card
+from tf_dcgan.checks import ImageFormat
 from tf_dcgan.config import EvaluateConfig
 from tf_dcgan.data import make_eval_dataset
 from tf_dcgan.evaluation.experiments import (
@@ -21,6 +22,7 @@ from tf_dcgan.evaluation.experiments import (
 from tf_dcgan.evaluation.extractors import choose_extractor
 from tf_dcgan.evaluation.scores import (
     ClassReport,
+    ImageSet,
     Report,
     evaluate_classes,
     evaluate_generator,
@@ -128,16 +130,17 @@ def evaluate(config: EvaluateConfig) -> Evaluation:
     if config.experiments:
         experiments_plan = _plan_experiments(config, run, generator, extractor, dataset, floor)
 
-    def batches(source):
-        return make_eval_dataset(source, size, channels, resize=resize)
+    image_format = ImageFormat(size, channels, resize)
+
+    def real(source, name):
+        return ImageSet(name, make_eval_dataset(source, image_format))
 
     result = Evaluation(evaluate_generator(
-        generator, extractor, batches(reference), reference_name,
-        num_images=config.num_images, floor_batches=batches(floor), floor_name=floor_name,
-        batch_size=config.batch_size, seed=config.seed))
+        generator, extractor, real(reference, reference_name), num_images=config.num_images,
+        floor=real(floor, floor_name), batch_size=config.batch_size, seed=config.seed))
     if conditional or config.per_class:
         result.classes = evaluate_classes(
-            generator, extractor, batches(reference), reference_name,
+            generator, extractor, real(reference, reference_name),
             num_per_class=config.per_class_images, batch_size=config.batch_size,
             seed=config.seed, class_names=reference.class_names)
     if config.experiments:

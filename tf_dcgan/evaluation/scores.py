@@ -24,6 +24,7 @@ from tf_dcgan.checks import (
     check_positive_int,
 )
 from tf_dcgan.data.images import ImageSource
+from tf_dcgan.deprecation import old_argument, old_form
 from tf_dcgan.evaluation.extractors import FeatureExtractor, extract_features
 from tf_dcgan.evaluation.metrics import Scores, frechet_distance, score_features
 from tf_dcgan.model.latent import LatentSpace
@@ -81,32 +82,84 @@ def generated_batches(generator: keras.Model, num_images: int, batch_size: int =
         yield generator(inputs, training=False)
 
 
+# Generated images per batch when scoring (the default).
+GENERATED_BATCH = 250
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageSet:
+    """Real images to score against: what they are, and their batches (`make_eval_dataset`).
+
+    Attributes:
+        name: what they are, as reports name them (e.g. "fashion_mnist:test").
+        batches: (images in [-1, 1], labels) batches, each image once (`make_eval_dataset`).
+    """
+
+    name: str
+    batches: Iterable
+
+
+def _evaluate_generator_v1(generator, extractor, reference_batches, reference_name,
+                           num_images=10_000, floor_batches=None, floor_name=None, batch_size=250,
+                           seed=0, verbose=True):
+    """pass the real images as ImageSet(name, batches): evaluate_generator(generator,
+    extractor, ImageSet("fashion_mnist:test", batches), floor=ImageSet(...))."""
+    floor = None if floor_batches is None else ImageSet(floor_name, floor_batches)
+    return _score(generator, extractor, ImageSet(reference_name, reference_batches),
+                  num_images, floor, batch_size, seed, verbose)
+
+
+def _evaluate_classes_v1(generator, extractor, reference_batches, reference_name,
+                         num_per_class=1000, batch_size=250, seed=0, class_names=None,
+                         verbose=True):
+    """pass the real images as ImageSet(name, batches): evaluate_classes(generator,
+    extractor, ImageSet("fashion_mnist:test", batches))."""
+    return _score_classes(generator, extractor, ImageSet(reference_name, reference_batches),
+                          num_per_class, batch_size, seed, class_names, verbose)
+
+
+# The old forms took (reference_batches, reference_name) third and fourth, and `verbose`.
+_old_scoring_call = old_argument(
+    2, {"reference_batches", "reference_name", "floor_batches", "floor_name", "verbose"},
+    lambda value: not isinstance(value, ImageSet))
+
+
+@old_form(_evaluate_generator_v1, _old_scoring_call)
 def evaluate_generator(generator: keras.Model, extractor: FeatureExtractor,
-                       reference_batches: Iterable, reference_name: str, num_images: int = 10_000,
-                       floor_batches: Iterable | None = None, floor_name: str | None = None,
-                       batch_size: int = 250, seed: int = 0, verbose: bool = True) -> Report:
+                       reference: ImageSet, num_images: int = 10_000,
+                       floor: ImageSet | None = None, batch_size: int = GENERATED_BATCH,
+                       seed: int = 0) -> Report:
     """Scores `num_images` generated images against the reference images, and the floor.
 
     Args:
         generator: a Keras generator (noise -> images in [-1, 1]).
         extractor: a `FeatureExtractor`.
-        reference_batches: the real images to compare with (`make_eval_dataset`).
-        reference_name: what they are (e.g. "fashion_mnist:test").
+        reference: the real images to compare with, `ImageSet(name, make_eval_dataset(...))`.
         num_images: generated images; the floor uses as many real images, or all there are.
-        floor_batches, floor_name: other real images (e.g. the training split) for the floor.
+        floor: other real images (e.g. the training split) for the floor, or None.
         batch_size: generated images per batch.
         seed: seed of the generated noise and of KID's subsets.
-        verbose: show a progress bar per feature set.
+
+    A progress bar (on a terminal) and a line per feature set are printed unless Keras'
+    interactive logging is off (`keras.config.disable_interactive_logging()`). The old form
+    `evaluate_generator(generator, extractor, reference_batches, reference_name, num_images,
+    floor_batches, floor_name, batch_size, seed, verbose)` still works, with a
+    DeprecationWarning.
 
     Returns:
         A `Report`.
 
     Example:
-        >>> report = evaluate_generator(generator, classifier_extractor(path),
-        ...                             make_eval_dataset(test, 28, 1), "fashion_mnist:test")
-        >>> print(report.table())
+        >>> test = ImageSet("fashion_mnist:test", make_eval_dataset(source, ImageFormat(28, 1)))
+        >>> print(evaluate_generator(generator, classifier_extractor(path), test).table())
     """
+    return _score(generator, extractor, reference, num_images, floor, batch_size, seed,
+                  keras.config.is_interactive_logging_enabled())
+
+
+def _score(generator, extractor, reference, num_images, floor, batch_size, seed, verbose):
     check_eval_images("num_images", num_images, "Use e.g. --num-images 10000.")
+    reference_batches, reference_name = reference.batches, reference.name
 
     def features(batches, limit, what):
         # A bar on a terminal; one line per set in a log.
@@ -122,9 +175,9 @@ def evaluate_generator(generator: keras.Model, extractor: FeatureExtractor,
                     f"{num_images} generated images")
     report = Report(extractor.name, len(fake), reference_name, len(real),
                     score_features(real, fake, seed=seed))
-    if floor_batches is not None:
-        other = features(floor_batches, num_images, floor_name)
-        report.floor_reference = f"{floor_name} ({len(other)} images) vs {reference_name}"
+    if floor is not None:
+        other = features(floor.batches, num_images, floor.name)
+        report.floor_reference = f"{floor.name} ({len(other)} images) vs {reference_name}"
         report.floor = score_features(real, other, seed=seed)
     return report
 
@@ -181,10 +234,11 @@ class ClassReport:
         return "\n".join(lines)
 
 
+@old_form(_evaluate_classes_v1, _old_scoring_call)
 def evaluate_classes(generator: keras.Model, extractor: FeatureExtractor,
-                     reference_batches: Iterable, reference_name: str, num_per_class: int = 1000,
-                     batch_size: int = 250, seed: int = 0, class_names: list[str] | None = None,
-                     verbose: bool = True) -> ClassReport:
+                     reference: ImageSet, num_per_class: int = 1000,
+                     batch_size: int = GENERATED_BATCH, seed: int = 0,
+                     class_names: list[str] | None = None) -> ClassReport:
     """Scores a generator class by class: per-class FID, and class accuracy when conditional.
 
     A conditional generator makes `num_per_class` images with each label k (noise from `seed`,
@@ -194,18 +248,29 @@ def evaluate_classes(generator: keras.Model, extractor: FeatureExtractor,
     class's images are compared (FID) with the reference images labelled k.
 
     Args:
-        generator: a Keras generator, conditional (`build_generator(num_classes=...)`) or not.
+        generator: a Keras generator, conditional (`build_generator(classes=...)`) or not.
         extractor: a classifier extractor (`classifier_extractor`) of the dataset's classes.
-        reference_batches: labelled real images, (images, labels) batches
-            (`make_eval_dataset`).
-        reference_name: what they are (e.g. "fashion_mnist:test").
+        reference: labelled real images, `ImageSet(name, make_eval_dataset(...))`.
+        num_per_class: images per class.
+        batch_size: generated images per batch.
+        seed: seed of the generated noise.
         class_names: the classes' names for an unconditional generator (a conditional one
             carries its own).
+
+    A line per class is printed unless Keras' interactive logging is off. The old form
+    `evaluate_classes(generator, extractor, reference_batches, reference_name, num_per_class,
+    batch_size, seed, class_names, verbose)` still works, with a DeprecationWarning.
 
     Raises:
         ValueError: the extractor is not a classifier (of as many classes as a conditional
             generator has).
     """
+    return _score_classes(generator, extractor, reference, num_per_class, batch_size, seed,
+                          class_names, keras.config.is_interactive_logging_enabled())
+
+
+def _score_classes(generator, extractor, reference, num_per_class, batch_size, seed, class_names,
+                   verbose):
     latent = LatentSpace.of(generator)
     check_positive_int("num_per_class", num_per_class, "Use e.g. 1000.")
     info = extractor.info
@@ -221,7 +286,7 @@ def evaluate_classes(generator: keras.Model, extractor: FeatureExtractor,
     num_classes = latent.num_classes or info["num_classes"]
     names = latent.class_names or class_names or [str(k) for k in range(num_classes)]
     real_features, real_labels = [], []
-    for images, labels in reference_batches:
+    for images, labels in reference.batches:
         real_features.append(extractor(images))
         real_labels.append(np.asarray(labels))
     real_features, real_labels = np.concatenate(real_features), np.concatenate(real_labels)
@@ -254,7 +319,7 @@ def evaluate_classes(generator: keras.Model, extractor: FeatureExtractor,
         if verbose:
             print(f"class {label} ({names[label]}): {len(features)} images, FID "
                   f"{rows[-1]['fid']:.2f}", flush=True)
-    return ClassReport(extractor.name, reference_name, rows, latent.conditional)
+    return ClassReport(extractor.name, reference.name, rows, latent.conditional)
 
 
 def reference_sets(dataset: str, data_dir: str | None = None, held_out: float = 0.1,

@@ -19,6 +19,7 @@ from tf_dcgan.data.grids import (
     write_png,
 )
 from tf_dcgan.data.transforms import to_uint8
+from tf_dcgan.deprecation import old_form
 from tf_dcgan.export.loading import GeneratorFile, keras_generator_file
 from tf_dcgan.export.staging import staged_folder
 from tf_dcgan.model.latent import LatentSpace
@@ -177,10 +178,21 @@ def gif_bytes(frames: list[np.ndarray], frame_seconds: float = 0.1) -> bytes:
                        duration=frame_seconds * 1000, loop=0)
 
 
+def _write_images_v1(generator, out_dir, num_images=64, seed=0, label=None, overwrite=False,
+                     scale=1, extras=None):
+    """write the extra files with write_image_folder(out_dir, generate_images(generator,
+    num_images, seed, label), overwrite, scale, extras)."""
+    if Path(out_dir).exists() and not overwrite:
+        raise ValueError(f"{out_dir} already exists; pass --overwrite to replace it, or pick "
+                         "another --out.")
+    images = generate_images(generator, num_images, seed, label)
+    return write_image_folder(out_dir, images, overwrite, scale, extras)
+
+
+@old_form(_write_images_v1, lambda args, kwargs: len(args) > 7 or "extras" in kwargs)
 def write_images(generator: "keras.Model | GeneratorFile", out_dir: str | Path,
                  num_images: int = 64, seed: int = 0, label: int | None = None,
-                 overwrite: bool = False, scale: int = 1,
-                 extras: dict[str, bytes] | None = None) -> Path:
+                 overwrite: bool = False, scale: int = 1) -> Path:
     """Writes `num_images` generated images to `out_dir`: `0000.png`, ... and `grid.png`.
 
     The folder appears whole or not at all (built under a hidden name, then renamed); an
@@ -197,7 +209,10 @@ def write_images(generator: "keras.Model | GeneratorFile", out_dir: str | Path,
             `i % num_classes` to image i (the grid then shows the classes in turn).
         overwrite: bool. Replace an existing `out_dir`.
         scale: int. Upscale every image this many times (nearest neighbour), for viewing.
-        extras: more files to write into the folder (name to bytes), e.g. a model card.
+
+    To add more files to the folder (e.g. a model card), use `generate_images` and
+    `write_image_folder(..., extras=...)`; the old `write_images(..., extras=...)` still works,
+    with a DeprecationWarning.
 
     Returns:
         The folder written.
@@ -209,11 +224,7 @@ def write_images(generator: "keras.Model | GeneratorFile", out_dir: str | Path,
         >>> write_images(load_generator(path="docs/fashion_mnist_run/generator.keras"), "samples")
         PosixPath('samples')
     """
-    if Path(out_dir).exists() and not overwrite:
-        raise ValueError(f"{out_dir} already exists; pass --overwrite to replace it, or pick "
-                         "another --out.")
-    images = generate_images(generator, num_images, seed, label)
-    return write_image_folder(out_dir, images, overwrite, scale, extras)
+    return _write_images_v1(generator, out_dir, num_images, seed, label, overwrite, scale)
 
 
 def _grid_factor(columns, size, scale):

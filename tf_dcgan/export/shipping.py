@@ -12,9 +12,10 @@ from tf_dcgan.export.cards import export_card
 from tf_dcgan.export.images import (
     check_output_size,
     class_label,
+    generate_images,
     gif_bytes,
     latent_walk,
-    write_images,
+    write_image_folder,
 )
 from tf_dcgan.export.loading import keras_generator_file, open_generator
 from tf_dcgan.export.saved_model import export_saved_model
@@ -111,7 +112,7 @@ def generate(config: GenerateConfig) -> str:
                          "label": label, "from": f"{generator.kind} {generator.path}"}
     extras[model_card.CARD_JSON] = (json.dumps(card, indent=2) + "\n").encode()
     extras[model_card.CARD_MD] = model_card.card_markdown(card).encode()
-    folder = write_images(generator, out, config.num_images, config.seed, label,
-                          config.overwrite, config.scale, extras)
+    folder = write_image_folder(out, generate_images(generator, config.num_images, config.seed,
+                                                     label), config.overwrite, config.scale, extras)
     walk = " and walk.gif" if config.interpolate else ""
     return f"{config.num_images} images, grid.png{walk}: {folder}"

@@ -13,14 +13,15 @@ from keras import layers
 
 from tf_dcgan.checks import (
     BASE_SIZES,
-    MAX_CLASSES,
-    check_channels,
-    check_conditioning,
+    ClassLabels,
+    ImageFormat,
     check_discriminator,
+    check_image_format,
     check_image_size,
     check_positive_int,
     check_precision,
 )
+from tf_dcgan.deprecation import old_argument, old_form
 from tf_dcgan.model.layers import (
     ClassLabel,
     FusedBatchNormalization,
@@ -75,8 +76,8 @@ def _seeds(seed):
     return next_seed
 
 
-def _class_names(num_classes, class_names):
-    """The class names of a conditional network (None for an unconditional one), checked."""
+def _classes_v1(num_classes, class_names, conditioning="projection"):
+    """The old (num_classes, class_names, conditioning) arguments as a `ClassLabels`, checked."""
     if num_classes is None:
         if class_names is not None:
             raise ValueError(
@@ -84,16 +85,47 @@ def _class_names(num_classes, class_names):
                 f"Pass num_classes={len(class_names)}."
             )
         return None
-    check_positive_int("num_classes", num_classes, "Pass the dataset's class count, e.g. 10.",
-                       MAX_CLASSES)
+    labels = ClassLabels.of(num_classes, conditioning)
     if class_names is None:
-        return [str(index) for index in range(num_classes)]
+        return labels
     if len(class_names) != num_classes:
         raise ValueError(
             f"class_names must name every class; received {len(class_names)} names for "
             f"num_classes={num_classes}. Pass one name per class, in index order."
         )
-    return [str(name) for name in class_names]
+    return ClassLabels(tuple(class_names), conditioning)
+
+
+def _format_v1(image_size, channels):
+    # A mixed call (an ImageFormat first, an old keyword after it) keeps its ImageFormat.
+    return image_size if isinstance(image_size, ImageFormat) else ImageFormat(image_size, channels)
+
+
+def _build_generator_v1(image_size=64, channels=3, latent_dim=100, base_filters=64, seed=None,
+                        dtype=None, sync_batchnorm=False, num_classes=None, class_names=None):
+    """pass ImageFormat(image_size, channels) first and classes=num_classes or class_names,
+    e.g. build_generator(ImageFormat(28, 1), classes=10)."""
+    return build_generator(_format_v1(image_size, channels), latent_dim, base_filters, seed,
+                           dtype, sync_batchnorm, _classes_v1(num_classes, class_names))
+
+
+def _build_discriminator_v1(image_size=64, channels=3, base_filters=64, seed=None, dtype=None,
+                            sync_batchnorm=False, num_classes=None, class_names=None,
+                            conditioning="projection", architecture="dcgan"):
+    """pass ImageFormat(image_size, channels) first and classes=ClassLabels.of(num_classes or
+    class_names, conditioning), e.g. build_discriminator(ImageFormat(28, 1), classes=10)."""
+    return build_discriminator(_format_v1(image_size, channels), base_filters, seed, dtype,
+                               sync_batchnorm, _classes_v1(num_classes, class_names, conditioning),
+                               architecture)
+
+
+# The old forms took (image_size, channels, ...): an int first, or their own keywords.
+_OLD_NETWORK_KEYWORDS = {"image_size", "channels", "num_classes", "class_names", "conditioning"}
+
+
+def _old_network_call(args, kwargs):
+    return old_argument(0, _OLD_NETWORK_KEYWORDS, lambda value: not isinstance(
+        value, ImageFormat))(args, kwargs)
 
 
 def _label_input(class_names):
@@ -101,10 +133,11 @@ def _label_input(class_names):
     return labels, ClassLabel(class_names, name="class_label")(labels)
 
 
-def build_generator(image_size: int = 64, channels: int = 3, latent_dim: int = 100,
+@old_form(_build_generator_v1, _old_network_call)
+def build_generator(image_format: ImageFormat = ImageFormat(64, 3), latent_dim: int = 100,
                     base_filters: int = 64, seed: int | None = None, dtype: str | None = None,
-                    sync_batchnorm: bool = False, num_classes: int | None = None,
-                    class_names: list[str] | None = None) -> keras.Model:
+                    sync_batchnorm: bool = False,
+                    classes: "int | list[str] | ClassLabels | None" = None) -> keras.Model:
     """Builds the DCGAN generator: noise of shape `(latent_dim,)` to images in [-1, 1].
 
     The noise is projected (a matrix multiplication reshaped to a 4x4 or 7x7 map, the paper's
@@ -114,8 +147,8 @@ def build_generator(image_size: int = 64, channels: int = 3, latent_dim: int = 1
     (4x4x512 -> 8x8x256 -> 16x16x128 -> 32x32x64 -> 64x64x3).
 
     Args:
-        image_size: output height and width; see `supported_image_sizes()` (28, 32, 64, 128, ...).
-        channels: 1 for grayscale, 3 for RGB.
+        image_format: the images made: `ImageFormat(size, channels)`; size is the height and
+            width (`supported_image_sizes()`: 28, 32, 64, 128, ...), channels 1 (grayscale) or 3.
         latent_dim: length of the noise vector z (the paper uses 100).
         base_filters: filters of the last hidden layer (the paper's ngf, 64).
         seed: optional integer that makes the initial weights reproducible.
@@ -125,22 +158,27 @@ def build_generator(image_size: int = 64, channels: int = 3, latent_dim: int = 1
         sync_batchnorm: under a `tf.distribute` strategy, BatchNorm normalises with the
             statistics of the global batch (all replicas) instead of each replica's own share;
             no effect outside a strategy or on inference.
-        num_classes: with a class count, a class-conditional generator: it also takes a `label`
-            input (int32, one per image), joined one-hot to the noise before the projection.
-            None: exactly the unconditional network.
-        class_names: the classes' names, stored in the model (default "0", "1", ...).
+        classes: a class count, the class names or a `ClassLabels`: a class-conditional
+            generator, which also takes a `label` input (int32, one per image), joined one-hot to
+            the noise before the projection; the names are stored in the model (a count names
+            them "0", "1", ...). None: exactly the unconditional network.
+
+    The old form `build_generator(image_size, channels, ..., num_classes, class_names)` still
+    works, with a DeprecationWarning.
 
     Example:
-        >>> g = build_generator(image_size=28, channels=1)
+        >>> g = build_generator(ImageFormat(28, 1))
         >>> g(keras.random.normal((2, 100))).shape
         TensorShape([2, 28, 28, 1])
     """
-    doublings, base = _num_doublings(image_size)
-    check_channels(channels)
+    image_format = check_image_format(image_format)
+    doublings, base = _num_doublings(image_format.size)
     check_positive_int("latent_dim", latent_dim, "The paper uses latent_dim=100.")
     check_positive_int("base_filters", base_filters, "The paper uses base_filters=64.")
     check_precision(dtype or "float32")
-    class_names = _class_names(num_classes, class_names)
+    classes = ClassLabels.of(classes)
+    class_names = None if classes is None else list(classes.names)
+    num_classes = None if classes is None else len(classes)
     next_seed = _seeds(seed)
 
     noise = keras.Input(shape=(latent_dim,), name="noise")
@@ -171,8 +209,8 @@ def build_generator(image_size: int = 64, channels: int = 3, latent_dim: int = 1
         x = _batch_norm(f"up{i}_bn", next_seed(), dtype, sync_batchnorm)(x)
         x = layers.ReLU(name=f"up{i}_relu", dtype=dtype)(x)
     x = layers.Conv2DTranspose(
-        channels, 4, strides=2, padding="same", kernel_initializer=_weight_init(next_seed()),
-        name=f"up{doublings}", dtype=dtype,
+        image_format.channels, 4, strides=2, padding="same",
+        kernel_initializer=_weight_init(next_seed()), name=f"up{doublings}", dtype=dtype,
     )(x)
     # float32 output keeps tanh's range exact under a mixed-precision policy.
     images = layers.Activation("tanh", dtype="float32", name="images")(x)
@@ -192,12 +230,12 @@ def _sndcgan_convolutions(image_size, base_filters):
     return [(3, 1, f) if i % 2 == 0 else (4, 2, f) for i, f in enumerate(filters)]
 
 
-def build_discriminator(image_size: int = 64, channels: int = 3, base_filters: int = 64,
+@old_form(_build_discriminator_v1, _old_network_call)
+def build_discriminator(image_format: ImageFormat = ImageFormat(64, 3), base_filters: int = 64,
                         seed: int | None = None, dtype: str | None = None,
-                        sync_batchnorm: bool = False, num_classes: int | None = None,
-                        class_names: list[str] | None = None,
-                        conditioning: str = "projection", architecture: str = "dcgan"
-                        ) -> keras.Model:
+                        sync_batchnorm: bool = False,
+                        classes: "int | list[str] | ClassLabels | None" = None,
+                        architecture: str = "dcgan") -> keras.Model:
     """Builds a discriminator: images in [-1, 1] to one real-vs-fake logit per image.
 
     `architecture="dcgan"` (the paper's): each of n strided convolutions (kernel 4, stride 2)
@@ -216,35 +254,40 @@ def build_discriminator(image_size: int = 64, channels: int = 3, base_filters: i
     The output is a logit (no sigmoid), so losses use `from_logits=True`.
 
     Args:
-        image_size: input height and width; see `supported_image_sizes()`.
-        channels: 1 for grayscale, 3 for RGB.
+        image_format: the images taken: `ImageFormat(size, channels)`, as for `build_generator`.
         base_filters: filters of the first layer (the paper's ndf, 64).
         seed: optional integer that makes the initial weights reproducible.
         dtype: the layers' dtype policy, as for `build_generator`; the logits are float32.
         sync_batchnorm: BatchNorm over the global batch under a strategy, as for `build_generator`.
-        num_classes: with a class count, a conditional discriminator that also takes a `label`
-            input (see `conditioning`). None: exactly the unconditional network.
-        class_names: the classes' names, stored in the model (default "0", "1", ...).
-        conditioning: how a conditional discriminator uses the label. "projection" (Miyato and
-            Koyama 2018): the logit gains the inner product of a learned class embedding with
-            the flattened features, `logit = w . phi(x) + b + e_y . phi(x)`. "concat": one-hot
-            label maps are joined to the image as extra input channels (Mirza and Osindero
-            2014, as in keras-io's conditional GAN).
+        classes: a class count, the class names or a `ClassLabels`: a conditional discriminator
+            that also takes a `label` input. None: exactly the unconditional network. How it uses
+            the label is `ClassLabels.conditioning` (a count or names: "projection").
+            "projection" (Miyato and Koyama 2018): the logit gains the inner product of a
+            learned class embedding with the flattened features,
+            `logit = w . phi(x) + b + e_y . phi(x)`. "concat": one-hot label maps are joined to
+            the image as extra input channels (Mirza and Osindero 2014, as in keras-io's
+            conditional GAN).
         architecture: "dcgan" or "sndcgan", as above.
 
+    The old form `build_discriminator(image_size, channels, ..., num_classes, class_names,
+    conditioning, architecture)` still works, with a DeprecationWarning.
+
     Example:
-        >>> d = build_discriminator(image_size=28, channels=1)
+        >>> d = build_discriminator(ImageFormat(28, 1))
         >>> d(keras.random.normal((2, 28, 28, 1))).shape
         TensorShape([2, 1])
     """
+    image_format = check_image_format(image_format)
+    image_size, channels = image_format.size, image_format.channels
     doublings, _ = _num_doublings(image_size)
-    check_channels(channels)
     check_positive_int("base_filters", base_filters, "The paper uses base_filters=64.")
     check_precision(dtype or "float32")
     next_seed = _seeds(seed)
 
-    class_names = _class_names(num_classes, class_names)
-    check_conditioning(conditioning)
+    classes = ClassLabels.of(classes)
+    class_names = None if classes is None else list(classes.names)
+    num_classes = None if classes is None else len(classes)
+    conditioning = None if classes is None else classes.conditioning
     check_discriminator(architecture)
     spectral = architecture == "sndcgan"
 

@@ -19,7 +19,12 @@ import keras
 import tensorflow as tf
 
 from tf_dcgan import data, distribute, evaluation
-from tf_dcgan.checks import check_sample_grid, error_summary, supported_image_sizes
+from tf_dcgan.checks import (
+    ClassLabels,
+    check_sample_grid,
+    error_summary,
+    supported_image_sizes,
+)
 from tf_dcgan.config import TrainConfig
 from tf_dcgan.data.images import ImageSource
 from tf_dcgan.model.gan import DCGAN
@@ -100,9 +105,8 @@ class PreparedRun:
 
 def _training_stream(config, source, start_step):
     return data.make_training_stream(
-        source, config.image_size, config.channels, config.batch_size, config.seed,
-        steps_per_epoch=config.steps_per_epoch, start_step=start_step, cache=config.cache,
-        resize=config.resize)
+        source, config.image_format, config.batch_size, config.seed,
+        steps_per_epoch=config.steps_per_epoch, start_step=start_step, cache=config.cache)
 
 
 @dataclasses.dataclass
@@ -225,8 +229,7 @@ def prepare_run(config: TrainConfig, resume: bool = False, given: Collection[str
         extractor.check_images(channels)
         reference, reference_name, _, _ = evaluation.reference_sets(
             config.dataset, config.data_dir)
-        reference_batches = data.make_eval_dataset(reference, image_size, channels,
-                                                   resize=config.resize)
+        reference_batches = data.make_eval_dataset(reference, config.image_format)
     run = PreparedRun(config, folder, dataset, source, resume, steps_per_epoch, extractor,
                       reference_name, reference_batches, strategy, out)
     if resume and chief:
@@ -301,21 +304,20 @@ def build_gan(config: TrainConfig) -> DCGAN:
     """
     precision = distribute.resolve_precision(config.precision)
     dtype = None if precision == "float32" else precision
-    classes = {}
+    classes = None
     if config.conditional:
         if not config.class_names:
             raise ValueError(
                 "a conditional config needs its class_names; received none. Resolve them with "
                 "prepare_run, or set class_names to the dataset's classes."
             )
-        classes = {"num_classes": len(config.class_names), "class_names": config.class_names}
-    generator = build_generator(config.image_size, config.channels, config.latent_dim,
-                                config.base_filters, dtype=dtype,
-                                sync_batchnorm=config.sync_batchnorm, **classes)
-    discriminator = build_discriminator(config.image_size, config.channels, config.base_filters,
-                                        dtype=dtype, sync_batchnorm=config.sync_batchnorm,
-                                        conditioning=config.d_conditioning,
-                                        architecture=config.discriminator, **classes)
+        classes = ClassLabels(tuple(config.class_names), config.d_conditioning)
+    generator = build_generator(config.image_format, config.latent_dim, config.base_filters,
+                                dtype=dtype, sync_batchnorm=config.sync_batchnorm,
+                                classes=classes)
+    discriminator = build_discriminator(config.image_format, config.base_filters, dtype=dtype,
+                                        sync_batchnorm=config.sync_batchnorm, classes=classes,
+                                        architecture=config.discriminator)
     gan = DCGAN(generator, discriminator, latent_dim=config.latent_dim, seed=config.seed,
                 ema_decay=config.ema_decay, augment=config.augment)
     d_rate = config.d_learning_rate or config.learning_rate
@@ -388,12 +390,11 @@ def run_callbacks(folder: RunFolder, config: TrainConfig, state: TrainingState,
         callbacks.tensorboard = dcgan_callbacks.TensorBoardLogger(
             folder.logs_dir, history, config.num_samples, config.seed)
     if config.eval_every:
-        writer = (tf.summary.create_file_writer(str(folder.logs_dir)) if config.tensorboard
-                  else None)
         evaluator = callbacks.evaluator = PeriodicEvaluation(
             run.extractor, run.reference_batches, config.eval_every, config.eval_images,
-            folder.metrics_csv_path, writer=writer, seed=config.seed, start_step=start_step,
-            plot_path=folder.metrics_plot_path)
+            folder.metrics_csv_path, seed=config.seed, start_step=start_step)
+        if config.tensorboard:
+            evaluator.writer = tf.summary.create_file_writer(str(folder.logs_dir))
         if config.keep_best:
             callbacks.keep_best = KeepBest(
                 state, folder.checkpoints_dir / "best",
