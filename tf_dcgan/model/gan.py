@@ -61,8 +61,8 @@ class DCGAN(MultiStepModel):
     The progress bar shows `d_loss` (= `d_real_loss` + `d_fake_loss`), `g_loss`, and the mean
     probabilities `d_real` = D(x) and `d_fake` = D(G(z)) (before D's update on that batch).
 
-    With class-conditional networks (`build_generator(num_classes=...)` and
-    `build_discriminator(num_classes=...)`) it trains on `(images, labels)` batches: D sees the real
+    With class-conditional networks (`build_generator(classes=...)` and
+    `build_discriminator(classes=...)`) it trains on `(images, labels)` batches: D sees the real
     images with their labels, and the generated ones (and G's step) with the uniform random labels
     G was given; `generate(..., labels=...)` picks the classes.
 
@@ -226,7 +226,7 @@ class DCGAN(MultiStepModel):
 
     @property
     def conditional(self):
-        """Whether the networks take a class label (`build_generator(num_classes=...)`)."""
+        """Whether the networks take a class label (`build_generator(classes=...)`)."""
         return self.latent.conditional
 
     def _training_noise(self, batch_size):

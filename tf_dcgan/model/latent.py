@@ -96,7 +96,7 @@ class LatentSpace:
     @classmethod
     def of(cls, generator):
         """The latent space of a Keras generator: noise `(batch, latent_dim)`, and a `label`
-        input when it is class-conditional (`build_generator(num_classes=...)`)."""
+        input when it is class-conditional (`build_generator(classes=...)`)."""
         names = [tensor.name.split(":")[0] for tensor in generator.inputs]
         if len(generator.inputs) == 1:
             return cls(int(generator.inputs[0].shape[-1]))

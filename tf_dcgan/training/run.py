@@ -178,6 +178,28 @@ def prepare_run(config: TrainConfig, resume: bool = False, given: Collection[str
     config.validate()
     strategy = strategy or distribute.make_strategy(config.strategy)
     chief = distribute.is_chief(strategy)
+    config, folder = _run_folder(config, resume, given, strategy, chief)
+    out = Path(config.out)
+    source = data.read_images(config.dataset, config.data_dir)
+    config = _fit_to_data(config, source, resume)
+    # The stream from step 0 checks the batch size and the cache.
+    dataset, steps_per_epoch = _training_stream(config, source, 0)
+    run = PreparedRun(config, folder, dataset, source, resume, steps_per_epoch,
+                      *_scoring_inputs(config), strategy, out)
+    if resume and chief:
+        check_resumable(folder)
+    folder.claim(resume=resume and chief)
+    if not resume:  # a resumed run's config.json is rewritten once its checkpoint has loaded
+        _write_config(run)
+        if source.paths is not None:
+            _write_or_fail(folder, lambda: folder.write_skipped_files(source.skipped))
+    return run
+
+
+def _run_folder(config, resume, given, strategy, chief):
+    """(the config with the run's seed, folder and precision, this process's `RunFolder`): the
+    chief's run folder, opened to resume or created (not yet claimed); a non-chief worker's own
+    temporary folder."""
     if resume:
         if config.out is None:
             raise ValueError("resume needs the run folder; received no --out. Pass --out RUN.")
@@ -192,11 +214,16 @@ def prepare_run(config: TrainConfig, resume: bool = False, given: Collection[str
         config = dataclasses.replace(
             config, precision=distribute.resolve_precision(config.precision, strategy))
         folder = RunFolder.create(config.out, config.dataset) if chief else None
-    out = Path(config.out)
     if not chief:
         task_type, task_id = distribute.worker_index(strategy)
         folder = RunFolder(tempfile.mkdtemp(prefix=f"tf-dcgan-{task_type}{task_id}-"))
-    source = data.read_images(config.dataset, config.data_dir)
+    return config, folder
+
+
+def _fit_to_data(config, source, resume):
+    """The config with what the data decides: image size and channels left as None, the class
+    names of a conditional run, the dataset's fingerprint and a small folder's epoch length; a
+    resumed run whose dataset has changed is refused."""
     image_size = config.image_size
     if image_size is None:
         image_size = source.image_size if source.image_size in supported_image_sizes() else 64
@@ -208,38 +235,29 @@ def prepare_run(config: TrainConfig, resume: bool = False, given: Collection[str
     fingerprint = data.dataset_fingerprint(source)
     if resume and config.dataset_fingerprint not in (None, fingerprint):
         raise ValueError(
-            f"dataset {config.dataset!r} has changed since the run in {str(out)!r} began (other "
-            "images, labels or files), so --resume would not continue with the batches the run "
-            "would have seen; nothing was changed. Restore the dataset as it was, or train a "
-            "new run on it with another --out."
+            f"dataset {config.dataset!r} has changed since the run in {str(Path(config.out))!r} "
+            "began (other images, labels or files), so --resume would not continue with the "
+            "batches the run would have seen; nothing was changed. Restore the dataset as it was, "
+            "or train a new run on it with another --out."
         )
     steps_per_epoch = config.steps_per_epoch
     if not resume and steps_per_epoch is None:  # a small folder's epoch is several passes
         steps_per_epoch = data.default_steps_per_epoch(source.num_images, config.batch_size)
-    config = dataclasses.replace(config, image_size=image_size, channels=channels,
-                                 class_names=class_names, dataset_fingerprint=fingerprint,
-                                 steps_per_epoch=steps_per_epoch)
-    # The stream from step 0 checks the batch size and the cache.
-    dataset, steps_per_epoch = _training_stream(config, source, 0)
-    extractor = reference_name = reference_batches = None
-    if config.eval_every:
-        # Checked now, so a missing extractor is one line before training, not after an epoch.
-        extractor = evaluation.choose_extractor(config.dataset, config.extractor,
-                                                config.inception_weights)
-        extractor.check_images(channels)
-        reference, reference_name, _, _ = evaluation.reference_sets(
-            config.dataset, config.data_dir)
-        reference_batches = data.make_eval_dataset(reference, config.image_format)
-    run = PreparedRun(config, folder, dataset, source, resume, steps_per_epoch, extractor,
-                      reference_name, reference_batches, strategy, out)
-    if resume and chief:
-        check_resumable(folder)
-    folder.claim(resume=resume and chief)
-    if not resume:  # a resumed run's config.json is rewritten once its checkpoint has loaded
-        _write_config(run)
-        if source.paths is not None:
-            _write_or_fail(folder, lambda: folder.write_skipped_files(source.skipped))
-    return run
+    return dataclasses.replace(config, image_size=image_size, channels=channels,
+                               class_names=class_names, dataset_fingerprint=fingerprint,
+                               steps_per_epoch=steps_per_epoch)
+
+
+def _scoring_inputs(config):
+    """(extractor, reference name, reference batches) with `eval_every`, else Nones; checked
+    now, so a missing extractor is one line before training, not after an epoch."""
+    if not config.eval_every:
+        return None, None, None
+    extractor = evaluation.choose_extractor(config.dataset, config.extractor,
+                                            config.inception_weights)
+    extractor.check_images(config.channels)
+    reference, reference_name, _, _ = evaluation.reference_sets(config.dataset, config.data_dir)
+    return extractor, reference_name, data.make_eval_dataset(reference, config.image_format)
 
 
 def precision_line(run: PreparedRun, requested: TrainConfig, resume: bool = False,
