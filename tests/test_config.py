@@ -192,30 +192,28 @@ def test_the_default_recipe_is_the_measured_one():
     assert config.g_learning_rate is None  # G back on --learning-rate
 
 
-def test_recipe_sndcgan_is_the_cited_recipe():
-    # Miyato et al. 2018 (setting C) and Kurach et al. 2019 (compare_gan's sndcgan config).
-    config, _, _, given = train.parse_args(["--recipe", "sndcgan"])
-    sndcgan = {"discriminator": "sndcgan", "loss": "ns", "batch_size": 64, "learning_rate": 2e-4,
-               "d_learning_rate": None, "g_learning_rate": None, "beta1": 0.5, "beta2": 0.999,
-               "d_update": "joint", "ema_decay": None, "label_smoothing": 0.0, "augment": None}
-    assert {name: getattr(config, name) for name in sndcgan} == sndcgan
-    assert {"discriminator", "loss", "d_update"} <= given  # a resume compares them with the run's
-    config, _, _, _ = train.parse_args(["--recipe", "sndcgan", "--loss", "hinge",
-                                        "--d-update", "separate"])
-    assert (config.loss, config.d_update, config.discriminator) == ("hinge", "separate", "sndcgan")
-    # The default and the paper's recipes keep the paper's D and loss.
-    for argv in ([], ["--recipe", "paper"]):
-        config, _, _, _ = train.parse_args(argv)
-        assert (config.discriminator, config.loss) == ("dcgan", "ns")
+def test_the_retired_sndcgan_is_refused_in_one_line_that_says_why(capsys):
+    for argv, message in ((["--recipe", "sndcgan"], "SNDCGAN, measured and retired"),
+                          (["--discriminator", "sndcgan"], "unrecognized arguments")):
+        with pytest.raises(SystemExit) as stop:
+            train.main([*argv, "--dry-run"])
+        err = capsys.readouterr().err.strip()
+        assert stop.value.code == 2 and len(err.splitlines()) == 1 and message in err, err
+    with pytest.raises(SystemExit):
+        train.main(["--help"])
+    assert "sndcgan" not in capsys.readouterr().out
 
 
-def test_a_config_of_the_old_spectral_norm_dcgan_d_is_refused_in_one_line_and_batch_reads_as_dcgan():
+def test_run_folders_of_a_spectral_d_are_refused_and_the_paper_d_reads_as_today():
     settings = json.loads(TrainConfig(image_size=28, channels=1).to_json())
-    del settings["discriminator"]
-    old = {**settings, "d_norm": "batch"}
-    assert TrainConfig.from_json(json.dumps(old)).discriminator == "dcgan"
-    with pytest.raises(ValueError, match="d_norm=spectral.*start a new run with --recipe sndcgan"):
-        TrainConfig.from_json(json.dumps({**settings, "d_norm": "spectral"}))
+    # Files of 0.1.0 named the D; the paper's ("d_norm": "batch", "discriminator": "dcgan") is
+    # the one there is.
+    for old in ({"d_norm": "batch"}, {"discriminator": "dcgan"}):
+        assert TrainConfig.from_json(json.dumps({**settings, **old})) == TrainConfig.from_json(
+            json.dumps(settings))
+    for old in ({"d_norm": "spectral"}, {"discriminator": "sndcgan"}):
+        with pytest.raises(ValueError, match="spectrally normalised D .*no longer builds.*0.1.0"):
+            TrainConfig.from_json(json.dumps({**settings, **old}))
 
 
 def test_hinge_with_label_smoothing_is_refused_in_one_line(capsys):

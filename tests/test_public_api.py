@@ -83,6 +83,12 @@ def test_old_network_forms_warn_and_build_the_same_networks():
     new = build_discriminator(ImageFormat(16, 1), 4, 0, classes=ClassLabels.of(3, "concat"))
     assert old.get_config() == new.get_config()
     assert "label_maps" in [layer.name for layer in new.layers]
+    old, _ = _old(build_discriminator, ImageFormat(16, 1), base_filters=4, architecture="dcgan")
+    assert [(layer.name, [w.shape for w in layer.weights]) for layer in old.layers] == [
+        (layer.name, [w.shape for w in layer.weights])
+        for layer in build_discriminator(ImageFormat(16, 1), 4).layers]
+    with pytest.raises(ValueError, match="architecture 'sndcgan' was retired"):
+        _old(build_discriminator, 16, 1, architecture="sndcgan")
     # The new form, with no classes, is exactly the paper's unconditional network.
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)

@@ -15,9 +15,8 @@ RESIZE_MODES = ("crop", "stretch")
 # How the discriminator is updated per batch (see `DCGAN.compile`).
 D_UPDATES = ("separate", "joint")
 D_CONDITIONINGS = ("projection", "concat")
-# The discriminator's architecture: the paper's (strided convolutions with BatchNorm) or SNDCGAN's
-# (Miyato et al. 2018: seven spectrally normalised convolutions, no BatchNorm).
-DISCRIMINATORS = ("dcgan", "sndcgan")
+
+
 @dataclasses.dataclass(frozen=True)
 class GanLoss:
     """What a GAN loss is, without TensorFlow: the names `--loss` takes are `GAN_LOSSES`' keys,
@@ -240,12 +239,6 @@ def check_ema_decay(ema_decay: float) -> None:
 def check_d_update(d_update: str) -> None:
     """Raises ValueError unless `d_update` is one of `D_UPDATES`."""
     check_choice("d_update", d_update, D_UPDATES, "Use 'separate' (the default) or 'joint'.")
-
-
-def check_discriminator(discriminator: str) -> None:
-    """Raises ValueError unless `discriminator` is one of `DISCRIMINATORS`."""
-    check_choice("discriminator", discriminator, DISCRIMINATORS,
-                 "Use 'dcgan' (the paper's) or 'sndcgan' (Miyato et al. 2018, --recipe sndcgan).")
 
 
 def check_gan_loss(loss: str) -> None:

@@ -11,7 +11,6 @@ from typing import Any
 
 from tf_dcgan.checks import (
     D_CONDITIONINGS,
-    DISCRIMINATORS,
     D_UPDATES,
     GAN_LOSSES,
     MAX_BASE_FILTERS,
@@ -29,7 +28,6 @@ from tf_dcgan.checks import (
     check_augment,
     check_channels,
     check_conditioning,
-    check_discriminator,
     check_d_update,
     check_ema_decay,
     check_eval_images,
@@ -59,15 +57,8 @@ RESUMABLE = ("epochs", "out", "save_every_steps", "keep_checkpoints", "determini
 # A config.json written before a recipe setting existed lacks it; that run used the paper's value.
 PAPER_RECIPE = {"batch_size": 128, "ema_decay": None, "label_smoothing": 0.0,
                 "d_learning_rate": None, "g_learning_rate": None, "beta2": 0.999,
-                "augment": None, "d_update": "separate", "discriminator": "dcgan", "loss": "ns"}
-# SNDCGAN: the paper's generator against SNDCGAN's discriminator (Miyato et al. 2018: seven
-# spectrally normalised convolutions; setting C of their Table 1; Kurach et al. 2019, whose
-# compare_gan config sndcgan_celebahq128.gin has the same values): batch 64, Adam 2e-4 for both
-# networks, betas (0.5, 0.999), one joint D step per G step, the non-saturating loss (--loss hinge
-# to change it).
-SNDCGAN_RECIPE = {**PAPER_RECIPE, "batch_size": 64, "d_update": "joint",
-                  "discriminator": "sndcgan"}
-RECIPES = ("default", "paper", "sndcgan")
+                "augment": None, "d_update": "separate", "loss": "ns"}
+RECIPES = ("default", "paper")
 
 # Training steps per call of the train function (benchmarks/epoch_overhead.py chose it).
 STEPS_PER_EXECUTION = 16
@@ -175,10 +166,6 @@ class TrainConfig:
     d_update: str = setting(
         "separate", "separate: a D step on real then on fake, as in the paper; joint: one step "
         "on the sum", choices=D_UPDATES)
-    discriminator: str = setting(
-        "dcgan", "D's architecture: dcgan (strided convolutions with BatchNorm, the paper's) or "
-        "sndcgan (seven spectrally normalised convolutions, no BatchNorm: Miyato et al. 2018)",
-        choices=DISCRIMINATORS)
     loss: str = setting(
         "ns", "adversarial loss: " + "; or ".join(
             f"{name} ({kind.help})" for name, kind in GAN_LOSSES.items()),
@@ -344,7 +331,6 @@ class TrainConfig:
                 f"dataset_fingerprint={self.dataset_fingerprint!r}. Remove it from config.json."
             )
         check_d_update(self.d_update)
-        check_discriminator(self.discriminator)
         check_gan_loss(self.loss)
         check_label_smoothing(self.loss, 1.0 - self.label_smoothing)
         check_conditioning(self.d_conditioning)
@@ -372,18 +358,23 @@ class TrainConfig:
         """These settings with `recipe`'s values for every recipe setting not in `given`.
 
         Args:
-            recipe: "default" (this project's, the dataclass defaults), "paper" (the paper's:
-                `PAPER_RECIPE`) or "sndcgan" (`SNDCGAN_RECIPE`).
+            recipe: "default" (this project's, the dataclass defaults) or "paper" (the paper's:
+                `PAPER_RECIPE`).
             given: names of settings set explicitly (they win over the recipe).
 
         Example:
             >>> TrainConfig().with_recipe("paper").ema_decay is None
             True
         """
+        if recipe == "sndcgan":
+            raise ValueError(
+                "recipe sndcgan was retired: measured, the published SNDCGAN trained worse than the "
+                "default on Fashion-MNIST and on the emoji (docs/training.md, 'SNDCGAN, measured "
+                "and retired'). Use the default recipe (leave --recipe out), or tf-dcgan 0.1.0.")
         if recipe not in RECIPES:
             raise ValueError(f"recipe must be one of {', '.join(RECIPES)}; received "
                              f"recipe={recipe!r}. Use --recipe paper for the paper's recipe.")
-        values = {"paper": PAPER_RECIPE, "sndcgan": SNDCGAN_RECIPE}.get(recipe) or {
+        values = PAPER_RECIPE if recipe == "paper" else {
             name: getattr(TrainConfig, name) for name in PAPER_RECIPE}
         return dataclasses.replace(
             self, **{name: value for name, value in values.items() if name not in given})
@@ -448,14 +439,17 @@ class TrainConfig:
                 f"{source} must hold a JSON object of settings; received {type(settings).__name__}. "
                 "Restore it from a backup, or start a new run."
             )
-        if settings.get("d_norm") == "spectral":
+        if settings.get("d_norm") == "spectral" or settings.get("discriminator") == "sndcgan":
             raise ValueError(
-                f"{source} is a run whose D is the paper's with Keras' spectral normalization "
-                "(d_norm=spectral), which this version no longer builds (docs/training.md, "
-                "'SNDCGAN'). Finish it with the tf-dcgan version that wrote it, or start a new "
-                "run with --recipe sndcgan."
+                f"{source} is a run with a spectrally normalised D (SNDCGAN), which this version "
+                "no longer builds: measured, it trained worse than the default on both test sets "
+                "(docs/training.md, 'SNDCGAN, measured and retired'). Finish it with the "
+                "tf-dcgan version that wrote it (0.1.0), or start a new run without it."
             )
-        settings.pop("d_norm", None)  # "batch": the paper's D, now discriminator=dcgan
+        # Older files: "d_norm": "batch" and "discriminator": "dcgan" are the paper's D, the
+        # only one there is now.
+        settings.pop("d_norm", None)
+        settings.pop("discriminator", None)
         known = {field.name for field in dataclasses.fields(cls)}
         # A recipe setting missing from an older file did not exist yet: the run had the paper's.
         # A file without a precision was written when float32 was the only one.

@@ -1,10 +1,9 @@
 """One DCGAN step on a global batch of 8 under MirroredStrategy over 2 logical CPUs, against the
 same step on the same 8 images and noise without a strategy. Prints a JSON report.
 
-Usage: mirrored_equivalence.py [--sync-batchnorm] [--sndcgan]
+Usage: mirrored_equivalence.py [--sync-batchnorm] [--hinge-joint]
 
---sndcgan: SNDCGAN's spectrally normalised D (its power-iteration vectors are assigned in every
-training call) with the hinge loss and a joint D step, as `--recipe sndcgan --loss hinge`.
+--hinge-joint: the hinge loss and a joint D step (`--loss hinge --d-update joint`).
 
 Run in its own process: logical devices must be set before TensorFlow runs any op, and a second
 model trained under MirroredStrategy in one process crashes in the collectives.
@@ -27,7 +26,7 @@ from tf_dcgan.checks import ImageFormat  # noqa: E402
 from tf_dcgan import DCGAN, build_discriminator, build_generator  # noqa: E402
 
 SYNC = "--sync-batchnorm" in sys.argv
-SNDCGAN = "--sndcgan" in sys.argv
+HINGE_JOINT = "--hinge-joint" in sys.argv
 BATCH, LATENT = 8, 8
 rng = np.random.default_rng(0)
 IMAGES = rng.uniform(-1, 1, (BATCH, 16, 16, 1)).astype("float32")
@@ -46,10 +45,9 @@ class FixedNoiseDCGAN(DCGAN):
 def make_gan(cls=FixedNoiseDCGAN):
     gan = cls(build_generator(ImageFormat(16, 1), latent_dim=LATENT, base_filters=4, seed=1,
                               sync_batchnorm=SYNC),
-              build_discriminator(ImageFormat(16, 1), base_filters=4, seed=2, sync_batchnorm=SYNC,
-                                  architecture="sndcgan" if SNDCGAN else "dcgan"),
+              build_discriminator(ImageFormat(16, 1), base_filters=4, seed=2, sync_batchnorm=SYNC),
               latent_dim=LATENT, seed=3)
-    gan.compile(**({"gan_loss": "hinge", "d_update": "joint"} if SNDCGAN else {}))
+    gan.compile(**({"gan_loss": "hinge", "d_update": "joint"} if HINGE_JOINT else {}))
     return gan
 
 

@@ -45,11 +45,10 @@ def test_without_sync_batchnorm_each_replica_normalises_with_its_own_statistics(
 
 
 @pytest.mark.slow
-def test_a_mirrored_sndcgan_hinge_step_equals_one_step_on_the_global_batch():
-    # Spectral normalization assigns D's kernels and power-iteration vectors in every training
-    # call, in replica context: every replica must end with the same ones, and the step must be
-    # the single-device step (the hinge loss divided across replicas like the others).
-    report = _run_script("mirrored_equivalence.py", "--sync-batchnorm", "--sndcgan")
+def test_a_mirrored_hinge_joint_step_equals_one_step_on_the_global_batch():
+    # The hinge loss is divided across replicas like the others, and the joint D step sums both
+    # gradients once: the step must be the single-device step, the same on every replica.
+    report = _run_script("mirrored_equivalence.py", "--sync-batchnorm", "--hinge-joint")
     assert report["replicas"] == 2 and report["d_iterations"] == 1  # the joint D step
     assert report["step_size"] > 1e-3
     assert report["replicas_agree"], report

@@ -18,7 +18,7 @@ from tf_dcgan.run_folder import RunFolder
 EXAMPLES = """examples:
   python train.py --epochs 20                     # Fashion-MNIST, 28x28, the default recipe
   python train.py --epochs 20 --recipe paper      # exactly the paper's recipe
-  python train.py --epochs 20 --recipe sndcgan --loss hinge   # SNDCGAN's D, hinge loss
+  python train.py --epochs 20 --loss hinge        # the hinge loss
   python train.py --epochs 1 --steps-per-epoch 20  # a quick try
   python train.py --image-size 64                 # the paper's 64x64 networks
   python train.py --d-update joint --seed 0 --out runs/joint
@@ -39,16 +39,14 @@ def build_parser() -> Parser:
         "with sample grids, a training GIF, loss curves and the saved models.",
         examples=EXAMPLES,
     )
-    parser.add_argument("--recipe", default="default", choices=RECIPES,
+    # "sndcgan" (retired) is accepted here so that with_recipe can say why it is gone.
+    parser.add_argument("--recipe", default="default", choices=(*RECIPES, "sndcgan"),
+                        metavar="{" + ",".join(RECIPES) + "}",
                         help="paper: exactly the paper's recipe (Radford et al. 2015, as in "
                         "pytorch/examples: batch 128, Adam 2e-4 for both networks); default: "
                         "this project's, batch 64 and G's rate 4e-4, measured 0.76x the paper's "
-                        "FID after 20 epochs (docs/training.md, 'Recipe ablation'); sndcgan: "
-                        "the paper's G against SNDCGAN's D, seven spectrally normalised "
-                        "convolutions (Miyato et al. 2018, their setting C; Kurach et al. 2019): batch 64, "
-                        "Adam 2e-4 and betas (0.5, 0.999) for both, one joint D step per G step, "
-                        "the ns loss (docs/training.md, 'SNDCGAN'). Flags given explicitly win "
-                        "(default: %(default)s)")
+                        "FID after 20 epochs (docs/training.md, 'Recipe ablation'). Flags given "
+                        "explicitly win (default: %(default)s)")
     add_setting_flags(parser, TrainConfig)
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out from its newest checkpoint, with its own "
@@ -72,7 +70,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, bool, bool, 
     # The settings named on the command line: a resumed run compares only those with its own.
     named = flags_given(parser, sys.argv[1:] if argv is None else argv)
     given = named & set(settings)
-    config = TrainConfig(**settings).with_recipe(args.recipe, given)
+    try:
+        config = TrainConfig(**settings).with_recipe(args.recipe, given)
+    except ValueError as error:  # the retired --recipe sndcgan
+        parser.error(str(error))
     if "recipe" in named:
         given |= set(PAPER_RECIPE)  # so a resumed run compares the recipe's settings with its own
     return config, args.dry_run, args.resume, given

@@ -15,7 +15,6 @@ from tf_dcgan.checks import (
     BASE_SIZES,
     ClassLabels,
     ImageFormat,
-    check_discriminator,
     check_image_format,
     check_image_size,
     check_positive_int,
@@ -26,9 +25,6 @@ from tf_dcgan.model.layers import (
     ClassLabel,
     FusedBatchNormalization,
     LabelMaps,
-    SpectralConv2D,
-    SpectralDense,
-    SpectralEmbedding,
 )
 
 
@@ -114,13 +110,18 @@ def _build_discriminator_v1(image_size=64, channels=3, base_filters=64, seed=Non
                             conditioning="projection", architecture="dcgan"):
     """pass ImageFormat(image_size, channels) first and classes=ClassLabels.of(num_classes or
     class_names, conditioning), e.g. build_discriminator(ImageFormat(28, 1), classes=10)."""
+    if architecture != "dcgan":
+        raise ValueError(
+            f"architecture {architecture!r} was retired: the SNDCGAN discriminator trained worse "
+            "than the paper's on both test sets (docs/training.md, 'SNDCGAN, measured and "
+            "retired'). Leave architecture out, or use tf-dcgan 0.1.0.")
     return build_discriminator(_format_v1(image_size, channels), base_filters, seed, dtype,
-                               sync_batchnorm, _classes_v1(num_classes, class_names, conditioning),
-                               architecture)
+                               sync_batchnorm, _classes_v1(num_classes, class_names, conditioning))
 
 
 # The old forms took (image_size, channels, ...): an int first, or their own keywords.
-_OLD_NETWORK_KEYWORDS = {"image_size", "channels", "num_classes", "class_names", "conditioning"}
+_OLD_NETWORK_KEYWORDS = {"image_size", "channels", "num_classes", "class_names", "conditioning",
+                         "architecture"}
 
 
 def _old_network_call(args, kwargs):
@@ -217,39 +218,19 @@ def build_generator(image_format: ImageFormat = ImageFormat(64, 3), latent_dim: 
     return keras.Model(inputs, images, name="generator")
 
 
-def _sndcgan_convolutions(image_size, base_filters):
-    """(kernel size, stride, filters) of SNDCGAN's seven convolutions at `image_size`.
-
-    Miyato et al. (2018), Table 3, "standard CNN" at 32x32 and below: 64, 64, 128, 128, 256, 256,
-    512 filters. compare_gan's `sndcgan` (Kurach et al. 2019) at 64x64 and above: 64, 128, 128,
-    256, 256, 512, 512. Both alternate 3x3 stride 1 and 4x4 stride 2, so the map shrinks 8x.
-    """
-    b = base_filters
-    filters = (b, b, 2 * b, 2 * b, 4 * b, 4 * b, 8 * b) if image_size <= 32 else (
-        b, 2 * b, 2 * b, 4 * b, 4 * b, 8 * b, 8 * b)
-    return [(3, 1, f) if i % 2 == 0 else (4, 2, f) for i, f in enumerate(filters)]
-
-
 @old_form(_build_discriminator_v1, _old_network_call)
 def build_discriminator(image_format: ImageFormat = ImageFormat(64, 3), base_filters: int = 64,
                         seed: int | None = None, dtype: str | None = None,
                         sync_batchnorm: bool = False,
-                        classes: "int | list[str] | ClassLabels | None" = None,
-                        architecture: str = "dcgan") -> keras.Model:
-    """Builds a discriminator: images in [-1, 1] to one real-vs-fake logit per image.
+                        classes: "int | list[str] | ClassLabels | None" = None
+                        ) -> keras.Model:
+    """Builds the DCGAN discriminator: images in [-1, 1] to one real-vs-fake logit per image.
 
-    `architecture="dcgan"` (the paper's): each of n strided convolutions (kernel 4, stride 2)
-    halves the size and doubles the filters, starting at `base_filters` with no BatchNorm on the
-    first (the paper's rule for D's input), down to a 4x4 or 7x7 map that is flattened into a
-    single linear output; LeakyReLU(0.2). With the defaults this is the pytorch/examples 64x64
-    discriminator (64x64x3 -> 32x32x64 -> 16x16x128 -> 8x8x256 -> 4x4x512 -> 1).
-
-    `architecture="sndcgan"`: the SNDCGAN discriminator of Miyato et al. (2018), seven
-    convolutions alternating 3x3 stride 1 and 4x4 stride 2 (64, 64, 128, 128, 256, 256, 512
-    filters at 32x32 and below; compare_gan's 64, 128, 128, 256, 256, 512, 512 at 64x64 and
-    above), LeakyReLU(0.1), biases, no BatchNorm, and a dense logit; every weight layer (and a
-    projection's class embedding) is spectrally normalised with the gradient through sigma
-    (`SpectralConv2D`, `SpectralDense`, `SpectralEmbedding`).
+    Each of n strided convolutions (kernel 4, stride 2) halves the size and doubles the filters,
+    starting at `base_filters` with no BatchNorm on the first (the paper's rule for D's input),
+    down to a 4x4 or 7x7 map that is flattened into a single linear output; LeakyReLU(0.2).
+    With the defaults this is the pytorch/examples 64x64 discriminator (64x64x3 -> 32x32x64 ->
+    16x16x128 -> 8x8x256 -> 4x4x512 -> 1).
 
     The output is a logit (no sigmoid), so losses use `from_logits=True`.
 
@@ -267,10 +248,10 @@ def build_discriminator(image_format: ImageFormat = ImageFormat(64, 3), base_fil
             `logit = w . phi(x) + b + e_y . phi(x)`. "concat": one-hot label maps are joined to
             the image as extra input channels (Mirza and Osindero 2014, as in keras-io's
             conditional GAN).
-        architecture: "dcgan" or "sndcgan", as above.
 
     The old form `build_discriminator(image_size, channels, ..., num_classes, class_names,
-    conditioning, architecture)` still works, with a DeprecationWarning.
+    conditioning)` still works, with a DeprecationWarning; its `architecture="sndcgan"` (the
+    SNDCGAN discriminator of tf-dcgan 0.1.0) was retired and is refused.
 
     Example:
         >>> d = build_discriminator(ImageFormat(28, 1))
@@ -288,8 +269,6 @@ def build_discriminator(image_format: ImageFormat = ImageFormat(64, 3), base_fil
     class_names = None if classes is None else list(classes.names)
     num_classes = None if classes is None else len(classes)
     conditioning = None if classes is None else classes.conditioning
-    check_discriminator(architecture)
-    spectral = architecture == "sndcgan"
 
     images = keras.Input(shape=(image_size, image_size, channels), name="images")
     x = images
@@ -300,45 +279,28 @@ def build_discriminator(image_format: ImageFormat = ImageFormat(64, 3), base_fil
         if conditioning == "concat":
             maps = LabelMaps(num_classes, image_size, name="label_maps", dtype=dtype)(label_ids)
             x = layers.Concatenate(name="images_and_labels", dtype=dtype)([images, maps])
-    if spectral:
-        for i, (kernel, stride, filters) in enumerate(
-                _sndcgan_convolutions(image_size, base_filters), start=1):
-            x = SpectralConv2D(
-                filters, kernel, strides=stride, padding="same",
-                kernel_initializer=_weight_init(next_seed()), name=f"conv{i}", dtype=dtype,
-            )(x)
-            x = layers.LeakyReLU(negative_slope=0.1, name=f"conv{i}_lrelu", dtype=dtype)(x)
-    else:
-        filters = base_filters
-        for i in range(1, doublings + 1):
-            x = layers.Conv2D(
-                filters, 4, strides=2, padding="same", use_bias=False,
-                kernel_initializer=_weight_init(next_seed()), name=f"down{i}", dtype=dtype,
-            )(x)
-            if i > 1:
-                x = _batch_norm(f"down{i}_bn", next_seed(), dtype, sync_batchnorm)(x)
-            x = layers.LeakyReLU(negative_slope=0.2, name=f"down{i}_lrelu", dtype=dtype)(x)
-            filters *= 2
+    filters = base_filters
+    for i in range(1, doublings + 1):
+        x = layers.Conv2D(
+            filters, 4, strides=2, padding="same", use_bias=False,
+            kernel_initializer=_weight_init(next_seed()), name=f"down{i}", dtype=dtype,
+        )(x)
+        if i > 1:
+            x = _batch_norm(f"down{i}_bn", next_seed(), dtype, sync_batchnorm)(x)
+        x = layers.LeakyReLU(negative_slope=0.2, name=f"down{i}_lrelu", dtype=dtype)(x)
+        filters *= 2
     features = layers.Flatten(name="flatten", dtype=dtype)(x)
-    dense = SpectralDense if spectral else layers.Dense
-    x = dense(1, kernel_initializer=_weight_init(next_seed()), name="logit", dtype=dtype)(features)
+    x = layers.Dense(1, kernel_initializer=_weight_init(next_seed()), name="logit",
+                     dtype=dtype)(features)
     if class_names is not None and conditioning == "projection":
-        embedding = SpectralEmbedding if spectral else layers.Embedding
-        embedded = embedding(
+        embedded = layers.Embedding(
             num_classes, features.shape[-1], embeddings_initializer=_weight_init(next_seed()),
             name="class_projection", dtype=dtype,
         )(label_ids)
         projection = layers.Dot(axes=1, name="projection", dtype=dtype)([embedded, features])
         x = layers.Add(name="logit_plus_projection", dtype=dtype)([x, projection])
     logits = layers.Activation("linear", dtype="float32", name="logits")(x)
-    discriminator = keras.Model(inputs, logits, name="discriminator")
-    if spectral and seed is not None:
-        # The power-iteration vectors' initializer is unseeded; with a seed they are reproducible.
-        for layer in discriminator.layers:
-            if hasattr(layer, "vector_u"):
-                init = keras.initializers.RandomNormal(stddev=1.0, seed=next_seed())
-                layer.vector_u.assign(init(layer.vector_u.shape, "float32"))
-    return discriminator
+    return keras.Model(inputs, logits, name="discriminator")
 
 
 def inference_copy(model: keras.Model) -> keras.Model:

@@ -334,8 +334,7 @@ def build_gan(config: TrainConfig) -> DCGAN:
                                 dtype=dtype, sync_batchnorm=config.sync_batchnorm,
                                 classes=classes)
     discriminator = build_discriminator(config.image_format, config.base_filters, dtype=dtype,
-                                        sync_batchnorm=config.sync_batchnorm, classes=classes,
-                                        architecture=config.discriminator)
+                                        sync_batchnorm=config.sync_batchnorm, classes=classes)
     gan = DCGAN(generator, discriminator, latent_dim=config.latent_dim, seed=config.seed,
                 ema_decay=config.ema_decay, augment=config.augment)
     d_rate = config.d_learning_rate or config.learning_rate
