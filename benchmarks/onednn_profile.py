@@ -31,7 +31,7 @@ import numpy as np, tensorflow as tf
 # One op at a time (each with every core): oneDNN's times then add up to the step instead of
 # overlapping, so the table splits the step.
 tf.config.threading.set_inter_op_parallelism_threads(1)
-from tf_dcgan.checks import ImageFormat  # noqa: E402
+from tf_dcgan.checks import ImageFormat
 from tf_dcgan import DCGAN, build_discriminator, build_generator
 size, channels, batch, steps, precision = {size}, {channels}, {batch}, {steps}, {precision!r}
 dtype = None if precision == "float32" else precision

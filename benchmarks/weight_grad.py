@@ -1,0 +1,106 @@
+"""The weight gradient of the 64x64 DCGAN's strided convolutions in bfloat16, three ways.
+
+oneDNN's profile of the 64x64 bf16 step (`benchmarks/onednn_profile.py --size 64 --batch 64`)
+puts 39% of it in the convolutions' weight gradients, which bf16 does not speed up on a CPU
+without AMX. This script times, per layer shape of the paper's 64x64 D (kernel 4, stride 2,
+"same" padding) and for G's transposed convolutions (the same gradient with input and output
+swapped), TensorFlow's own `Conv2DBackpropFilter` (what the step runs now; the reference) against
+two ways of computing the same gradient:
+
+- `float32`: the bf16 tensors cast to float32 and the float32 kernel run (cast cost included);
+- `patches`: the gradient as one matrix product, `extract_patches(x)^T @ dy`, in bf16.
+
+Each is a `tf.function`, timed alternately (median of `--repeats`); the relative error of each
+against the float32 gradient is printed beside it.
+
+    python benchmarks/weight_grad.py
+    python benchmarks/weight_grad.py --batch 128 --repeats 15
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from tf_dcgan.environment import cpu_flags  # noqa: E402
+
+KERNEL, STRIDE = 4, 2
+# (input height, input channels, output channels) of each strided convolution's weight gradient:
+# D's four at 64x64, then G's transposed ones seen as convolutions of their output gradient.
+SHAPES = {
+    "D down1 64x64x3 -> 32x32x64": (64, 3, 64),
+    "D down2 32x32x64 -> 16x16x128": (32, 64, 128),
+    "D down3 16x16x128 -> 8x8x256": (16, 128, 256),
+    "D down4 8x8x256 -> 4x4x512": (8, 256, 512),
+    "G up1 4x4x512 -> 8x8x256": (8, 256, 512),
+    "G up2 8x8x256 -> 16x16x128": (16, 128, 256),
+    "G up3 16x16x128 -> 32x32x64": (32, 64, 128),
+    "G up4 32x32x64 -> 64x64x3": (64, 3, 64),
+}
+
+
+def native(x, dy):
+    return tf.raw_ops.Conv2DBackpropFilter(
+        input=x, filter_sizes=[KERNEL, KERNEL, x.shape[-1], dy.shape[-1]], out_backprop=dy,
+        strides=[1, STRIDE, STRIDE, 1], padding="SAME")
+
+
+def in_float32(x, dy):
+    return tf.cast(native(tf.cast(x, tf.float32), tf.cast(dy, tf.float32)), x.dtype)
+
+
+def patches(x, dy):
+    columns = tf.image.extract_patches(x, [1, KERNEL, KERNEL, 1], [1, STRIDE, STRIDE, 1],
+                                       [1, 1, 1, 1], "SAME")
+    columns = tf.reshape(columns, [-1, KERNEL * KERNEL * x.shape[-1]])
+    product = tf.linalg.matmul(columns, tf.reshape(dy, [-1, dy.shape[-1]]), transpose_a=True)
+    return tf.reshape(product, [KERNEL, KERNEL, x.shape[-1], dy.shape[-1]])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=9)
+    args = parser.parse_args()
+    model, flags = cpu_flags()
+    shown = sorted(flags & {"avx512f", "avx512_bf16", "amx_bf16"})
+    print(f"{model or 'CPU'}: {', '.join(shown) or 'none of avx512f, avx512_bf16, amx_bf16'}; "
+          f"batch {args.batch}, median of {args.repeats}, ms per gradient")
+    rng = np.random.default_rng(0)
+    variants = {"bf16 (now)": native, "float32": in_float32, "patches bf16": patches}
+    functions = {name: tf.function(f) for name, f in variants.items()}
+    totals, best = dict.fromkeys(variants, 0.0), 0.0
+    for label, (size, cin, cout) in SHAPES.items():
+        x32 = tf.constant(rng.normal(size=(args.batch, size, size, cin)), tf.float32)
+        dy32 = tf.constant(rng.normal(size=(args.batch, size // 2, size // 2, cout)), tf.float32)
+        x, dy = tf.cast(x32, tf.bfloat16), tf.cast(dy32, tf.bfloat16)
+        exact = native(tf.cast(x, tf.float32), tf.cast(dy, tf.float32))
+        scale = float(tf.reduce_max(tf.abs(exact)))
+        times, errors = {name: [] for name in variants}, {}
+        for name, f in functions.items():
+            errors[name] = float(tf.reduce_max(tf.abs(tf.cast(f(x, dy), tf.float32) - exact)))
+        for _ in range(args.repeats):
+            for name, f in functions.items():
+                start = time.perf_counter()
+                f(x, dy).numpy()
+                times[name].append(1000 * (time.perf_counter() - start))
+        cells, medians = [], []
+        for name in variants:
+            medians.append(float(np.median(times[name])))
+            totals[name] += medians[-1]
+            cells.append(f"{name} {medians[-1]:7.2f} (err {errors[name] / scale:.0e})")
+        best += min(medians)
+        print(f"{label:32s} " + "   ".join(cells), flush=True)
+    print("all eight: " + ", ".join(f"{name} {total:.1f} ms" for name, total in totals.items())
+          + f"; the fastest of each: {best:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
