@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import export
 import train
@@ -89,3 +90,46 @@ def test_old_generator_files_still_load_and_export(tmp_path):
     generator = load_generator(path=ROOT / "docs/fashion_mnist_run/generator.keras")
     export_lib.export_tflite(generator, tmp_path / "g.tflite")
     assert non_builtin_ops((tmp_path / "g.tflite").read_bytes()) == []
+
+
+def _with_stock_convolutions(model):
+    """A copy of `model` with Keras' own Conv2D/Conv2DTranspose for the MatmulGrad layers."""
+    from tf_dcgan.model.layers import MatmulGradConv2D, MatmulGradConv2DTranspose
+
+    stock = {MatmulGradConv2D: keras.layers.Conv2D,
+             MatmulGradConv2DTranspose: keras.layers.Conv2DTranspose}
+    copy = keras.models.clone_model(model, clone_function=lambda layer: stock.get(
+        type(layer), type(layer)).from_config(layer.get_config()))
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+@pytest.mark.parametrize("dtype, tolerance", [("mixed_bfloat16", 1e-2), (None, 0.0)])
+def test_the_matmul_kernel_gradient_is_the_convolutions_gradient(dtype, tolerance):
+    # The layer into the 4x4 map (D) and out of it (G) take their kernel gradient as one matrix
+    # product in bfloat16: the same sum as TensorFlow's kernel, up to bfloat16's rounding; in
+    # float32 they are Keras' layers exactly; the input gradients are TensorFlow's own.
+    fmt = ImageFormat(16, 1)
+    g = build_generator(fmt, latent_dim=8, base_filters=8, seed=1, dtype=dtype)
+    d = build_discriminator(fmt, base_filters=8, seed=2, dtype=dtype)
+    assert type(g.get_layer("up1")).__name__ == "MatmulGradConv2DTranspose"
+    assert type(d.get_layer("down2")).__name__ == "MatmulGradConv2D"  # 8x8 -> 4x4
+    noise = keras.random.normal((6, 8), seed=0)
+    images = keras.random.uniform((6, 16, 16, 1), -1, 1, seed=0)
+    for model, inputs, layer in ((g, noise, "up1"), (d, images, "down2")):
+        stock = _with_stock_convolutions(model)
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(inputs)
+            ours = tf.reduce_sum(tf.square(tf.cast(model(inputs, training=True), tf.float32)))
+            theirs = tf.reduce_sum(tf.square(tf.cast(stock(inputs, training=True), tf.float32)))
+        ours_grad = tape.gradient(ours, model.get_layer(layer).kernel)
+        theirs_grad = tape.gradient(theirs, stock.get_layer(layer).kernel)
+        scale = float(tf.reduce_max(tf.abs(theirs_grad)))
+        assert scale > 0
+        assert float(tf.reduce_max(tf.abs(ours_grad - theirs_grad))) <= tolerance * scale
+        np.testing.assert_array_equal(tape.gradient(ours, inputs), tape.gradient(theirs, inputs))
+    # What is saved and exported has Keras' own layers, with the same outputs.
+    copy = inference_copy(g)
+    assert type(copy.get_layer("up1")) is keras.layers.Conv2DTranspose
+    np.testing.assert_allclose(copy(noise, training=False), inference_copy(
+        _with_stock_convolutions(g))(noise, training=False), atol=0)

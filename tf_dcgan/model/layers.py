@@ -5,6 +5,10 @@
 `FusedBatchNormalization` is Keras' `BatchNormalization` whose training-mode pass runs TensorFlow's
 fused kernel (`FusedBatchNormV3`: one op, oneDNN on CPU, cuDNN on GPU) instead of Keras 3's
 separate moments, subtractions and multiplications, which are not fused on the TF backend.
+`MatmulGradConv2D` and `MatmulGradConv2DTranspose` are Keras' strided convolutions whose kernel
+gradient, in bfloat16, is one matrix product instead of oneDNN's bf16 weight-gradient kernel,
+which on a CPU without AMX is slower than float32's for the deepest layers (`benchmarks/
+weight_grad.py`: 15.0 against 34.9 ms for 8x8x256 -> 4x4x512, batch 64, Zen 4).
 """
 
 import keras
@@ -126,3 +130,77 @@ class LabelMaps(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes, "size": self.size}
+
+
+def _kernel_gradient(inputs, output_gradient, kernel_shape, strides):
+    """The kernel gradient of a "same"-padded convolution of `inputs` that gave `output_gradient`'s
+    shape: every kernel-sized patch of the inputs (`extract_patches` pads as the convolution
+    does) against the output gradient, summed over batch and positions, as one matrix product."""
+    height, width, channels, filters = kernel_shape
+    patches = tf.image.extract_patches(inputs, [1, height, width, 1], [1, *strides, 1],
+                                       [1, 1, 1, 1], "SAME")
+    patches = tf.reshape(patches, [-1, height * width * channels])
+    product = tf.linalg.matmul(patches, tf.reshape(output_gradient, [-1, filters]),
+                               transpose_a=True)
+    return tf.reshape(product, kernel_shape)
+
+
+def _matmul_gradient_applies(layer):
+    # The bfloat16 weight-gradient kernel is the slow one; elsewhere Keras' own op is used.
+    return (layer.compute_dtype == "bfloat16" and layer.padding == "same"
+            and layer.data_format == "channels_last" and tuple(layer.dilation_rate) == (1, 1))
+
+
+@keras.saving.register_keras_serializable(package="tf_dcgan")
+class MatmulGradConv2D(keras.layers.Conv2D):
+    """`keras.layers.Conv2D` whose kernel gradient in bfloat16 is one matrix product.
+
+    The forward pass and the input gradient are TensorFlow's own convolutions; only the kernel
+    gradient is computed differently (the same sum, in another order: within bfloat16's rounding
+    of it). In float32, or with padding other than "same", it is exactly Keras' layer. The
+    networks use it where it is faster (the layer that makes the 4x4 map) and `inference_copy`
+    turns it back into `Conv2D`.
+    """
+
+    def convolution_op(self, inputs, kernel):
+        if not _matmul_gradient_applies(self):
+            return super().convolution_op(inputs, kernel)
+        strides = tuple(self.strides)
+
+        @tf.custom_gradient
+        def convolve(x, w):
+            def gradient(dy):
+                dx = tf.raw_ops.Conv2DBackpropInput(
+                    input_sizes=tf.shape(x), filter=w, out_backprop=dy,
+                    strides=[1, *strides, 1], padding="SAME")
+                return dx, _kernel_gradient(x, dy, w.shape, strides)
+
+            return tf.nn.conv2d(x, w, strides, "SAME"), gradient
+
+        return convolve(tf.convert_to_tensor(inputs), tf.convert_to_tensor(kernel))
+
+
+@keras.saving.register_keras_serializable(package="tf_dcgan")
+class MatmulGradConv2DTranspose(keras.layers.Conv2DTranspose):
+    """`keras.layers.Conv2DTranspose` whose kernel gradient in bfloat16 is one matrix product
+    (the convolution's, with the output gradient and the input in each other's places), as
+    `MatmulGradConv2D`. Without bias or activation; `inference_copy` turns it back into
+    `Conv2DTranspose`."""
+
+    def call(self, inputs):
+        if not _matmul_gradient_applies(self) or self.use_bias or self.activation not in (
+                None, keras.activations.linear) or self.output_padding is not None:
+            return super().call(inputs)
+        strides = tuple(self.strides)
+        output_shape = tf.stack([tf.shape(inputs)[0], inputs.shape[1] * strides[0],
+                                 inputs.shape[2] * strides[1], self.filters])
+
+        @tf.custom_gradient
+        def convolve(x, w):
+            def gradient(dy):
+                return tf.nn.conv2d(dy, w, strides, "SAME"), _kernel_gradient(
+                    dy, x, w.shape, strides)
+
+            return tf.nn.conv2d_transpose(x, w, output_shape, strides, "SAME"), gradient
+
+        return convolve(tf.convert_to_tensor(inputs), tf.convert_to_tensor(self.kernel))

@@ -25,6 +25,8 @@ from tf_dcgan.model.layers import (
     ClassLabel,
     FusedBatchNormalization,
     LabelMaps,
+    MatmulGradConv2D,
+    MatmulGradConv2DTranspose,
 )
 
 
@@ -203,7 +205,9 @@ def build_generator(image_format: ImageFormat = ImageFormat(64, 3), latent_dim: 
     x = layers.ReLU(name="project_relu", dtype=dtype)(x)
     for i in range(1, doublings):
         filters //= 2
-        x = layers.Conv2DTranspose(
+        # From the 4x4 map the kernel gradient is faster as a matrix product (in bfloat16).
+        transpose = MatmulGradConv2DTranspose if i == 1 and base == 4 else layers.Conv2DTranspose
+        x = transpose(
             filters, 4, strides=2, padding="same", use_bias=False,
             kernel_initializer=_weight_init(next_seed()), name=f"up{i}", dtype=dtype,
         )(x)
@@ -281,7 +285,9 @@ def build_discriminator(image_format: ImageFormat = ImageFormat(64, 3), base_fil
             x = layers.Concatenate(name="images_and_labels", dtype=dtype)([images, maps])
     filters = base_filters
     for i in range(1, doublings + 1):
-        x = layers.Conv2D(
+        # To the 4x4 map the kernel gradient is faster as a matrix product (in bfloat16).
+        conv = MatmulGradConv2D if i == doublings and image_size // 2**i == 4 else layers.Conv2D
+        x = conv(
             filters, 4, strides=2, padding="same", use_bias=False,
             kernel_initializer=_weight_init(next_seed()), name=f"down{i}", dtype=dtype,
         )(x)
@@ -303,14 +309,21 @@ def build_discriminator(image_format: ImageFormat = ImageFormat(64, 3), base_fil
     return keras.Model(inputs, logits, name="discriminator")
 
 
+# The training-speed layers and the Keras layers they stand in for, with the same weights.
+_STOCK = {FusedBatchNormalization: keras.layers.BatchNormalization,
+          MatmulGradConv2D: keras.layers.Conv2D,
+          MatmulGradConv2DTranspose: keras.layers.Conv2DTranspose}
+
+
 def inference_copy(model: keras.Model) -> keras.Model:
     """The model as it is saved to `generator.keras` and exported: float32, Keras' own layers.
 
     A network trained under a mixed-precision policy keeps float32 weights; the copy computes in
     float32 too, so the saved and exported generator is the same float32 model whatever the
-    training precision was. `FusedBatchNormalization` (training speed only) becomes Keras' own
-    `BatchNormalization` with the same weights: inference runs the same code, so the outputs are
-    identical, and an unconditional generator loads in plain Keras without this package.
+    training precision was. `FusedBatchNormalization` and the `MatmulGrad` convolutions (training
+    speed only) become Keras' own `BatchNormalization`, `Conv2D` and `Conv2DTranspose` with the
+    same weights: inference runs the same code, so the outputs are identical, and an
+    unconditional generator loads in plain Keras without this package.
 
     Args:
         model: keras.Model. A network built by `build_generator` or `build_discriminator`.
@@ -324,15 +337,13 @@ def inference_copy(model: keras.Model) -> keras.Model:
         ('float32', 'BatchNormalization')
     """
     mixed = any(layer.dtype_policy.name.startswith("mixed_") for layer in model.layers)
-    fused = any(isinstance(layer, FusedBatchNormalization) for layer in model.layers)
+    fused = any(isinstance(layer, tuple(_STOCK)) for layer in model.layers)
     if not (mixed or fused):
         return model
 
     def inference_layer(layer):
         config = {**layer.get_config(), "dtype": "float32"} if mixed else layer.get_config()
-        if isinstance(layer, FusedBatchNormalization):
-            return keras.layers.BatchNormalization.from_config(config)
-        return layer.__class__.from_config(config)
+        return _STOCK.get(type(layer), layer.__class__).from_config(config)
 
     copy = keras.models.clone_model(model, clone_function=inference_layer)
     copy.set_weights(model.get_weights())
