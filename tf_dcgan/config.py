@@ -368,8 +368,8 @@ class TrainConfig:
         """
         if recipe == "sndcgan":
             raise ValueError(
-                "recipe sndcgan was retired: measured, the published SNDCGAN trained worse than the "
-                "default on Fashion-MNIST and on the emoji (docs/training.md, 'SNDCGAN, measured "
+                "recipe sndcgan was retired: measured, the published SNDCGAN trained worse than "
+                "the default on Fashion-MNIST and on the emoji (docs/training.md, 'SNDCGAN, measured "
                 "and retired'). Use the default recipe (leave --recipe out), or tf-dcgan 0.1.0.")
         if recipe not in RECIPES:
             raise ValueError(f"recipe must be one of {', '.join(RECIPES)}; received "

@@ -126,9 +126,8 @@ _OLD_NETWORK_KEYWORDS = {"image_size", "channels", "num_classes", "class_names",
                          "architecture"}
 
 
-def _old_network_call(args, kwargs):
-    return old_argument(0, _OLD_NETWORK_KEYWORDS, lambda value: not isinstance(
-        value, ImageFormat))(args, kwargs)
+_old_network_call = old_argument(0, _OLD_NETWORK_KEYWORDS,
+                                 lambda value: not isinstance(value, ImageFormat))
 
 
 def _label_input(class_names):

@@ -37,7 +37,8 @@ class PeriodicEvaluation(StepCounter):
     generates and extracts `num_images` images. Each result is appended to a CSV (epoch, step,
     fid, kid, kid_std, precision, recall), plotted beside it (the CSV's name with .png,
     RUN/metrics.png, redrawn after each evaluation) and, when the `writer` attribute is set to a
-    `tf.summary` writer, written to TensorBoard; `latest` holds the newest `Scores` (what `checkpoints.KeepBest` reads).
+    `tf.summary` writer, written to TensorBoard; `latest` holds the newest `Scores` (what
+    `checkpoints.KeepBest` reads).
 
     Args:
         extractor: a `FeatureExtractor`.
