@@ -71,7 +71,6 @@ def timed_callbacks(callbacks, spent, epoch):
 def timed_train_function(spent, epoch):
     """Wraps `DCGAN.make_train_function` so that every call of the train function adds its
     seconds to spent[epoch[0]] (the epoch `on_epoch_begin` last saw)."""
-    from tf_dcgan.checks import ImageFormat
     from tf_dcgan.model.gan import DCGAN
 
     make = DCGAN.make_train_function
@@ -104,9 +103,8 @@ def bare_step_seconds(run, steps):
     config = run.config
     gan = training.build_gan(config)
     gan.steps_per_execution = steps
-    stream, _ = data.make_training_stream(run.source,
-                                          ImageFormat(config.image_size, config.channels),
-                                          config.batch_size, config.seed)
+    stream, _ = data.make_training_stream(run.source, config.image_format, config.batch_size,
+                                          config.seed)
     iterator = iter(stream)
     gan.make_train_function()
     float(gan.train_function(iterator)["g_loss"])  # traces, and warms the input pipeline

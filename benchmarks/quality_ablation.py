@@ -52,7 +52,6 @@ def _recipe_name(config):
     """The run's training recipe: "paper", or its settings that differ from the paper's."""
     import dataclasses
 
-    from tf_dcgan.checks import ImageFormat
     from tf_dcgan.config import TrainConfig
 
     # The paper trained in float32: a bf16 run says so in its name.
@@ -81,6 +80,7 @@ def main():
     args = parser.parse_args()
 
     from tf_dcgan import data, evaluation
+    from tf_dcgan.checks import ImageFormat
     from tf_dcgan.evaluation.extractors import extract_features
     from tf_dcgan.evaluation.metrics import score_features
     from tf_dcgan.run_folder import RunFolder

@@ -8,7 +8,10 @@ swapped), TensorFlow's own `Conv2DBackpropFilter` (what the step runs now; the r
 two ways of computing the same gradient:
 
 - `float32`: the bf16 tensors cast to float32 and the float32 kernel run (cast cost included);
-- `patches`: the gradient as one matrix product, `extract_patches(x)^T @ dy`, in bf16.
+- `patches`: the gradient as one matrix product, `extract_patches(x)^T @ dy`, in bf16;
+- `space-to-depth`: the same convolution as a stride-1 2x2 one over the padded input's 2x2
+  blocks stacked as channels (`tf.nn.space_to_depth`), so oneDNN runs its stride-1 kernel, in
+  bf16; the 2x2x4C gradient is rearranged into the 4x4xC one.
 
 Each is a `tf.function`, timed alternately (median of `--repeats`); the relative error of each
 against the float32 gradient is printed beside it.
@@ -64,6 +67,19 @@ def patches(x, dy):
     return tf.reshape(product, [KERNEL, KERNEL, x.shape[-1], dy.shape[-1]])
 
 
+def space_to_depth(x, dy):
+    # "SAME" at kernel 4, stride 2 pads one row and column before and after an even input; the
+    # output at o then reads padded rows 2o..2o+3, i.e. blocks o and o+1 of the 2x2 blocks.
+    blocks = tf.nn.space_to_depth(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]), 2)
+    channels, filters = x.shape[-1], dy.shape[-1]
+    grad = tf.raw_ops.Conv2DBackpropFilter(
+        input=blocks, filter_sizes=[2, 2, 4 * channels, filters], out_backprop=dy,
+        strides=[1, 1, 1, 1], padding="VALID")
+    # (block row, block column, row in block, column in block, channel, filter) -> 4x4 kernel.
+    grad = tf.reshape(grad, [2, 2, 2, 2, channels, filters])
+    return tf.reshape(tf.transpose(grad, [0, 2, 1, 3, 4, 5]), [KERNEL, KERNEL, channels, filters])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=64)
@@ -74,7 +90,8 @@ def main():
     print(f"{model or 'CPU'}: {', '.join(shown) or 'none of avx512f, avx512_bf16, amx_bf16'}; "
           f"batch {args.batch}, median of {args.repeats}, ms per gradient")
     rng = np.random.default_rng(0)
-    variants = {"bf16 (now)": native, "float32": in_float32, "patches bf16": patches}
+    variants = {"bf16 (now)": native, "float32": in_float32, "patches bf16": patches,
+                "space-to-depth bf16": space_to_depth}
     functions = {name: tf.function(f) for name, f in variants.items()}
     totals, best = dict.fromkeys(variants, 0.0), 0.0
     for label, (size, cin, cout) in SHAPES.items():

@@ -14,7 +14,7 @@ FOUNDATION = {
     "files": set(),
     "config": {"checks", "environment"},
     "model_card": {"environment", "files"},
-    "run_folder": {"checks", "config", "files", "model_card"},
+    "run_folder": {"checks", "config", "deprecation", "files", "model_card"},
     "cli": {"environment"},
 }
 BASE = set(FOUNDATION)
@@ -99,3 +99,17 @@ def test_each_stage_lists_its_public_names():
         imported = {alias.asname or alias.name for node in tree.body
                     if isinstance(node, ast.ImportFrom) for alias in node.names}
         assert names and names <= imported, (stage, names - imported)
+
+
+def test_no_python_file_names_something_undefined_or_imports_something_unused():
+    """pyflakes over the package, tests, benchmarks, scripts and examples: the benchmarks and
+    scripts run no test of their own, so an undefined name there (a call left in an old form)
+    is found here, not by the next person who measures."""
+    import subprocess
+    import sys
+
+    folders = ["tf_dcgan", "tests", "benchmarks", "scripts", "examples"]
+    scripts = [path.name for path in ROOT.glob("*.py")]
+    result = subprocess.run([sys.executable, "-m", "flake8", "--select", "F", *folders, *scripts],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -170,3 +170,19 @@ def test_image_format_and_class_labels_refuse_bad_values_with_the_fix():
         ClassLabels.of(3, "maps")
     assert ClassLabels.of(["cat", "dog"]).names == ("cat", "dog")
     assert ClassLabels.of(None) is None and tf_dcgan.ImageFormat is ImageFormat
+
+
+def test_the_run_folder_has_one_name_and_its_old_names_still_read_it(tmp_path):
+    from tf_dcgan.run_folder import RunFolder
+    from tf_dcgan.training.run import PreparedRun
+
+    old, message = _old(RunFolder.create, out=tmp_path / "run")
+    assert "run_dir=" in message and old.path == RunFolder.create(run_dir=tmp_path / "run").path
+    chief = PreparedRun(None, RunFolder(tmp_path / "run"), None, None, False, 10)
+    assert chief.run_dir == tmp_path / "run" and chief.chief
+    # A non-chief worker writes into its own folder and reads the run's.
+    worker = PreparedRun(None, RunFolder(tmp_path / "tmp"), None, None, False, 10,
+                         run_dir=str(tmp_path / "run"))
+    assert worker.run_dir == tmp_path / "run" and not worker.chief
+    out = pytest.deprecated_call(getattr, worker, "out")
+    assert out == tmp_path / "run"

@@ -7,7 +7,6 @@ bad flag is answered before TensorFlow is imported (about 3 s on the project's m
 """
 
 import dataclasses
-import os
 from pathlib import Path
 
 # How images of another size are brought to the training size (see `tf_dcgan.data.transforms`).

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from tf_dcgan.checks import error_summary
 from tf_dcgan.config import TrainConfig
+from tf_dcgan.deprecation import old_form
 from tf_dcgan.files import (
     atomic_output,
     check_folder,
@@ -121,6 +122,11 @@ def _same_file(handle, path: Path) -> bool:
         return False
 
 
+def _create_with_out(cls, out=None, dataset="data", runs_dir="runs", stamp=None):
+    """pass the folder as RunFolder.create(run_dir=...) (or positionally), not out=."""
+    return cls.create(out, dataset, runs_dir, stamp)
+
+
 class RunFolder:
     """One training run's folder: where each file goes, and the few operations on them.
 
@@ -150,19 +156,20 @@ class RunFolder:
     # ------------------------------------------------------------ creating and opening
 
     @classmethod
-    def create(cls, out: str | Path | None = None, dataset: str = "data",
+    @old_form(_create_with_out, lambda args, kwargs: "out" in kwargs)
+    def create(cls, run_dir: str | Path | None = None, dataset: str = "data",
                runs_dir: str | Path = "runs", stamp: str | None = None):
         """Names a new run folder and checks that nothing of the user's can be overwritten there.
 
-        `out` may be a new or empty folder, or one that `train.py` started and that never saved a
+        `run_dir` (train.py's `--out`) may be a new or empty folder, or one that `train.py` started and that never saved a
         model (a run that failed before its first epoch ended: the same command can retry there).
         It may not be a file, a folder holding anything else, or the dataset's folder or a folder
-        inside it (the next run would train on this run's grids). With `out` None the folder is
+        inside it (the next run would train on this run's grids). With `run_dir` None the folder is
         `runs/<date>-<time>-<dataset>`. Nothing is written yet: `claim` creates and locks it once
         the data has loaded, so a run whose data fails to load leaves nothing behind.
 
         Args:
-            out: the folder the user asked for, or None.
+            run_dir: the folder the user asked for (`--out`), or None.
             dataset: the dataset setting (a name or a folder), for the default name and the check.
             runs_dir: the parent of default run folders.
             stamp: the `<date>-<time>` of a default name; None: now, by this machine's clock
@@ -171,12 +178,12 @@ class RunFolder:
         Raises:
             ValueError: one of the cases above, with the fix.
         """
-        if out is not None:
-            check_folder(out, "Pick a new folder name.")
-            run = cls(out)
+        if run_dir is not None:
+            check_folder(run_dir, "Pick a new folder name.")
+            run = cls(run_dir)
         else:
             run = cls(default_run_path(dataset, stamp, runs_dir=runs_dir))
-        run._check_outside_dataset(dataset, given=out is not None)
+        run._check_outside_dataset(dataset, given=run_dir is not None)
         run._check_reusable()
         return run
 

@@ -18,14 +18,13 @@ Keras 3 (tensorflow/tfjs #8229, #8358). LiteRT.js runs the same `.tflite` file p
 """
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import keras
 
 from tf_dcgan.checks import check_quantize
-from tf_dcgan.environment import LITERTJS_VERSION, WASM_BUILDS, find_litertjs
+from tf_dcgan.environment import WASM_BUILDS, find_litertjs
 from tf_dcgan.export.staging import staged_folder
 from tf_dcgan.export.tflite import export_tflite
 from tf_dcgan.files import check_folder

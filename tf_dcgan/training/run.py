@@ -12,6 +12,7 @@ import shlex
 import shutil
 import sys
 import tempfile
+import warnings
 from collections.abc import Collection
 from pathlib import Path
 
@@ -71,9 +72,10 @@ class PreparedRun:
         extractor, reference_name, reference_batches: with `eval_every`, what scores the
             generator and against which real images.
         strategy: the `tf.distribute.Strategy` to train under (`distribute.make_strategy`).
-        out: the run folder's path, the same on every worker. On the chief it is `folder`; a
-            non-chief worker of a multi-worker run writes into a temporary `folder` instead
-            (removed when `train` ends) and reads checkpoints from `out` when resuming.
+        run_dir: the run folder's path, the same on every worker. On the chief it is
+            `folder.path`; a non-chief worker of a multi-worker run writes into a temporary
+            `folder` instead (removed when `train` ends) and reads checkpoints from `run_dir`
+            when resuming. (`out`, its name before 0.2.0, still reads it, with a warning.)
     """
 
     config: TrainConfig
@@ -86,17 +88,22 @@ class PreparedRun:
     reference_name: str | None = None
     reference_batches: tf.data.Dataset | None = None
     strategy: tf.distribute.Strategy | None = None
-    out: Path | None = None
+    run_dir: Path | None = None
+
+    def __post_init__(self):
+        self.run_dir = Path(self.run_dir) if self.run_dir is not None else self.folder.path
 
     @property
-    def run_dir(self):
-        """The run folder's path (the chief's, on every worker)."""
-        return self.out or self.folder.path
+    def out(self) -> Path:
+        """Deprecated: the run folder's path under its old name; read `run_dir`."""
+        warnings.warn("PreparedRun.out is deprecated and will be removed: read "
+                      "PreparedRun.run_dir (the same path).", DeprecationWarning, stacklevel=2)
+        return self.run_dir
 
     @property
-    def chief(self):
+    def chief(self) -> bool:
         """Whether this process writes the run folder (every process but non-chief workers)."""
-        return self.out is None or self.folder.path == self.out
+        return self.folder.path == self.run_dir
 
     def stream(self, start_step: int):
         """(training stream from `start_step`, steps per epoch): see `make_training_stream`."""
@@ -179,13 +186,12 @@ def prepare_run(config: TrainConfig, resume: bool = False, given: Collection[str
     strategy = strategy or distribute.make_strategy(config.strategy)
     chief = distribute.is_chief(strategy)
     config, folder = _run_folder(config, resume, given, strategy, chief)
-    out = Path(config.out)
     source = data.read_images(config.dataset, config.data_dir)
     config = _fit_to_data(config, source, resume)
     # The stream from step 0 checks the batch size and the cache.
     dataset, steps_per_epoch = _training_stream(config, source, 0)
     run = PreparedRun(config, folder, dataset, source, resume, steps_per_epoch,
-                      *_scoring_inputs(config), strategy, out)
+                      *_scoring_inputs(config), strategy, Path(config.out))
     if resume and chief:
         check_resumable(folder)
     folder.claim(resume=resume and chief)
