@@ -39,6 +39,10 @@ def test_the_wheel_holds_the_package_data(wheel):
             "tf_dcgan/export/web_page/index.html", "tf_dcgan/export/web_page/demo.js",
             "tf_dcgan/export/web_page/demo.css"} <= names
     zipped = zipfile.ZipFile(wheel)
+    # pip users download all of it: no file over 5 MB (the emoji classifier was 8.7 MB once).
+    large = {info.filename: info.file_size for info in zipped.infolist()
+             if info.file_size > 5 * 2**20}
+    assert not large, large
     entry_points = zipped.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     for command in ("train", "evaluate", "export", "generate"):
         assert f"tf-dcgan-{command} = tf_dcgan.commands.{command}:main" in entry_points

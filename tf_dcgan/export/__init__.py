@@ -2,6 +2,7 @@
 page that runs it in the browser, and PNG images (generate.py).
 """
 
+from tf_dcgan.environment import LITERTJS_VERSION
 from tf_dcgan.export.cards import (
     export_card,
     find_card,
@@ -39,7 +40,6 @@ from tf_dcgan.export.tflite import (
     export_tflite,
 )
 from tf_dcgan.export.web import (
-    LITERTJS_VERSION,
     MODEL_FILE,
     PAGE_DIR,
     PAGE_FILES,
