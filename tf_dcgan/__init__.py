@@ -65,7 +65,7 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 register_when_keras_loads("tf_dcgan.model")
 
