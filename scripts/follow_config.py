@@ -3,7 +3,9 @@
 Runs `tf_dcgan.training.run.prepare_run` on a tiny array file under Python's profiler and keeps
 the calls of tf_dcgan functions that receive the `TrainConfig` (as an argument, or as `self` for
 its own methods), each function once under each caller: the tree a reader walks who starts at
-`prepare_run` and follows `config` into every function it is handed to. Walking that tree depth
+`prepare_run` and follows `config` into every function it is handed to (not into the methods
+Python runs by itself, such as `__post_init__` when `dataclasses.replace` makes a new config,
+unless `--dunders`). Walking that tree depth
 first (into each call and back out of it), the script counts
 
 - moves: steps from one module to another (`training/run` -> `config` is one, and the way back
@@ -15,6 +17,7 @@ first (into each call and back out of it), the script counts
 It prints the tree with each function's module and the two counts.
 
     python scripts/follow_config.py
+    python scripts/follow_config.py --dunders
 """
 
 import argparse
@@ -53,8 +56,10 @@ class Node:
         return self.children[-1]
 
 
-def trace_prepare_run():
-    """The tree of calls that receive the config, from `prepare_run` down."""
+def trace_prepare_run(show_dunders: bool = False):
+    """The tree of calls that receive the config, from `prepare_run` down (without the methods
+    Python runs by itself, `__post_init__` when `dataclasses.replace` makes a config, unless
+    `show_dunders`)."""
     from tf_dcgan.config import TrainConfig
     from tf_dcgan.training import run as training
 
@@ -76,7 +81,8 @@ def trace_prepare_run():
         if frame.f_code.co_name == "prepare_run" and not nodes:
             nodes[frame] = root
             return
-        if not receives_config(frame):
+        if not receives_config(frame) or (frame.f_code.co_name.startswith("__")
+                                          and not show_dunders):
             return
         caller = frame.f_back
         while caller is not None and caller not in nodes:
@@ -106,8 +112,11 @@ def walk(node, visit, depth=0):
 
 
 def main():
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
-    root = trace_prepare_run()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dunders", action="store_true",
+                        help="follow config into the methods Python calls by itself too "
+                        "(TrainConfig.__post_init__ on each dataclasses.replace)")
+    root = trace_prepare_run(parser.parse_args().dunders)
     modules = walk(root, lambda node, depth: print(f"{'  ' * depth}{node.name}"))
     path = [module for index, module in enumerate(modules)
             if index == 0 or module != modules[index - 1]]
