@@ -36,12 +36,14 @@ class GanLoss:
 
 
 # The adversarial losses. D's logs d_real and d_fake are sigmoid(logit) with every loss: D's
-# probability of "real" for ns, a monotone squashing of the margin for hinge.
+# probability of "real" for ns, a monotone squashing of D's output for hinge and lsgan.
 GAN_LOSSES = {
     "ns": GanLoss("cross-entropy with G's non-saturating loss, the paper's",
                   label_smoothing=True, g_shares_d_loss=True),
     "hinge": GanLoss("D: relu(1 - D(x)) + relu(1 + D(G(z))), G: -D(G(z)); Lim and Ye 2017, "
                      "Miyato et al. 2018", label_smoothing=False, g_shares_d_loss=False),
+    "lsgan": GanLoss("least squares, D: (D(x) - 1)^2 + D(G(z))^2, G: (D(G(z)) - 1)^2; Mao et al. "
+                     "2017", label_smoothing=True, g_shares_d_loss=True),
 }
 # TFLite weight formats (see `tf_dcgan.export.export_tflite`).
 QUANTIZATIONS = ("none", "float16", "int8")
@@ -242,7 +244,7 @@ def check_d_update(d_update: str) -> None:
 
 def check_gan_loss(loss: str) -> None:
     """Raises ValueError unless `loss` is one of `GAN_LOSSES`."""
-    check_choice("loss", loss, tuple(GAN_LOSSES), "Use 'ns' (the paper's) or 'hinge'.")
+    check_choice("loss", loss, tuple(GAN_LOSSES), "Use 'ns' (the paper's), 'hinge' or 'lsgan'.")
 
 
 def check_label_smoothing(loss: str, real_label: float) -> None:
@@ -255,7 +257,8 @@ def check_label_smoothing(loss: str, real_label: float) -> None:
         )
     if real_label != 1 and not GAN_LOSSES[loss].label_smoothing:
         raise ValueError(
-            f"label smoothing is for the cross-entropy loss; received label_smoothing="
+            "label smoothing is for the losses with a target on real images (ns, lsgan); "
+            f"received label_smoothing="
             f"{1 - real_label:.3g} with loss={loss}, whose margin already bounds D. Use "
             f"--label-smoothing 0 with --loss {loss} (real_label=1.0), or --loss ns."
         )

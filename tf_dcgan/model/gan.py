@@ -169,14 +169,15 @@ class DCGAN(MultiStepModel):
         Args:
             d_optimizer: the discriminator's optimizer; default `Adam(2e-4, beta_1=0.5)`.
             g_optimizer: the generator's optimizer; default `Adam(2e-4, beta_1=0.5)`.
-            loss_fn: D's Keras loss on `(targets, logits)` (and G's with `gan_loss="ns"`); default:
-                `gan_loss`'s.
+            loss_fn: D's Keras loss on `(targets, logits)` (and G's where G shares D's loss:
+                "ns", "lsgan"); default: `gan_loss`'s.
             d_update: "separate" (an optimizer step on the real batch, then one on the generated
                 batch) or "joint" (one step on the sum of both gradients).
             real_label: D's target on real images; below 1 is one-sided label smoothing
                 (e.g. 0.9). Generated images keep target 0, and G's loss target 1.
-            gan_loss: "ns" (the paper's: cross-entropy, G non-saturating) or "hinge" (D:
-                `relu(1 - D(x)) + relu(1 + D(G(z)))`, G: `-D(G(z))`; `losses.adversarial_losses`).
+            gan_loss: a name of `checks.GAN_LOSSES`: "ns" (the paper's: cross-entropy, G
+                non-saturating), "hinge" (D: `relu(1 - D(x)) + relu(1 + D(G(z)))`, G: `-D(G(z))`)
+                or "lsgan" (least squares); `losses.adversarial_losses`.
             **kwargs: passed to `keras.Model.compile`, e.g. `jit_compile`, `steps_per_execution`.
         """
         check_d_update(d_update)

@@ -4,7 +4,9 @@
 logits, as in the paper. `adversarial_losses("hinge")` gives the hinge loss instead (Lim and Ye
 2017; Miyato et al. 2018): D minimises `mean(relu(1 - D(x))) + mean(relu(1 + D(G(z))))` (Keras'
 `Hinge` with targets 1 and 0, which it reads as 1 and -1) and G minimises `-mean(D(G(z)))`
-(`GeneratorHinge`). Logits are cast to float32 first so the losses stay exact under a
+(`GeneratorHinge`), and `adversarial_losses("lsgan")` the least-squares loss (Mao et al. 2017):
+the squared distance of D's raw output from 1 on real images and from 0 on generated ones, and
+G's from 1. Logits are cast to float32 first so the losses stay exact under a
 mixed-precision policy. Keras loss objects already divide by the number of replicas under
 `tf.distribute`, so these functions need no change there.
 """
@@ -39,12 +41,15 @@ class GeneratorHinge(keras.losses.Loss):
 LOSS_FUNCTIONS = {
     "ns": lambda: (default_loss(),) * 2,
     "hinge": lambda: (keras.losses.Hinge(), GeneratorHinge()),
+    # D's raw output against targets 1 (real) and 0 (generated); G's against 1 (Mao et al. 2017,
+    # a = 0, b = c = 1, without their factor 1/2).
+    "lsgan": lambda: (keras.losses.MeanSquaredError(),) * 2,
 }
 
 
 def adversarial_losses(loss: str = "ns") -> tuple[keras.losses.Loss, keras.losses.Loss]:
-    """(D's loss, G's loss) for `loss`, a name of `checks.GAN_LOSSES`: "ns" (the paper's) or
-    "hinge".
+    """(D's loss, G's loss) for `loss`, a name of `checks.GAN_LOSSES`: "ns" (the paper's),
+    "hinge" or "lsgan".
 
     Example:
         >>> d_loss, g_loss = adversarial_losses("hinge")
