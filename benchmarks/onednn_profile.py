@@ -59,6 +59,7 @@ def profile(size, channels, batch, steps, precision):
     spent = collections.Counter()
     wall = None
     measuring = False
+    calls = collections.Counter()
     for line in lines:
         if line == MARK:
             measuring = True
@@ -68,9 +69,11 @@ def profile(size, channels, batch, steps, precision):
             fields = line.split(",")
             kind, impl, prop = fields[5], fields[6], fields[7]
             source = next((f.split(":")[1] for f in fields if f.startswith("src")), "?")
-            spent[(kind, prop.replace("forward_", "fwd_").replace("backward_", "bwd_"), impl,
-                   source)] += float(fields[-1])
-    return wall, spent
+            key = (kind, prop.replace("forward_", "fwd_").replace("backward_", "bwd_"), impl,
+                   source)
+            spent[key] += float(fields[-1])
+            calls[key] += 1
+    return wall, spent, calls
 
 
 def main():
@@ -83,7 +86,7 @@ def main():
     args = parser.parse_args()
     channels = 1 if args.size == 28 else 3
     for precision in args.precisions:
-        wall, spent = profile(args.size, channels, args.batch, args.steps, precision)
+        wall, spent, calls = profile(args.size, channels, args.batch, args.steps, precision)
         total = sum(spent.values())
         print(f"\n{precision}: {args.size}x{args.size}x{channels}, batch {args.batch}, "
               f"{args.steps} steps: {wall / args.steps:.1f} ms per step (wall), oneDNN "
@@ -91,10 +94,11 @@ def main():
               f"(TensorFlow's own kernels and the framework) {(wall - total) / args.steps:.1f} ms "
               f"({100 * (wall - total) / wall:.0f}%)")
         print(f"{'primitive':<20} {'pass':<13} {'implementation':<34} {'src':<5} {'ms/step':>8} "
-              f"{'% wall':>7}")
+              f"{'% wall':>7} {'calls/step':>10}")
         for (kind, prop, impl, source), ms in spent.most_common(args.top):
             print(f"{kind:<20} {prop[:13]:<13} {impl[:34]:<34} {source:<5} "
-                  f"{ms / args.steps:8.2f} {100 * ms / wall:6.1f}%")
+                  f"{ms / args.steps:8.2f} {100 * ms / wall:6.1f}% "
+                  f"{calls[(kind, prop, impl, source)] / args.steps:10.1f}")
 
 
 if __name__ == "__main__":
