@@ -13,6 +13,9 @@ two ways of computing the same gradient:
   blocks stacked as channels (`tf.nn.space_to_depth`), so oneDNN runs its stride-1 kernel, in
   bf16; the 2x2x4C gradient is rearranged into the 4x4xC one.
 
+Then D's input gradients (`Conv2DBackpropInput`, which G's transposed convolutions also run
+forward), the step's op against the same space-to-depth form.
+
 Each is a `tf.function`, timed alternately (median of `--repeats`); the relative error of each
 against the float32 gradient is printed beside it.
 
@@ -80,6 +83,50 @@ def space_to_depth(x, dy):
     return tf.reshape(tf.transpose(grad, [0, 2, 1, 3, 4, 5]), [KERNEL, KERNEL, channels, filters])
 
 
+def data_native(dy, kernel, shape):
+    """The input gradient as the step runs it (also G's transposed convolution's forward pass)."""
+    return tf.raw_ops.Conv2DBackpropInput(input_sizes=shape, filter=kernel, out_backprop=dy,
+                                          strides=[1, STRIDE, STRIDE, 1], padding="SAME")
+
+
+def data_space_to_depth(dy, kernel, shape):
+    """The same as the stride-1 2x2 convolution's input gradient over 2x2 blocks, then back to
+    pixels (`depth_to_space`) without the padding."""
+    batch, size, _, channels = shape
+    filters = kernel.shape[-1]
+    blocks_kernel = tf.reshape(tf.transpose(tf.reshape(kernel, [2, 2, 2, 2, channels, filters]),
+                                            [0, 2, 1, 3, 4, 5]), [2, 2, 4 * channels, filters])
+    grad = tf.raw_ops.Conv2DBackpropInput(
+        input_sizes=[batch, size // 2 + 1, size // 2 + 1, 4 * channels], filter=blocks_kernel,
+        out_backprop=dy, strides=[1, 1, 1, 1], padding="VALID")
+    return tf.nn.depth_to_space(grad, 2)[:, 1:-1, 1:-1, :]
+
+
+def time_data_gradients(args, rng):
+    """The input gradient of D's four layers (G's transposed convolutions run the same op
+    forward, mirrored), the step's op against the space-to-depth form, in bf16."""
+    print("\ninput (data) gradient, bf16, ms:")
+    for label, (size, cin, cout) in list(SHAPES.items())[:4]:
+        dy = tf.cast(rng.normal(size=(args.batch, size // 2, size // 2, cout)), tf.bfloat16)
+        kernel = tf.cast(rng.normal(size=(KERNEL, KERNEL, cin, cout)), tf.bfloat16)
+        shape = [args.batch, size, size, cin]
+        step_op = tf.function(lambda a, b: data_native(a, b, shape))
+        blocks = tf.function(lambda c, d: data_space_to_depth(c, d, shape))
+        functions = {"bf16 (now)": step_op, "space-to-depth bf16": blocks}
+        exact = tf.cast(step_op(dy, kernel), tf.float32)
+        error = float(tf.reduce_max(tf.abs(tf.cast(blocks(dy, kernel), tf.float32) - exact))
+                      / tf.reduce_max(tf.abs(exact)))
+        times = {name: [] for name in functions}
+        for _ in range(args.repeats):
+            for name, f in functions.items():
+                start = time.perf_counter()
+                f(dy, kernel).numpy()
+                times[name].append(1000 * (time.perf_counter() - start))
+        print(f"{label:32s} " + "   ".join(f"{name} {np.median(spent):7.2f}"
+                                           for name, spent in times.items())
+              + f"   (err {error:.0e})", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=64)
@@ -117,6 +164,7 @@ def main():
         print(f"{label:32s} " + "   ".join(cells), flush=True)
     print("all eight: " + ", ".join(f"{name} {total:.1f} ms" for name, total in totals.items())
           + f"; the fastest of each: {best:.1f} ms")
+    time_data_gradients(args, rng)
 
 
 if __name__ == "__main__":
