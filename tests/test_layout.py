@@ -13,7 +13,7 @@ FOUNDATION = {
     "environment": set(),
     "files": set(),
     "config": {"checks", "environment"},
-    "model_card": {"environment", "files"},
+    "model_card": {"checks", "environment", "files"},
     "run_folder": {"checks", "config", "deprecation", "files", "model_card"},
     "cli": {"environment"},
 }

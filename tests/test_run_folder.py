@@ -194,3 +194,16 @@ def test_a_claim_racing_a_release_holds_the_folders_current_lock(tmp_path, monke
         third.claim()
     second.release()
     stale.close()
+
+
+def test_the_model_cards_licence_reads_the_dataset_as_training_does(tmp_path):
+    from tf_dcgan.model_card import DATASET_LICENCES, OWN_LICENCE, dataset_licence
+
+    # A TFDS name with any split is that dataset; a name tf-dcgan has no licence for is unknown.
+    assert dataset_licence("fashion_mnist:train[-1000:]+test") == DATASET_LICENCES["fashion_mnist"]
+    assert dataset_licence("lsun/bedroom") == "unknown"
+    # The user's folder or array file, and a run's folder that is not on this machine.
+    (tmp_path / "faces").mkdir()
+    np.save(tmp_path / "faces.npy", np.zeros((2, 8, 8), np.uint8))
+    for dataset in (tmp_path / "faces", tmp_path / "faces.npy", "/gone/faces", "~/gone.npz"):
+        assert dataset_licence(str(dataset)) == OWN_LICENCE, dataset

@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from tf_dcgan.checks import DatasetSpec
 from tf_dcgan.environment import cpu_flags
 from tf_dcgan.files import atomic_output
 
@@ -81,18 +82,25 @@ def _tensorflow_version():
     return "not installed"
 
 
+# What a card says of data tf-dcgan knows no licence for: a folder or an array file of the user's.
+OWN_LICENCE = "the data's own: unknown to tf-dcgan (state it when you share the model)"
+
+
 def dataset_licence(dataset: str) -> str:
     """The licence of a named dataset ("fashion_mnist:train[:10%]" is fashion_mnist), or what is
-    known of a folder's."""
-    name = str(dataset).split(":")[0].split("[")[0]
-    if name in DATASET_LICENCES:
-        return DATASET_LICENCES[name]
+    known of a folder's or file's (its `DATASET.json`). What the string names is decided by
+    `checks.DatasetSpec`, as for reading it; a path that is not here (the card of a run made on
+    another machine) is a folder of unknown licence."""
+    try:
+        spec = DatasetSpec.parse(dataset)
+    except ValueError:
+        return OWN_LICENCE
+    if spec.kind == "tfds":
+        return DATASET_LICENCES.get(spec.name, "unknown")
     described = described_dataset(dataset)
     if described and described.get("licence"):
         return str(described["licence"])
-    if os.sep in str(dataset) or Path(str(dataset)).expanduser().is_dir():
-        return "the folder's own: unknown to tf-dcgan (state it when you share the model)"
-    return "unknown"
+    return OWN_LICENCE
 
 
 def described_dataset(dataset: str) -> dict[str, Any] | None:

@@ -140,7 +140,7 @@ def plot_losses(rows: list[dict], path: str | Path, smoothing: float = 0.98) -> 
             bottom.plot(steps[::every], values[::every], color=color, alpha=0.25, linewidth=0.6)
             bottom.plot(steps[::every], _smooth(values, smoothing)[::every], color=color,
                         linewidth=1.8, label=label)
-        bottom.set_ylabel("mean probability")
+        bottom.set_ylabel("mean sigmoid(D)")  # D's probability of "real" with --loss ns
         bottom.set_ylim(0, 1)
         bottom.legend()
         bottom.grid(alpha=0.3)
