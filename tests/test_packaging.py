@@ -1,9 +1,12 @@
 """The wheel holds what an installed tf-dcgan needs: every subpackage, the default Fashion-MNIST
 extractor, the web page and py.typed, so nothing is looked up in a checkout's folders."""
 
+import fcntl
+import hashlib
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -18,10 +21,16 @@ def wheel(tmp_path_factory):
     at once would share the checkout's build/ folder: the tests that use it run in one
     pytest-xdist group)."""
     folder = tmp_path_factory.mktemp("wheel")
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(folder), str(ROOT)], capture_output=True, text=True, timeout=300,
-        cwd=folder)
+    # And a lock, in case the group is split anyway (pytest 9 with xdist 3.8 did): one build in
+    # the checkout's build/ folder at a time.
+    checkout = hashlib.sha1(str(ROOT).encode()).hexdigest()[:12]
+    lock_path = Path(tempfile.gettempdir()) / f"tf-dcgan-wheel-{checkout}.lock"
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+             "-w", str(folder), str(ROOT)], capture_output=True, text=True, timeout=300,
+            cwd=folder)
     assert result.returncode == 0, result.stderr[-2000:]
     (wheel,) = folder.glob("tf_dcgan-*.whl")
     return wheel
