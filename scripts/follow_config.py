@@ -10,9 +10,9 @@ first (into each call and back out of it), the script counts
 
 - moves: steps from one module to another (`training/run` -> `config` is one, and the way back
   another);
-- climbs: moves up to a higher layer of the package (the layers of `tests/test_layout.py`,
-  foundation modules lowest, then `distribute` and `data`, `model`, `evaluation` and `export`,
-  `training`), i.e. the times the reader has to come back up after following `config` down.
+- climbs: moves up to a higher layer of the package (the layers that `tests/test_layout.py`
+  checks: foundation modules lowest, then `distribute` and `data`, `model`, `evaluation` and
+  `export`, `training`), i.e. the times the reader has to come back up after following `config` down.
 
 It prints the tree with each function's module and the two counts.
 
@@ -32,16 +32,19 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from tests.test_layout import FOUNDATION, STAGES  # noqa: E402
+
 PACKAGE = ROOT / "tf_dcgan"
-# The package's layers, lowest first (as tests/test_layout.py orders what may import what).
-LAYERS = [{"checks", "deprecation", "environment", "files"}, {"config", "model_card", "cli"},
-          {"run_folder"}, {"distribute", "data"}, {"model"}, {"evaluation", "export"},
-          {"training"}, {"commands"}]
+# What each part may import, as the layering test checks it.
+ALLOWED = {**FOUNDATION, **STAGES}
 
 
 def layer(module: str) -> int:
+    """A part's height: 0 for one that imports nothing of ours, else one above the highest part
+    it may import (checks 0, config 1, run_folder 2, ..., training 6, commands 7)."""
     part = module.split("/")[0]
-    return next(rank for rank, parts in enumerate(LAYERS) if part in parts)
+    below = ALLOWED[part] - {part}
+    return 1 + max(map(layer, below)) if below else 0
 
 
 class Node:

@@ -161,12 +161,13 @@ class RunFolder:
                runs_dir: str | Path = "runs", stamp: str | None = None):
         """Names a new run folder and checks that nothing of the user's can be overwritten there.
 
-        `run_dir` (train.py's `--out`) may be a new or empty folder, or one that `train.py` started and that never saved a
-        model (a run that failed before its first epoch ended: the same command can retry there).
-        It may not be a file, a folder holding anything else, or the dataset's folder or a folder
-        inside it (the next run would train on this run's grids). With `run_dir` None the folder is
-        `runs/<date>-<time>-<dataset>`. Nothing is written yet: `claim` creates and locks it once
-        the data has loaded, so a run whose data fails to load leaves nothing behind.
+        `run_dir` (train.py's `--out`) may be a new or empty folder, or one that `train.py` started
+        and that never saved a model (a run that failed before its first epoch ended: the same
+        command can retry there). It may not be a file, a folder holding anything else, or the
+        dataset's folder or a folder inside it (the next run would train on this run's grids). With
+        `run_dir` None the folder is `runs/<date>-<time>-<dataset>`. Nothing is written yet: `claim`
+        creates and locks it once the data has loaded, so a run whose data fails to load leaves
+        nothing behind.
 
         Args:
             run_dir: the folder the user asked for (`--out`), or None.
