@@ -395,7 +395,7 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-class RunProgress(keras.callbacks.Callback):
+class RunProgress(StepCounter):
     """After each epoch, one line on the whole run: the epoch's time and speed, the steps done of
     the run's total, and the time left, e.g.
 
@@ -403,7 +403,8 @@ class RunProgress(keras.callbacks.Callback):
 
     The same line on a terminal and in a log file (Keras' own lines cover one epoch only). The time
     left is the remaining steps at the mean time per step of this process's epochs, leaving out
-    the first (graph tracing) once there are others; it includes the epochs' callbacks.
+    the first (graph tracing) once there are others; it includes the epochs' callbacks. The steps
+    are those run: an epoch cut short (Ctrl-C) shows its own speed and the step it stopped at.
 
     Args:
         timer: the run's `EpochTimer`, placed before this callback.
@@ -412,35 +413,37 @@ class RunProgress(keras.callbacks.Callback):
         batch_size: int. Images in each batch.
         precision: str. The precision the run trains in.
         write: where the line goes (default: `print`, flushed).
+        start_step: int. Steps done before this `fit` (a resumed run's checkpoint step).
     """
 
     def __init__(self, timer: EpochTimer, epochs: int, steps_per_epoch: int, batch_size: int,
-                 precision: str, write=None):
-        super().__init__()
+                 precision: str, write=None, start_step: int = 0):
+        super().__init__(start_step)
         self.timer, self.epochs, self.steps_per_epoch = timer, epochs, steps_per_epoch
         self.batch_size, self.precision = batch_size, precision
         self.write = write or (lambda line: print(line, flush=True))
         self._steps = []  # steps of each epoch timed by `timer` in this process
-        self._pending = None  # the finished epoch whose line is not written yet
+        self._pending = None  # (the finished epoch, the run's step) whose line is not written yet
+        self._epoch_start = start_step
 
     def on_epoch_end(self, epoch, logs=None):
-        steps = (self.params or {}).get("steps") or self.steps_per_epoch
-        self._steps.append(steps)
-        self._pending = epoch
+        self._steps.append(self.step - self._epoch_start)
+        self._pending = epoch, self.step
         # Written when the next epoch begins or training ends: after Keras' own line for it.
 
     def on_epoch_begin(self, epoch, logs=None):
         self._write_pending()
+        self._epoch_start = self.step
 
     def on_train_end(self, logs=None):
         self._write_pending()
 
     def _write_pending(self):
-        epoch, self._pending = self._pending, None
-        if epoch is None:
+        pending, self._pending = self._pending, None
+        if pending is None:
             return
+        epoch, done = pending
         steps, seconds = self._steps[-1], self.timer.seconds[-1]
-        done = (epoch + 1) * self.steps_per_epoch
         total = self.epochs * self.steps_per_epoch
         timed = slice(1, None) if len(self._steps) > 1 else slice(None)
         per_step = sum(self.timer.seconds[timed]) / max(1, sum(self._steps[timed]))

@@ -494,7 +494,8 @@ def _fit(run, gan, state, verbose):
     callbacks = [*named.as_list(), timer]
     if verbose:
         callbacks.append(dcgan_callbacks.RunProgress(timer, config.epochs, steps,
-                                                     config.batch_size, config.precision))
+                                                     config.batch_size, config.precision,
+                                                     start_step=start_step))
     # A run resumed mid-epoch first finishes that epoch, then trains whole epochs.
     phases = []
     if done_in_epoch:
