@@ -1,23 +1,27 @@
-"""The weight gradient of the 64x64 DCGAN's strided convolutions in bfloat16, three ways.
+"""The strided convolutions' backward passes in bfloat16 (and float32), in the forms tried.
 
-oneDNN's profile of the 64x64 bf16 step (`benchmarks/onednn_profile.py --size 64 --batch 64`)
-puts 39% of it in the convolutions' weight gradients, which bf16 does not speed up on a CPU
-without AMX. This script times, per layer shape of the paper's 64x64 D (kernel 4, stride 2,
-"same" padding) and for G's transposed convolutions (the same gradient with input and output
-swapped), TensorFlow's own `Conv2DBackpropFilter` (what the step runs now; the reference) against
-two ways of computing the same gradient:
+oneDNN's profile of the bf16 step (`benchmarks/onednn_profile.py`) puts most of it in the
+convolutions; on a CPU without AMX its bf16 weight-gradient kernel is slower than its forward
+kernel. This script times, per layer shape of the DCGAN's D (kernel 4, stride 2, "same"; the 64x64
+network's four, the default 28x28 network's two) and so of G's transposed convolutions (the same
+gradients with input and output swapped), TensorFlow's own `Conv2DBackpropFilter` (the reference)
+against other ways of computing the same kernel gradient:
 
 - `float32`: the bf16 tensors cast to float32 and the float32 kernel run (cast cost included);
 - `patches`: the gradient as one matrix product, `extract_patches(x)^T @ dy`, in bf16;
 - `space-to-depth`: the same convolution as a stride-1 2x2 one over the padded input's 2x2
-  blocks stacked as channels (`tf.nn.space_to_depth`), so oneDNN runs its stride-1 kernel, in
-  bf16; the 2x2x4C gradient is rearranged into the 4x4xC one.
+  blocks stacked as channels (`tf.nn.space_to_depth`), in bf16;
+- `forward conv`: one forward convolution of the input with channels and batch swapped, by the
+  output gradient dilated by the stride (`tf_dcgan.model.layers._kernel_gradient`, what
+  `FastConv2D` runs in bf16 into an 8x8 or smaller map), in bf16.
 
-Then D's input gradients (`Conv2DBackpropInput`, which G's transposed convolutions also run
-forward), the step's op against the same space-to-depth form.
+Then the input (data) gradients (`Conv2DBackpropInput`, which G's transposed convolutions also
+run forward), in bf16 and float32: TensorFlow's op against the space-to-depth form and the
+sub-pixel form (`_subpixel_transpose`, what `FastConv2D` and `FastConv2DTranspose` run into an
+image of 4 channels or fewer).
 
-Each is a `tf.function`, timed alternately (median of `--repeats`); the relative error of each
-against the float32 gradient is printed beside it.
+Each is a `tf.function`, timed alternately (median of `--repeats`, each the mean of 10 calls);
+the relative error of each against the float32 gradient is printed beside it.
 
     python benchmarks/weight_grad.py
     python benchmarks/weight_grad.py --batch 128 --repeats 15
@@ -36,6 +40,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tf_dcgan.environment import cpu_flags  # noqa: E402
+from tf_dcgan.model.layers import _kernel_gradient, _subpixel_transpose  # noqa: E402
 
 KERNEL, STRIDE = 4, 2
 # (input height, input channels, output channels) of each strided convolution's weight gradient:
@@ -49,7 +54,11 @@ SHAPES = {
     "G up2 8x8x256 -> 16x16x128": (16, 128, 256),
     "G up3 16x16x128 -> 32x32x64": (32, 64, 128),
     "G up4 32x32x64 -> 64x64x3": (64, 3, 64),
+    "28x28 D down1 28x28x1 -> 14x14x64": (28, 1, 64),
+    "28x28 D down2 14x14x64 -> 7x7x128": (14, 64, 128),
 }
+# The input gradients timed: D's layers (G's transposed convolutions run the same op forward).
+DATA_SHAPES = [label for label in SHAPES if "D down" in label]
 
 
 def native(x, dy):
@@ -83,6 +92,23 @@ def space_to_depth(x, dy):
     return tf.reshape(tf.transpose(grad, [0, 2, 1, 3, 4, 5]), [KERNEL, KERNEL, channels, filters])
 
 
+def forward_conv(x, dy):
+    return _kernel_gradient(x, dy, [KERNEL, KERNEL, x.shape[-1], dy.shape[-1]], (STRIDE, STRIDE))
+
+
+def timed(functions, arguments, repeats):
+    """Median ms per call of each function, alternating, each timing the mean of 10 calls."""
+    times = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, f in functions.items():
+            start = time.perf_counter()
+            for _ in range(10):
+                result = f(*arguments)
+            result.numpy()
+            times[name].append(100 * (time.perf_counter() - start))
+    return {name: float(np.median(spent)) for name, spent in times.items()}
+
+
 def data_native(dy, kernel, shape):
     """The input gradient as the step runs it (also G's transposed convolution's forward pass)."""
     return tf.raw_ops.Conv2DBackpropInput(input_sizes=shape, filter=kernel, out_backprop=dy,
@@ -103,28 +129,25 @@ def data_space_to_depth(dy, kernel, shape):
 
 
 def time_data_gradients(args, rng):
-    """The input gradient of D's four layers (G's transposed convolutions run the same op
-    forward, mirrored), the step's op against the space-to-depth form, in bf16."""
-    print("\ninput (data) gradient, bf16, ms:")
-    for label, (size, cin, cout) in list(SHAPES.items())[:4]:
-        dy = tf.cast(rng.normal(size=(args.batch, size // 2, size // 2, cout)), tf.bfloat16)
-        kernel = tf.cast(rng.normal(size=(KERNEL, KERNEL, cin, cout)), tf.bfloat16)
-        shape = [args.batch, size, size, cin]
-        step_op = tf.function(lambda a, b: data_native(a, b, shape))
-        blocks = tf.function(lambda c, d: data_space_to_depth(c, d, shape))
-        functions = {"bf16 (now)": step_op, "space-to-depth bf16": blocks}
-        exact = tf.cast(step_op(dy, kernel), tf.float32)
-        error = float(tf.reduce_max(tf.abs(tf.cast(blocks(dy, kernel), tf.float32) - exact))
-                      / tf.reduce_max(tf.abs(exact)))
-        times = {name: [] for name in functions}
-        for _ in range(args.repeats):
-            for name, f in functions.items():
-                start = time.perf_counter()
-                f(dy, kernel).numpy()
-                times[name].append(1000 * (time.perf_counter() - start))
-        print(f"{label:32s} " + "   ".join(f"{name} {np.median(spent):7.2f}"
-                                           for name, spent in times.items())
-              + f"   (err {error:.0e})", flush=True)
+    """The input gradient of D's layers (G's transposed convolutions run the same op forward,
+    mirrored): the step's op against the space-to-depth and the sub-pixel forms."""
+    for dtype in (tf.bfloat16, tf.float32):
+        print(f"\ninput (data) gradient, {dtype.name}, ms:")
+        for label in DATA_SHAPES:
+            size, cin, cout = SHAPES[label]
+            dy = tf.cast(rng.normal(size=(args.batch, size // 2, size // 2, cout)), dtype)
+            kernel = tf.cast(rng.normal(size=(KERNEL, KERNEL, cin, cout)), dtype)
+            shape = [args.batch, size, size, cin]
+            functions = {"TF op": tf.function(lambda a, b: data_native(a, b, shape)),
+                         "space-to-depth": tf.function(lambda c, d: data_space_to_depth(c, d, shape)),
+                         "sub-pixel": tf.function(_subpixel_transpose)}
+            exact = data_native(tf.cast(dy, tf.float32), tf.cast(kernel, tf.float32), shape)
+            errors = {name: float(tf.reduce_max(tf.abs(tf.cast(f(dy, kernel), tf.float32) - exact))
+                                  / tf.reduce_max(tf.abs(exact))) for name, f in functions.items()}
+            medians = timed(functions, (dy, kernel), args.repeats)
+            print(f"{label:36s} " + "   ".join(
+                f"{name} {medians[name]:7.2f} (err {errors[name]:.0e})" for name in functions),
+                flush=True)
 
 
 def main():
@@ -137,8 +160,8 @@ def main():
     print(f"{model or 'CPU'}: {', '.join(shown) or 'none of avx512f, avx512_bf16, amx_bf16'}; "
           f"batch {args.batch}, median of {args.repeats}, ms per gradient")
     rng = np.random.default_rng(0)
-    variants = {"bf16 (now)": native, "float32": in_float32, "patches bf16": patches,
-                "space-to-depth bf16": space_to_depth}
+    variants = {"TF op bf16": native, "float32": in_float32, "patches bf16": patches,
+                "space-to-depth bf16": space_to_depth, "forward conv bf16": forward_conv}
     functions = {name: tf.function(f) for name, f in variants.items()}
     totals, best = dict.fromkeys(variants, 0.0), 0.0
     for label, (size, cin, cout) in SHAPES.items():
@@ -147,22 +170,16 @@ def main():
         x, dy = tf.cast(x32, tf.bfloat16), tf.cast(dy32, tf.bfloat16)
         exact = native(tf.cast(x, tf.float32), tf.cast(dy, tf.float32))
         scale = float(tf.reduce_max(tf.abs(exact)))
-        times, errors = {name: [] for name in variants}, {}
-        for name, f in functions.items():
-            errors[name] = float(tf.reduce_max(tf.abs(tf.cast(f(x, dy), tf.float32) - exact)))
-        for _ in range(args.repeats):
-            for name, f in functions.items():
-                start = time.perf_counter()
-                f(x, dy).numpy()
-                times[name].append(1000 * (time.perf_counter() - start))
-        cells, medians = [], []
+        errors = {name: float(tf.reduce_max(tf.abs(tf.cast(f(x, dy), tf.float32) - exact)))
+                  for name, f in functions.items()}
+        medians = timed(functions, (x, dy), args.repeats)
         for name in variants:
-            medians.append(float(np.median(times[name])))
-            totals[name] += medians[-1]
-            cells.append(f"{name} {medians[-1]:7.2f} (err {errors[name] / scale:.0e})")
-        best += min(medians)
-        print(f"{label:32s} " + "   ".join(cells), flush=True)
-    print("all eight: " + ", ".join(f"{name} {total:.1f} ms" for name, total in totals.items())
+            totals[name] += medians[name]
+        best += min(medians.values())
+        print(f"{label:36s} " + "   ".join(
+            f"{name} {medians[name]:7.2f} (err {errors[name] / scale:.0e})" for name in variants),
+            flush=True)
+    print("all: " + ", ".join(f"{name} {total:.1f} ms" for name, total in totals.items())
           + f"; the fastest of each: {best:.1f} ms")
     time_data_gradients(args, rng)
 

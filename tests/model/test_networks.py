@@ -48,9 +48,16 @@ def test_bad_channels_and_latent_dim_are_refused():
 
 
 def _kinds(model):
-    # FusedBatchNormalization is Keras' BatchNormalization with a faster training kernel.
-    return ["BatchNormalization" if isinstance(layer, keras.layers.BatchNormalization)
-            else type(layer).__name__ for layer in model.layers]
+    # FusedBatchNormalization is Keras' BatchNormalization with a faster training kernel, and
+    # FastConv2D / FastConv2DTranspose Keras' convolutions with faster backward passes.
+    def kind(layer):
+        for keras_layer in (keras.layers.BatchNormalization, keras.layers.Conv2DTranspose,
+                            keras.layers.Conv2D):
+            if isinstance(layer, keras_layer):
+                return keras_layer.__name__
+        return type(layer).__name__
+
+    return [kind(layer) for layer in model.layers]
 
 
 def test_batchnorm_everywhere_except_generator_output_and_discriminator_input():

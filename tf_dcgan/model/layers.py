@@ -5,10 +5,11 @@
 `FusedBatchNormalization` is Keras' `BatchNormalization` whose training-mode pass runs TensorFlow's
 fused kernel (`FusedBatchNormV3`: one op, oneDNN on CPU, cuDNN on GPU) instead of Keras 3's
 separate moments, subtractions and multiplications, which are not fused on the TF backend.
-`MatmulGradConv2D` and `MatmulGradConv2DTranspose` are Keras' strided convolutions whose kernel
-gradient, in bfloat16, is one matrix product instead of oneDNN's bf16 weight-gradient kernel,
-which on a CPU without AMX is slower than float32's for the deepest layers (`benchmarks/
-weight_grad.py`: 15.0 against 34.9 ms for 8x8x256 -> 4x4x512, batch 64, Zen 4).
+`ForwardGradConv2D` and `ForwardGradConv2DTranspose` are Keras' strided convolutions whose kernel
+gradient, in bfloat16, is one forward convolution instead of oneDNN's bf16 weight-gradient kernel,
+which on a CPU without AMX is slower than the forward kernel for the layers with small maps
+(`benchmarks/weight_grad.py`, Zen 4, batch 64: 16x16x128 -> 8x8x256 in 12.3 against 20.0 ms,
+8x8x256 -> 4x4x512 in 11.9 against 35.6).
 """
 
 import keras
@@ -132,75 +133,171 @@ class LabelMaps(keras.layers.Layer):
         return {**super().get_config(), "num_classes": self.num_classes, "size": self.size}
 
 
+# The strided convolutions' backward passes, and the transposed convolution into an image, in
+# forms that oneDNN runs faster than TensorFlow's own ops for the DCGAN's shapes (kernel 4,
+# stride 2, "same"); `benchmarks/weight_grad.py` times each against the op it replaces.
+FEW_CHANNELS = 4  # an image's channels: below this the sub-pixel form of the transposed op wins
+SMALL_MAP = 8  # from an 8x8 map down, the bf16 kernel gradient is faster as a forward convolution
+
+
+def _same_padding(size, output_size, kernel, stride):
+    """The [before, after] padding of a "same" convolution over `size` that gives `output_size`
+    (TensorFlow's rule: the odd one goes after), or None where "same" pads nothing and drops some
+    rows instead."""
+    total = (output_size - 1) * stride + kernel - size
+    return None if total < 0 else [total // 2, total - total // 2]
+
+
 def _kernel_gradient(inputs, output_gradient, kernel_shape, strides):
-    """The kernel gradient of a "same"-padded convolution of `inputs` that gave `output_gradient`'s
-    shape: every kernel-sized patch of the inputs (`extract_patches` pads as the convolution
-    does) against the output gradient, summed over batch and positions, as one matrix product."""
-    height, width, channels, filters = kernel_shape
-    patches = tf.image.extract_patches(inputs, [1, height, width, 1], [1, *strides, 1],
-                                       [1, 1, 1, 1], "SAME")
-    patches = tf.reshape(patches, [-1, height * width * channels])
-    product = tf.linalg.matmul(patches, tf.reshape(output_gradient, [-1, filters]),
-                               transpose_a=True)
-    return tf.reshape(product, kernel_shape)
+    """The kernel gradient of a "same"-padded strided convolution of `inputs` that gave
+    `output_gradient`, computed as one forward convolution.
+
+    The gradient is `dW[i, j, c, f] = sum over n, y, x of padded_inputs[n, s*y + i, s*x + j, c] *
+    output_gradient[n, y, x, f]`: a convolution of the inputs with the channels as the batch and
+    the batch as the channels, by the output gradient as the filter, dilated by the stride. In
+    bfloat16 oneDNN's forward kernel runs it faster than its weight-gradient kernel where the
+    output map is small.
+    """
+    height, width = kernel_shape[:2]
+    rows = _same_padding(inputs.shape[1], output_gradient.shape[1], height, strides[0])
+    columns = _same_padding(inputs.shape[2], output_gradient.shape[2], width, strides[1])
+    gradient = tf.nn.conv2d(tf.transpose(inputs, [3, 1, 2, 0]),
+                            tf.transpose(output_gradient, [1, 2, 0, 3]), strides=1,
+                            padding=[[0, 0], rows, columns, [0, 0]], dilations=list(strides))
+    return tf.transpose(gradient, [1, 2, 0, 3])
 
 
-def _matmul_gradient_applies(layer):
-    # The bfloat16 weight-gradient kernel is the slow one; elsewhere Keras' own op is used.
-    return (layer.compute_dtype == "bfloat16" and layer.padding == "same"
-            and layer.data_format == "channels_last" and tuple(layer.dilation_rate) == (1, 1))
+def _native_kernel_gradient(inputs, output_gradient, kernel_shape, strides):
+    return tf.raw_ops.Conv2DBackpropFilter(
+        input=inputs, filter_sizes=list(kernel_shape), out_backprop=output_gradient,
+        strides=[1, *strides, 1], padding="SAME")
+
+
+# Which of the 4x4 kernel's rows (and columns) each tap of the 2x2 sub-pixel kernel is, per
+# output phase: row 2u + p of the transposed convolution's output reads input rows u - 1 + p
+# (tap 0) and u + p (tap 1), through kernel rows 3 - p and 1 - p.
+_SUBPIXEL_TAPS = [[3, 2], [1, 0]]  # [tap][phase]
+
+
+def _subpixel_transpose(inputs, kernel):
+    """`conv2d_transpose(inputs, kernel, strides=2, padding="same")` for a 4x4 kernel, as one
+    stride-1 2x2 convolution that gives each output pixel's four phases as channels, then
+    `depth_to_space`: the same sum, and on oneDNN much faster than the transposed op when the
+    output has few channels (an image)."""
+    channels, filters = kernel.shape[2], kernel.shape[3]
+    taps = tf.constant(_SUBPIXEL_TAPS)
+    sub = tf.gather(tf.gather(kernel, taps, axis=0), taps, axis=2)  # (tap, p, tap, q, C, F)
+    sub = tf.reshape(tf.transpose(sub, [0, 2, 5, 1, 3, 4]), [2, 2, filters, 4 * channels])
+    phases = tf.nn.conv2d(inputs, sub, 1, [[0, 0], [1, 1], [1, 1], [0, 0]])
+    height, width = inputs.shape[1], inputs.shape[2]
+    parts = [phases[:, p:p + height, q:q + width, (2 * p + q) * channels:(2 * p + q + 1) * channels]
+             for p in (0, 1) for q in (0, 1)]
+    return tf.nn.depth_to_space(tf.concat(parts, axis=-1), 2)
+
+
+def _plan(layer, image_shape, small_shape):
+    """Which faster forms a strided layer takes, from its shapes: `subpixel` (its transposed
+    convolution into `image_shape`, the larger side, by the sub-pixel form) and `forward_kernel`
+    (its kernel gradient as a forward convolution). Both False: Keras' own layer, as for other
+    kernels, strides and paddings, and on a machine with a GPU (cuDNN has its own kernels)."""
+    image, small = list(image_shape[1:]), list(small_shape[1:])
+    if (len(image) != 3 or len(small) != 3 or None in image + small
+            or tuple(layer.kernel_size) != (4, 4) or tuple(layer.strides) != (2, 2)
+            or layer.padding != "same" or layer.data_format != "channels_last"
+            or tuple(layer.dilation_rate) != (1, 1) or tf.config.list_logical_devices("GPU")):
+        return False, False
+    subpixel = image[2] <= FEW_CHANNELS and image[:2] == [2 * small[0], 2 * small[1]]
+    forward_kernel = (layer.compute_dtype == "bfloat16" and max(small[:2]) <= SMALL_MAP
+                      and _same_padding(image[0], small[0], 4, 2) is not None
+                      and _same_padding(image[1], small[1], 4, 2) is not None)
+    return subpixel, forward_kernel
 
 
 @keras.saving.register_keras_serializable(package="tf_dcgan")
-class MatmulGradConv2D(keras.layers.Conv2D):
-    """`keras.layers.Conv2D` whose kernel gradient in bfloat16 is one matrix product.
+class FastConv2D(keras.layers.Conv2D):
+    """`keras.layers.Conv2D` whose backward pass takes faster forms on a CPU (oneDNN).
 
-    The forward pass and the input gradient are TensorFlow's own convolutions; only the kernel
-    gradient is computed differently (the same sum, in another order: within bfloat16's rounding
-    of it). In float32, or with padding other than "same", it is exactly Keras' layer. The
-    networks use it where it is faster (the layer that makes the 4x4 map) and `inference_copy`
-    turns it back into `Conv2D`.
+    For the DCGAN's strided convolutions (kernel 4, stride 2, "same"): the kernel gradient in
+    bfloat16 into a map of 8x8 or smaller is one forward convolution (oneDNN's bf16
+    weight-gradient kernel is slower there), and the input gradient of an image (4 channels or
+    fewer) is the sub-pixel form of the transposed convolution. The same sums in another order:
+    equal within the precision's rounding. The forward pass is TensorFlow's own; any other
+    layer, or a machine with a GPU, runs exactly Keras' layer. `inference_copy` turns it back
+    into `Conv2D`.
     """
 
     def convolution_op(self, inputs, kernel):
-        if not _matmul_gradient_applies(self):
+        inputs = tf.convert_to_tensor(inputs)
+        small = [None, *(None if side is None else -(-side // 2) for side in inputs.shape[1:3]),
+                 self.filters]
+        subpixel, forward_kernel = _plan(self, inputs.shape, small)
+        if not (subpixel or forward_kernel):
             return super().convolution_op(inputs, kernel)
-        strides = tuple(self.strides)
+        kernel_gradient = _kernel_gradient if forward_kernel else _native_kernel_gradient
 
         @tf.custom_gradient
         def convolve(x, w):
             def gradient(dy):
-                dx = tf.raw_ops.Conv2DBackpropInput(
-                    input_sizes=tf.shape(x), filter=w, out_backprop=dy,
-                    strides=[1, *strides, 1], padding="SAME")
-                return dx, _kernel_gradient(x, dy, w.shape, strides)
+                if subpixel:
+                    dx = _subpixel_transpose(dy, w)
+                else:
+                    dx = tf.raw_ops.Conv2DBackpropInput(
+                        input_sizes=tf.shape(x), filter=w, out_backprop=dy,
+                        strides=[1, 2, 2, 1], padding="SAME")
+                return dx, kernel_gradient(x, dy, w.shape, (2, 2))
 
-            return tf.nn.conv2d(x, w, strides, "SAME"), gradient
+            return tf.nn.conv2d(x, w, 2, "SAME"), gradient
 
-        return convolve(tf.convert_to_tensor(inputs), tf.convert_to_tensor(kernel))
+        return convolve(inputs, tf.convert_to_tensor(kernel))
 
 
 @keras.saving.register_keras_serializable(package="tf_dcgan")
-class MatmulGradConv2DTranspose(keras.layers.Conv2DTranspose):
-    """`keras.layers.Conv2DTranspose` whose kernel gradient in bfloat16 is one matrix product
-    (the convolution's, with the output gradient and the input in each other's places), as
-    `MatmulGradConv2D`. Without bias or activation; `inference_copy` turns it back into
-    `Conv2DTranspose`."""
+class FastConv2DTranspose(keras.layers.Conv2DTranspose):
+    """`keras.layers.Conv2DTranspose` that takes faster forms on a CPU (oneDNN), as `FastConv2D`.
 
-    def call(self, inputs):
-        if not _matmul_gradient_applies(self) or self.use_bias or self.activation not in (
-                None, keras.activations.linear) or self.output_padding is not None:
+    Into an image (4 channels or fewer) the transposed convolution itself is the sub-pixel form;
+    out of a map of 8x8 or smaller its bfloat16 kernel gradient is one forward convolution (the
+    convolution's, with the output gradient and the input in each other's places). The input
+    gradient is TensorFlow's forward convolution, as in Keras' layer. Only in training: called
+    with `training=False` (sampling, evaluation, export) it is exactly Keras' layer.
+    `inference_copy` turns it back into `Conv2DTranspose`.
+    """
+
+    def call(self, inputs, training=None):
+        inputs = tf.convert_to_tensor(inputs)
+        if not training or self.output_padding is not None or self.activation not in (
+                None, keras.activations.linear) or None in inputs.shape[1:3]:
             return super().call(inputs)
-        strides = tuple(self.strides)
-        output_shape = tf.stack([tf.shape(inputs)[0], inputs.shape[1] * strides[0],
-                                 inputs.shape[2] * strides[1], self.filters])
+        output_shape = tf.stack([tf.shape(inputs)[0], inputs.shape[1] * 2, inputs.shape[2] * 2,
+                                 self.filters])
+        image = [None, inputs.shape[1] * 2, inputs.shape[2] * 2, self.filters]
+        subpixel, forward_kernel = _plan(self, image, inputs.shape)
+        if not (subpixel or forward_kernel):
+            return super().call(inputs)
+        kernel_gradient = _kernel_gradient if forward_kernel else _native_kernel_gradient
 
         @tf.custom_gradient
         def convolve(x, w):
             def gradient(dy):
-                return tf.nn.conv2d(dy, w, strides, "SAME"), _kernel_gradient(
-                    dy, x, w.shape, strides)
+                return tf.nn.conv2d(dy, w, 2, "SAME"), kernel_gradient(dy, x, w.shape, (2, 2))
 
-            return tf.nn.conv2d_transpose(x, w, output_shape, strides, "SAME"), gradient
+            if subpixel:
+                return _subpixel_transpose(x, w), gradient
+            return tf.nn.conv2d_transpose(x, w, output_shape, 2, "SAME"), gradient
 
-        return convolve(tf.convert_to_tensor(inputs), tf.convert_to_tensor(self.kernel))
+        outputs = convolve(inputs, tf.convert_to_tensor(self.kernel))
+        if self.use_bias:
+            outputs = outputs + tf.cast(self.bias, outputs.dtype)
+        return outputs
+
+
+# The names these layers had in tf-dcgan 0.2.0 (only the kernel gradient into and out of the 4x4
+# map, as a matrix product of the input's patches), kept so the dcgan.keras files of then load.
+@keras.saving.register_keras_serializable(package="tf_dcgan")
+class MatmulGradConv2D(FastConv2D):
+    """`FastConv2D` under its tf-dcgan 0.2.0 name, for the files written then."""
+
+
+@keras.saving.register_keras_serializable(package="tf_dcgan")
+class MatmulGradConv2DTranspose(FastConv2DTranspose):
+    """`FastConv2DTranspose` under its tf-dcgan 0.2.0 name, for the files written then."""

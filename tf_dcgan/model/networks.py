@@ -25,6 +25,8 @@ from tf_dcgan.model.layers import (
     ClassLabel,
     FusedBatchNormalization,
     LabelMaps,
+    FastConv2D,
+    FastConv2DTranspose,
     MatmulGradConv2D,
     MatmulGradConv2DTranspose,
 )
@@ -204,15 +206,13 @@ def build_generator(image_format: ImageFormat = ImageFormat(64, 3), latent_dim: 
     x = layers.ReLU(name="project_relu", dtype=dtype)(x)
     for i in range(1, doublings):
         filters //= 2
-        # From the 4x4 map the kernel gradient is faster as a matrix product (in bfloat16).
-        transpose = MatmulGradConv2DTranspose if i == 1 and base == 4 else layers.Conv2DTranspose
-        x = transpose(
+        x = FastConv2DTranspose(
             filters, 4, strides=2, padding="same", use_bias=False,
             kernel_initializer=_weight_init(next_seed()), name=f"up{i}", dtype=dtype,
         )(x)
         x = _batch_norm(f"up{i}_bn", next_seed(), dtype, sync_batchnorm)(x)
         x = layers.ReLU(name=f"up{i}_relu", dtype=dtype)(x)
-    x = layers.Conv2DTranspose(
+    x = FastConv2DTranspose(
         image_format.channels, 4, strides=2, padding="same",
         kernel_initializer=_weight_init(next_seed()), name=f"up{doublings}", dtype=dtype,
     )(x)
@@ -284,9 +284,7 @@ def build_discriminator(image_format: ImageFormat = ImageFormat(64, 3), base_fil
             x = layers.Concatenate(name="images_and_labels", dtype=dtype)([images, maps])
     filters = base_filters
     for i in range(1, doublings + 1):
-        # To the 4x4 map the kernel gradient is faster as a matrix product (in bfloat16).
-        conv = MatmulGradConv2D if i == doublings and image_size // 2**i == 4 else layers.Conv2D
-        x = conv(
+        x = FastConv2D(
             filters, 4, strides=2, padding="same", use_bias=False,
             kernel_initializer=_weight_init(next_seed()), name=f"down{i}", dtype=dtype,
         )(x)
@@ -310,6 +308,8 @@ def build_discriminator(image_format: ImageFormat = ImageFormat(64, 3), base_fil
 
 # The training-speed layers and the Keras layers they stand in for, with the same weights.
 _STOCK = {FusedBatchNormalization: keras.layers.BatchNormalization,
+          FastConv2D: keras.layers.Conv2D,
+          FastConv2DTranspose: keras.layers.Conv2DTranspose,
           MatmulGradConv2D: keras.layers.Conv2D,
           MatmulGradConv2DTranspose: keras.layers.Conv2DTranspose}
 
@@ -319,7 +319,7 @@ def inference_copy(model: keras.Model) -> keras.Model:
 
     A network trained under a mixed-precision policy keeps float32 weights; the copy computes in
     float32 too, so the saved and exported generator is the same float32 model whatever the
-    training precision was. `FusedBatchNormalization` and the `MatmulGrad` convolutions (training
+    training precision was. `FusedBatchNormalization` and the `Fast` convolutions (training
     speed only) become Keras' own `BatchNormalization`, `Conv2D` and `Conv2DTranspose` with the
     same weights: inference runs the same code, so the outputs are identical, and an
     unconditional generator loads in plain Keras without this package.
