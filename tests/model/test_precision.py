@@ -148,3 +148,23 @@ def test_the_fast_convolutions_compute_keras_convolutions_and_their_gradients(
     assert type(copy.get_layer("up1")) is keras.layers.Conv2DTranspose
     np.testing.assert_allclose(copy(noise, training=False), inference_copy(
         _with_stock_convolutions(g))(noise, training=False), atol=0)
+
+
+def test_a_dcgan_keras_file_with_the_0_2_0_layer_names_still_loads(tmp_path):
+    # tf-dcgan 0.2.0 saved its faster convolutions as MatmulGradConv2D(Transpose); those files
+    # load as the same layers (FastConv2D's subclasses), with the same outputs.
+    from tf_dcgan.model.layers import (FastConv2D, FastConv2DTranspose, MatmulGradConv2D,
+                                       MatmulGradConv2DTranspose)
+
+    inputs = keras.Input((4, 4, 8))
+    x = MatmulGradConv2DTranspose(4, 4, strides=2, padding="same", use_bias=False)(inputs)
+    outputs = MatmulGradConv2D(8, 4, strides=2, padding="same", use_bias=False)(x)
+    model = keras.Model(inputs, outputs)
+    model.save(tmp_path / "old.keras")
+    loaded = keras.models.load_model(tmp_path / "old.keras")
+    assert [type(layer) for layer in loaded.layers[1:]] == [MatmulGradConv2DTranspose,
+                                                            MatmulGradConv2D]
+    assert isinstance(loaded.layers[1], FastConv2DTranspose)
+    assert isinstance(loaded.layers[2], FastConv2D)
+    batch = keras.random.normal((2, 4, 4, 8), seed=0)
+    np.testing.assert_array_equal(loaded(batch), model(batch))
