@@ -16,9 +16,12 @@ against other ways of computing the same kernel gradient:
   `FastConv2D` runs in bf16 into an 8x8 or smaller map), in bf16.
 
 Then the input (data) gradients (`Conv2DBackpropInput`, which G's transposed convolutions also
-run forward), in bf16 and float32: TensorFlow's op against the space-to-depth form and the
-sub-pixel form (`_subpixel_transpose`, what `FastConv2D` and `FastConv2DTranspose` run into an
-image of 4 channels or fewer).
+run forward), in bf16 and float32: TensorFlow's op against two forms with stride-1 kernels:
+- `2x2 blocks`: the stride-1 2x2 transposed convolution into the output's 2x2 blocks stacked as
+  channels, then `depth_to_space` (`tf_dcgan.model.layers._transpose_into_image`, what
+  `FastConv2D` and `FastConv2DTranspose` run into an image of 4 channels or fewer);
+- `sub-pixel`: one stride-1 2x2 forward convolution giving each output pixel's four phases as
+  channels, then `depth_to_space`.
 
 Each is a `tf.function`, timed alternately (median of `--repeats`, each the mean of 10 calls);
 the relative error of each against the float32 gradient is printed beside it.
@@ -40,7 +43,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tf_dcgan.environment import cpu_flags  # noqa: E402
-from tf_dcgan.model.layers import _kernel_gradient, _subpixel_transpose  # noqa: E402
+from tf_dcgan.model.layers import _kernel_gradient, _transpose_into_image  # noqa: E402
 
 KERNEL, STRIDE = 4, 2
 # (input height, input channels, output channels) of each strided convolution's weight gradient:
@@ -115,22 +118,23 @@ def data_native(dy, kernel, shape):
                                           strides=[1, STRIDE, STRIDE, 1], padding="SAME")
 
 
-def data_space_to_depth(dy, kernel, shape):
-    """The same as the stride-1 2x2 convolution's input gradient over 2x2 blocks, then back to
-    pixels (`depth_to_space`) without the padding."""
-    batch, size, _, channels = shape
-    filters = kernel.shape[-1]
-    blocks_kernel = tf.reshape(tf.transpose(tf.reshape(kernel, [2, 2, 2, 2, channels, filters]),
-                                            [0, 2, 1, 3, 4, 5]), [2, 2, 4 * channels, filters])
-    grad = tf.raw_ops.Conv2DBackpropInput(
-        input_sizes=[batch, size // 2 + 1, size // 2 + 1, 4 * channels], filter=blocks_kernel,
-        out_backprop=dy, strides=[1, 1, 1, 1], padding="VALID")
-    return tf.nn.depth_to_space(grad, 2)[:, 1:-1, 1:-1, :]
+def sub_pixel(dy, kernel):
+    """The transposed convolution as a forward one: output row 2u + p reads input rows u - 1 + p
+    and u + p through kernel rows 3 - p and 1 - p; the four phases as channels, then pixels."""
+    channels, filters = kernel.shape[2], kernel.shape[3]
+    taps = tf.constant([[3, 2], [1, 0]])  # [tap][phase]
+    sub = tf.gather(tf.gather(kernel, taps, axis=0), taps, axis=2)  # (tap, p, tap, q, C, F)
+    sub = tf.reshape(tf.transpose(sub, [0, 2, 5, 1, 3, 4]), [2, 2, filters, 4 * channels])
+    phases = tf.nn.conv2d(dy, sub, 1, [[0, 0], [1, 1], [1, 1], [0, 0]])
+    height, width = dy.shape[1], dy.shape[2]
+    parts = [phases[:, p:p + height, q:q + width, (2 * p + q) * channels:(2 * p + q + 1) * channels]
+             for p in (0, 1) for q in (0, 1)]
+    return tf.nn.depth_to_space(tf.concat(parts, axis=-1), 2)
 
 
 def time_data_gradients(args, rng):
     """The input gradient of D's layers (G's transposed convolutions run the same op forward,
-    mirrored): the step's op against the space-to-depth and the sub-pixel forms."""
+    mirrored): TensorFlow's op against the 2x2-blocks and the sub-pixel forms."""
     for dtype in (tf.bfloat16, tf.float32):
         print(f"\ninput (data) gradient, {dtype.name}, ms:")
         for label in DATA_SHAPES:
@@ -139,8 +143,8 @@ def time_data_gradients(args, rng):
             kernel = tf.cast(rng.normal(size=(KERNEL, KERNEL, cin, cout)), dtype)
             shape = [args.batch, size, size, cin]
             functions = {"TF op": tf.function(lambda a, b: data_native(a, b, shape)),
-                         "space-to-depth": tf.function(lambda c, d: data_space_to_depth(c, d, shape)),
-                         "sub-pixel": tf.function(_subpixel_transpose)}
+                         "2x2 blocks": tf.function(_transpose_into_image),
+                         "sub-pixel": tf.function(sub_pixel)}
             exact = data_native(tf.cast(dy, tf.float32), tf.cast(kernel, tf.float32), shape)
             errors = {name: float(tf.reduce_max(tf.abs(tf.cast(f(dy, kernel), tf.float32) - exact))
                                   / tf.reduce_max(tf.abs(exact))) for name, f in functions.items()}

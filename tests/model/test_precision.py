@@ -116,7 +116,7 @@ def test_the_fast_convolutions_compute_keras_convolutions_and_their_gradients(
     # FastConv2D / FastConv2DTranspose take other forms of the same sums where oneDNN runs them
     # faster: the bf16 kernel gradient into (D) or out of (G) an 8x8 or smaller map as a forward
     # convolution, the transposed convolution into an image (G's last layer; D's first layer's
-    # input gradient) as a sub-pixel convolution. Every output and gradient is Keras' layers',
+    # input gradient) through 2x2 blocks. Every output and gradient is Keras' layers',
     # within the precision's rounding. 16x16 has a 4x4 base map and a first layer (16 -> 8) into
     # a small map; 28x28 a 7x7 base map (odd: "same" pads 1 and 1 from 14 to 7); 32x32 colour.
     fmt = ImageFormat(size, channels)

@@ -136,7 +136,7 @@ class LabelMaps(keras.layers.Layer):
 # The strided convolutions' backward passes, and the transposed convolution into an image, in
 # forms that oneDNN runs faster than TensorFlow's own ops for the DCGAN's shapes (kernel 4,
 # stride 2, "same"); `benchmarks/weight_grad.py` times each against the op it replaces.
-FEW_CHANNELS = 4  # an image's channels: below this the sub-pixel form of the transposed op wins
+FEW_CHANNELS = 4  # an image's channels: to so few, the transposed op is faster through 2x2 blocks
 SMALL_MAP = 8  # from an 8x8 map down, the bf16 kernel gradient is faster as a forward convolution
 
 
@@ -173,31 +173,28 @@ def _native_kernel_gradient(inputs, output_gradient, kernel_shape, strides):
         strides=[1, *strides, 1], padding="SAME")
 
 
-# Which of the 4x4 kernel's rows (and columns) each tap of the 2x2 sub-pixel kernel is, per
-# output phase: row 2u + p of the transposed convolution's output reads input rows u - 1 + p
-# (tap 0) and u + p (tap 1), through kernel rows 3 - p and 1 - p.
-_SUBPIXEL_TAPS = [[3, 2], [1, 0]]  # [tap][phase]
-
-
-def _subpixel_transpose(inputs, kernel):
-    """`conv2d_transpose(inputs, kernel, strides=2, padding="same")` for a 4x4 kernel, as one
-    stride-1 2x2 convolution that gives each output pixel's four phases as channels, then
-    `depth_to_space`: the same sum, and on oneDNN much faster than the transposed op when the
-    output has few channels (an image)."""
+def _transpose_into_image(inputs, kernel):
+    """`conv2d_transpose(inputs, kernel, strides=2, padding="same")` for a 4x4 kernel, through the
+    2x2 blocks of its output: the 4x4 stride-2 convolution of the output is the 2x2 stride-1
+    convolution of its (one-pixel padded) blocks stacked as channels (`space_to_depth`), so its
+    transpose is the stride-1 2x2 transposed convolution into the blocks, back to pixels with
+    `depth_to_space` and the padding cut off. The same sum, and on oneDNN about twice as fast as
+    the stride-2 op when the output has few channels (an image)."""
     channels, filters = kernel.shape[2], kernel.shape[3]
-    taps = tf.constant(_SUBPIXEL_TAPS)
-    sub = tf.gather(tf.gather(kernel, taps, axis=0), taps, axis=2)  # (tap, p, tap, q, C, F)
-    sub = tf.reshape(tf.transpose(sub, [0, 2, 5, 1, 3, 4]), [2, 2, filters, 4 * channels])
-    phases = tf.nn.conv2d(inputs, sub, 1, [[0, 0], [1, 1], [1, 1], [0, 0]])
+    # (block row, row in block, block column, column in block, C, F) -> blocks' 2x2 kernel.
+    blocks_kernel = tf.reshape(
+        tf.transpose(tf.reshape(kernel, [2, 2, 2, 2, channels, filters]), [0, 2, 1, 3, 4, 5]),
+        [2, 2, 4 * channels, filters])
     height, width = inputs.shape[1], inputs.shape[2]
-    parts = [phases[:, p:p + height, q:q + width, (2 * p + q) * channels:(2 * p + q + 1) * channels]
-             for p in (0, 1) for q in (0, 1)]
-    return tf.nn.depth_to_space(tf.concat(parts, axis=-1), 2)
+    blocks = tf.raw_ops.Conv2DBackpropInput(
+        input_sizes=tf.stack([tf.shape(inputs)[0], height + 1, width + 1, 4 * channels]),
+        filter=blocks_kernel, out_backprop=inputs, strides=[1, 1, 1, 1], padding="VALID")
+    return tf.nn.depth_to_space(blocks, 2)[:, 1:-1, 1:-1, :]
 
 
 def _plan(layer, image_shape, small_shape):
-    """Which faster forms a strided layer takes, from its shapes: `subpixel` (its transposed
-    convolution into `image_shape`, the larger side, by the sub-pixel form) and `forward_kernel`
+    """Which faster forms a strided layer takes, from its shapes: `blocks` (its transposed
+    convolution into `image_shape`, the larger side, through 2x2 blocks) and `forward_kernel`
     (its kernel gradient as a forward convolution). Both False: Keras' own layer, as for other
     kernels, strides and paddings, and on a machine with a GPU (cuDNN has its own kernels)."""
     image, small = list(image_shape[1:]), list(small_shape[1:])
@@ -206,11 +203,11 @@ def _plan(layer, image_shape, small_shape):
             or layer.padding != "same" or layer.data_format != "channels_last"
             or tuple(layer.dilation_rate) != (1, 1) or tf.config.list_logical_devices("GPU")):
         return False, False
-    subpixel = image[2] <= FEW_CHANNELS and image[:2] == [2 * small[0], 2 * small[1]]
+    blocks = image[2] <= FEW_CHANNELS and image[:2] == [2 * small[0], 2 * small[1]]
     forward_kernel = (layer.compute_dtype == "bfloat16" and max(small[:2]) <= SMALL_MAP
                       and _same_padding(image[0], small[0], 4, 2) is not None
                       and _same_padding(image[1], small[1], 4, 2) is not None)
-    return subpixel, forward_kernel
+    return blocks, forward_kernel
 
 
 @keras.saving.register_keras_serializable(package="tf_dcgan")
@@ -220,7 +217,7 @@ class FastConv2D(keras.layers.Conv2D):
     For the DCGAN's strided convolutions (kernel 4, stride 2, "same"): the kernel gradient in
     bfloat16 into a map of 8x8 or smaller is one forward convolution (oneDNN's bf16
     weight-gradient kernel is slower there), and the input gradient of an image (4 channels or
-    fewer) is the sub-pixel form of the transposed convolution. The same sums in another order:
+    fewer) is the transposed convolution through 2x2 blocks. The same sums in another order:
     equal within the precision's rounding. The forward pass is TensorFlow's own; any other
     layer, or a machine with a GPU, runs exactly Keras' layer. `inference_copy` turns it back
     into `Conv2D`.
@@ -230,16 +227,16 @@ class FastConv2D(keras.layers.Conv2D):
         inputs = tf.convert_to_tensor(inputs)
         small = [None, *(None if side is None else -(-side // 2) for side in inputs.shape[1:3]),
                  self.filters]
-        subpixel, forward_kernel = _plan(self, inputs.shape, small)
-        if not (subpixel or forward_kernel):
+        blocks, forward_kernel = _plan(self, inputs.shape, small)
+        if not (blocks or forward_kernel):
             return super().convolution_op(inputs, kernel)
         kernel_gradient = _kernel_gradient if forward_kernel else _native_kernel_gradient
 
         @tf.custom_gradient
         def convolve(x, w):
             def gradient(dy):
-                if subpixel:
-                    dx = _subpixel_transpose(dy, w)
+                if blocks:
+                    dx = _transpose_into_image(dy, w)
                 else:
                     dx = tf.raw_ops.Conv2DBackpropInput(
                         input_sizes=tf.shape(x), filter=w, out_backprop=dy,
@@ -255,7 +252,7 @@ class FastConv2D(keras.layers.Conv2D):
 class FastConv2DTranspose(keras.layers.Conv2DTranspose):
     """`keras.layers.Conv2DTranspose` that takes faster forms on a CPU (oneDNN), as `FastConv2D`.
 
-    Into an image (4 channels or fewer) the transposed convolution itself is the sub-pixel form;
+    Into an image (4 channels or fewer) the transposed convolution itself goes through 2x2 blocks;
     out of a map of 8x8 or smaller its bfloat16 kernel gradient is one forward convolution (the
     convolution's, with the output gradient and the input in each other's places). The input
     gradient is TensorFlow's forward convolution, as in Keras' layer. Only in training: called
@@ -271,8 +268,8 @@ class FastConv2DTranspose(keras.layers.Conv2DTranspose):
         output_shape = tf.stack([tf.shape(inputs)[0], inputs.shape[1] * 2, inputs.shape[2] * 2,
                                  self.filters])
         image = [None, inputs.shape[1] * 2, inputs.shape[2] * 2, self.filters]
-        subpixel, forward_kernel = _plan(self, image, inputs.shape)
-        if not (subpixel or forward_kernel):
+        blocks, forward_kernel = _plan(self, image, inputs.shape)
+        if not (blocks or forward_kernel):
             return super().call(inputs)
         kernel_gradient = _kernel_gradient if forward_kernel else _native_kernel_gradient
 
@@ -281,8 +278,8 @@ class FastConv2DTranspose(keras.layers.Conv2DTranspose):
             def gradient(dy):
                 return tf.nn.conv2d(dy, w, 2, "SAME"), kernel_gradient(dy, x, w.shape, (2, 2))
 
-            if subpixel:
-                return _subpixel_transpose(x, w), gradient
+            if blocks:
+                return _transpose_into_image(x, w), gradient
             return tf.nn.conv2d_transpose(x, w, output_shape, 2, "SAME"), gradient
 
         outputs = convolve(inputs, tf.convert_to_tensor(self.kernel))
