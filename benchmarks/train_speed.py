@@ -211,6 +211,10 @@ def pytorch_step(size, batch, precision, data, channels_last=False, compiled=Fal
     if compiled:
         # Static shapes: D sees three kinds of input a step (real, detached, with grad), and
         # dynamic-shape recompiles failed in inductor on 2.13 ("cannot determine truth value").
+        # Dynamo's compiled graphs are cached per code object for the whole process, up to
+        # `recompile_limit` (8) of them; without a reset the table's later rows (three graphs a
+        # configuration) hit that limit and ran D eager, so every compiled variant starts afresh.
+        torch.compiler.reset()
         generator = torch.compile(generator, dynamic=False)
         discriminator = torch.compile(discriminator, dynamic=False)
     bce = nn.BCEWithLogitsLoss()
