@@ -13,6 +13,8 @@ from tf_dcgan.model.latent import (
 )
 from tf_dcgan.model.layers import (
     ClassLabel,
+    FastConv2D,
+    FastConv2DTranspose,
     FusedBatchNormalization,
     LabelMaps,
 )
@@ -38,6 +40,8 @@ from tf_dcgan.model.saving import (
 __all__ = [
     "ClassLabel",
     "DCGAN",
+    "FastConv2D",
+    "FastConv2DTranspose",
     "FusedBatchNormalization",
     "LabelMaps",
     "LatentSpace",

@@ -23,10 +23,10 @@ from tf_dcgan.checks import (
 from tf_dcgan.deprecation import old_argument, old_form
 from tf_dcgan.model.layers import (
     ClassLabel,
-    FusedBatchNormalization,
-    LabelMaps,
     FastConv2D,
     FastConv2DTranspose,
+    FusedBatchNormalization,
+    LabelMaps,
     MatmulGradConv2D,
     MatmulGradConv2DTranspose,
 )
