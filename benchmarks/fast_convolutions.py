@@ -34,18 +34,10 @@ import tensorflow as tf  # noqa: E402
 
 from tf_dcgan import DCGAN, build_discriminator, build_generator  # noqa: E402
 from tf_dcgan.checks import ImageFormat  # noqa: E402
-from tf_dcgan.model.layers import FastConv2D, FastConv2DTranspose  # noqa: E402
+from tf_dcgan.model import FastConv2D, FastConv2DTranspose, stock_copy  # noqa: E402
 from train_speed import CHANNELS, LATENT, cpu_line  # noqa: E402
 
-STOCK = {FastConv2D: keras.layers.Conv2D, FastConv2DTranspose: keras.layers.Conv2DTranspose}
-
-
-def with_keras_convolutions(model):
-    """The same network with Keras' own convolutions in place of the Fast ones."""
-    copy = keras.models.clone_model(model, clone_function=lambda layer: STOCK.get(
-        type(layer), type(layer)).from_config(layer.get_config()))
-    copy.set_weights(model.get_weights())
-    return copy
+CONVOLUTIONS = (FastConv2D, FastConv2DTranspose)  # swapped for Keras' own in the reference
 
 
 def stepper(generator, discriminator, data):
@@ -85,8 +77,8 @@ def main():
                 discriminator = build_discriminator(image_format, seed=2, dtype=dtype)
                 variants = {
                     "fast": stepper(generator, discriminator, data),
-                    "keras": stepper(with_keras_convolutions(generator),
-                                     with_keras_convolutions(discriminator), data)}
+                    "keras": stepper(stock_copy(generator, kinds=CONVOLUTIONS),
+                                     stock_copy(discriminator, kinds=CONVOLUTIONS), data)}
                 for step in variants.values():
                     for _ in range(3):  # trace, build, warm up
                         step()

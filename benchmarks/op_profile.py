@@ -8,6 +8,10 @@ step's wall time, measured without the profiler just before. `onednn_profile.py`
 oneDNN ops further (by primitive and kernel); this one also shows TensorFlow's own kernels (the
 optimizer's element-wise updates, casts, transposes, LeakyReLU).
 
+It ends with the step's arithmetic floor (`arithmetic.py`): the FLOPs of its convolutions and
+dense layers at the rate of a large matrix product in the same precision, measured in the same
+run, against the step, and the rate the step's convolution ops reached under the profiler.
+
     python benchmarks/op_profile.py                            # 64x64, batch 64, bf16
     python benchmarks/op_profile.py --size 28 --steps 40 --precision float32
 """
@@ -32,6 +36,8 @@ from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
 from tf_dcgan import DCGAN, build_discriminator, build_generator  # noqa: E402
 from tf_dcgan.checks import ImageFormat  # noqa: E402
+
+from arithmetic import matmul_rate, step_flops  # noqa: E402
 
 CHANNELS = {28: 1, 32: 3, 64: 3}
 
@@ -93,6 +99,17 @@ def main():
     for kind, ms in spent.most_common(args.top):
         print(f"{kind:36s} {ms / args.steps:9.2f} {calls[kind] / args.steps:11.1f} "
               f"{ms / args.steps / total:7.1%}")
+    flops = args.batch * step_flops(gan.generator, gan.discriminator)
+    dtype = tf.float32 if args.precision == "float32" else tf.bfloat16
+    rate = matmul_rate(dtype)
+    floor = flops / rate / 1e6
+    in_convs = sum(ms for kind, ms in spent.items()
+                   if "Conv2D" in kind or "MatMul" in kind) / args.steps
+    print(f"floor: the step's convolutions and dense layers do {flops / 1e9:.2f} GFLOP; a "
+          f"2048x2048 {dtype.name} matrix product runs at {rate:.0f} GFLOP/s now, so they need "
+          f"at least {floor:.1f} ms a step ({args.batch / floor * 1000:.0f} images/s at most). "
+          f"The step: {wall:.1f} ms, {wall / floor:.2f}x the floor; its convolution and matmul "
+          f"ops under the profiler {in_convs:.1f} ms ({flops / in_convs / 1e6:.0f} GFLOP/s)")
 
 
 if __name__ == "__main__":

@@ -17,10 +17,12 @@ then G with the non-saturating loss through the updated D, G's forward pass comp
 
 The variants are long-lived and driven one step at a time in turn (A B C ... then C B A, so
 that the host's drift hits all alike), each step timed to the end of its computation; the table
-gives each variant's median images/s over `--cycles` cycles (with the quartiles), our step over
-it, and for ours the FLOPs per image of the step (2 per multiply-add, backward = 2x forward) and
-the share of this machine's float32 matmul rate measured in the same run. The CPU's flags that
-decide bfloat16's speed (AVX-512, AVX512_BF16, AMX) are printed with the table.
+gives each variant's median images/s over `--cycles` cycles (with the quartiles) and our step
+over it. Under each configuration, the floor (`arithmetic.py`): the images/s at which the step's
+convolutions and dense layers alone would run at the rate of a large matrix product in the same
+precision, measured in the same run, and the share of it that ours and the best PyTorch reach.
+The CPU's flags that decide bfloat16's speed (AVX-512, AVX512_BF16, AMX) are printed with the
+table.
 
     python benchmarks/train_speed.py                                   # the whole table
     python benchmarks/train_speed.py --sizes 64 --batches 64 128 --precisions mixed_bfloat16
@@ -50,6 +52,8 @@ from tf_dcgan import DCGAN, build_discriminator, build_generator  # noqa: E402
 from tf_dcgan.model.layers import FusedBatchNormalization  # noqa: E402
 from tf_dcgan.training.callbacks import LossHistory  # noqa: E402
 
+from arithmetic import matmul_rate, step_flops  # noqa: E402
+
 try:
     import torch
 except ImportError:  # PyTorch is a benchmark-only dependency
@@ -57,47 +61,6 @@ except ImportError:  # PyTorch is a benchmark-only dependency
 
 LATENT = 100
 CHANNELS = {28: 1, 32: 3, 64: 3}  # Fashion-MNIST's gray 28x28, CIFAR-like 32x32, the paper's 64x64
-
-
-def step_macs(generator, discriminator):
-    """Multiply-adds of one training step per image: 9 D forward passes' worth, 3 of G's.
-
-    D on real and D on fake each cost a forward and a backward pass (2x forward); the G step
-    costs G's forward (reused from D's fake step, counted once), D forward and backward, and G's
-    backward.
-    """
-    def forward(model):
-        total = 0
-        for layer in model.layers:
-            if isinstance(layer, keras.layers.Conv2DTranspose):
-                height, width = layer.input.shape[1:3]
-                total += height * width * np.prod(layer.kernel.shape)
-            elif isinstance(layer, keras.layers.Conv2D):
-                height, width = layer.output.shape[1:3]
-                total += height * width * np.prod(layer.kernel.shape)
-            elif isinstance(layer, keras.layers.Dense):
-                total += np.prod(layer.kernel.shape)
-        return total
-
-    return 9 * forward(discriminator) + 3 * forward(generator)
-
-
-def matmul_gflops(seconds=3.0, n=2048):
-    """This machine's float32 matmul rate (TensorFlow, oneDNN), GFLOP/s: the practical ceiling."""
-    a = tf.random.normal([n, n])
-
-    @tf.function
-    def repeat(x):
-        for _ in tf.range(10):
-            x = tf.matmul(x, a) * (1.0 / n)
-        return x
-
-    repeat(a).numpy()
-    runs, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        repeat(a).numpy()
-        runs += 1
-    return runs * 10 * 2 * n ** 3 / (time.perf_counter() - start) / 1e9
 
 
 def stock_layers(model):
@@ -312,11 +275,13 @@ def main():
                         help="skip the cost of the per-step loss history (28x28, batch 128)")
     args = parser.parse_args()
 
-    ceiling = matmul_gflops()
+    matmul = {precision: matmul_rate(tf.float32 if precision == "float32" else tf.bfloat16)
+             for precision in args.precisions}
     print(cpu_line())
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
-          f"PyTorch {torch.__version__ if torch else 'not installed'}; "
-          f"float32 matmul (2048x2048, TensorFlow): {ceiling:.0f} GFLOP/s")
+          f"PyTorch {torch.__version__ if torch else 'not installed'}; 2048x2048 matrix product "
+          "(TensorFlow): " + ", ".join(f"{precision} {rate:.0f} GFLOP/s"
+                                       for precision, rate in matmul.items()))
     print(f"each variant {args.cycles} steps, one at a time in turn; images/s: median "
           "(quartiles); ours / variant")
     print(f"{'size':>4} {'batch':>5} {'precision':>14}  {'variant':<30} {'images/s':>22} "
@@ -341,9 +306,14 @@ def main():
                     cell = f"{median[name]:7.1f} ({q1:.0f}-{q3:.0f})"
                     print(f"{size:>4} {batch:>5} {precision:>14}  {name:<30} {cell:>22} "
                           f"{median['ours'] / median[name]:8.2f}x", flush=True)
-                gflop = 2 * step_macs(gan.generator, gan.discriminator) / 1e9
-                line = (f"{'':>26}ours: {gflop:.2f} GFLOP an image, "
-                        f"{100 * median['ours'] * gflop / ceiling:.0f}% of the float32 matmul rate")
+                # The floor: the step's convolutions at the matrix product's rate.
+                most = matmul[precision] / (step_flops(gan.generator, gan.discriminator) / 1e9)
+                line = (f"{'':>26}the matrix product's rate allows {most:.0f} images/s "
+                        f"(convolutions and dense layers only): ours runs at "
+                        f"{median['ours'] / most:.0%} of it")
+                torch_rates = [value for name, value in median.items() if name in TORCH_VARIANTS]
+                if torch_rates:
+                    line += f", the best PyTorch at {max(torch_rates) / most:.0%}"
                 if precision == "float32":
                     our_float32[size, batch] = median["ours"]
                 elif (size, batch) in our_float32:

@@ -13,7 +13,8 @@ from tf_dcgan import DCGAN, build_discriminator, build_generator
 from tf_dcgan import export as export_lib
 from tf_dcgan.export.tflite import non_builtin_ops
 from tf_dcgan.model import load_generator
-from tf_dcgan.model.networks import inference_copy
+from tf_dcgan.model import FastConv2D, FastConv2DTranspose
+from tf_dcgan.model.networks import inference_copy, stock_copy
 
 
 def _gan(dtype):
@@ -92,17 +93,6 @@ def test_old_generator_files_still_load_and_export(tmp_path):
     assert non_builtin_ops((tmp_path / "g.tflite").read_bytes()) == []
 
 
-def _with_stock_convolutions(model):
-    """A copy of `model` with Keras' own Conv2D/Conv2DTranspose for the Fast layers."""
-    from tf_dcgan.model.layers import FastConv2D, FastConv2DTranspose
-
-    stock = {FastConv2D: keras.layers.Conv2D, FastConv2DTranspose: keras.layers.Conv2DTranspose}
-    copy = keras.models.clone_model(model, clone_function=lambda layer: stock.get(
-        type(layer), type(layer)).from_config(layer.get_config()))
-    copy.set_weights(model.get_weights())
-    return copy
-
-
 def _relative_error(ours, theirs):
     scale = float(tf.reduce_max(tf.abs(theirs)))
     assert scale > 0
@@ -128,7 +118,7 @@ def test_the_fast_convolutions_compute_keras_convolutions_and_their_gradients(
     noise = keras.random.normal((6, 8), seed=0)
     images = keras.random.uniform((6, size, size, channels), -1, 1, seed=0)
     for model, inputs in ((g, noise), (d, images)):
-        stock = _with_stock_convolutions(model)
+        stock = stock_copy(model, kinds=(FastConv2D, FastConv2DTranspose))
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(inputs)
             ours_out = tf.cast(model(inputs, training=True), tf.float32)
@@ -149,14 +139,13 @@ def test_the_fast_convolutions_compute_keras_convolutions_and_their_gradients(
     copy = inference_copy(g)
     assert type(copy.get_layer("up1")) is keras.layers.Conv2DTranspose
     np.testing.assert_allclose(copy(noise, training=False), inference_copy(
-        _with_stock_convolutions(g))(noise, training=False), atol=0)
+        stock_copy(g, kinds=(FastConv2D, FastConv2DTranspose)))(noise, training=False), atol=0)
 
 
 def test_a_dcgan_keras_file_with_the_0_2_0_layer_names_still_loads(tmp_path):
     # tf-dcgan 0.2.0 saved its faster convolutions as MatmulGradConv2D(Transpose); those files
     # load as the same layers (FastConv2D's subclasses), with the same outputs.
-    from tf_dcgan.model.layers import (FastConv2D, FastConv2DTranspose, MatmulGradConv2D,
-                                       MatmulGradConv2DTranspose)
+    from tf_dcgan.model.layers import MatmulGradConv2D, MatmulGradConv2DTranspose
 
     inputs = keras.Input((4, 4, 8))
     x = MatmulGradConv2DTranspose(4, 4, strides=2, padding="same", use_bias=False)(inputs)

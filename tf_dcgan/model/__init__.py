@@ -28,6 +28,7 @@ from tf_dcgan.model.networks import (
     build_discriminator,
     build_generator,
     inference_copy,
+    stock_copy,
 )
 from tf_dcgan.model.saving import (
     all_weights_finite,
@@ -60,4 +61,5 @@ __all__ = [
     "load_generator",
     "load_model_file",
     "replica_seed",
+    "stock_copy",
 ]

@@ -339,11 +339,37 @@ def inference_copy(model: keras.Model) -> keras.Model:
     fused = any(isinstance(layer, tuple(_STOCK)) for layer in model.layers)
     if not (mixed or fused):
         return model
+    return stock_copy(model, dtype="float32" if mixed else None)
 
-    def inference_layer(layer):
-        config = {**layer.get_config(), "dtype": "float32"} if mixed else layer.get_config()
-        return _STOCK.get(type(layer), layer.__class__).from_config(config)
 
-    copy = keras.models.clone_model(model, clone_function=inference_layer)
+def stock_copy(model: keras.Model, kinds: tuple = tuple(_STOCK),
+               dtype: str | None = None) -> keras.Model:
+    """A copy of `model` with Keras' own layer in place of each of this library's training-speed
+    layers of `kinds`, with the same weights.
+
+    `FusedBatchNormalization` becomes `BatchNormalization`, `FastConv2D` `Conv2D` and
+    `FastConv2DTranspose` `Conv2DTranspose`: the same sums, in Keras' own code. `inference_copy`
+    swaps them all, in float32; a comparison of the fast layers against Keras' swaps only those
+    (`tests/model/test_precision.py`, `benchmarks/fast_convolutions.py`).
+
+    Args:
+        model: keras.Model. A network built by `build_generator` or `build_discriminator`.
+        kinds: tuple of classes. The layers to swap; default all of them.
+        dtype: str, optional. The copy's dtype policy, e.g. "float32"; default the model's.
+
+    Returns:
+        A new model; the other layers are clones of the model's.
+
+    Example:
+        >>> copy = stock_copy(build_discriminator(28, 1), kinds=(FastConv2D,))
+        >>> type(copy.get_layer("down2")).__name__, type(copy.get_layer("down2_bn")).__name__
+        ('Conv2D', 'FusedBatchNormalization')
+    """
+    def stock_layer(layer):
+        config = layer.get_config() if dtype is None else {**layer.get_config(), "dtype": dtype}
+        kind = _STOCK.get(type(layer)) if isinstance(layer, kinds) else None
+        return (kind or type(layer)).from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=stock_layer)
     copy.set_weights(model.get_weights())
     return copy
