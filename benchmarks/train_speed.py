@@ -6,10 +6,11 @@ D on a real batch (optimizer step), D on the generated batch detached from G (op
 then G with the non-saturating loss through the updated D, G's forward pass computed once.
 
 - **ours**: `DCGAN`'s compiled train function, the one `fit` calls for each step (data from
-  memory, after warm-up), with the library's layers (fused BatchNorm) and `--precision` policy;
+  memory, after warm-up), with the library's layers (fused BatchNorm, `FastConv2D`) and
+  `--precision` policy;
 - **plain loop**: the same step as a hand-written `tf.function` over Keras' stock layers
-  (Keras 3 BatchNormalization, unfused on TensorFlow), channels-last, as in the TensorFlow DCGAN
-  tutorial with G's forward pass reused;
+  (`stock_copy`: Keras 3 BatchNormalization, unfused on TensorFlow, and Keras' convolutions),
+  channels-last, as in the TensorFlow DCGAN tutorial with G's forward pass reused;
 - **PyTorch** (when `torch` is installed: `pip install -r benchmarks/requirements.txt`): the same
   networks (pytorch/examples' DCGAN, generalised to 28x28 and 32x32), bfloat16 through
   `torch.autocast`, in three forms: eager channels-first (pytorch/examples as written), eager
@@ -49,7 +50,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tf_dcgan import DCGAN, build_discriminator, build_generator  # noqa: E402
-from tf_dcgan.model.layers import FusedBatchNormalization  # noqa: E402
+from tf_dcgan.model import stock_copy  # noqa: E402
 from tf_dcgan.training.callbacks import LossHistory  # noqa: E402
 
 from arithmetic import matmul_rate, step_flops  # noqa: E402
@@ -61,18 +62,6 @@ except ImportError:  # PyTorch is a benchmark-only dependency
 
 LATENT = 100
 CHANNELS = {28: 1, 32: 3, 64: 3}  # Fashion-MNIST's gray 28x28, CIFAR-like 32x32, the paper's 64x64
-
-
-def stock_layers(model):
-    """The same network with Keras' own BatchNormalization in place of the fused one."""
-    def swap(layer):
-        if isinstance(layer, FusedBatchNormalization):
-            return keras.layers.BatchNormalization.from_config(layer.get_config())
-        return layer.__class__.from_config(layer.get_config())
-
-    copy = keras.models.clone_model(model, clone_function=swap)
-    copy.set_weights(model.get_weights())
-    return copy
 
 
 def ours(size, batch, precision, data):
@@ -94,7 +83,7 @@ def ours(size, batch, precision, data):
 
 
 def plain_loop(gan, data):
-    generator, discriminator = stock_layers(gan.generator), stock_layers(gan.discriminator)
+    generator, discriminator = stock_copy(gan.generator), stock_copy(gan.discriminator)
     bce = keras.losses.BinaryCrossentropy(from_logits=True)
     d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
     g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
