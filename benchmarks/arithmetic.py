@@ -5,14 +5,27 @@ The floor is the step's multiply-adds in convolutions and dense layers (the rest
 BatchNorm, activations, the optimizer, is memory traffic) timed at the rate of a large matrix
 product in the same precision, measured in the same run: oneDNN's best kernel on its best
 shape. No form of the step computes those multiply-adds faster, so `batch / floor` bounds the
-images/s of our step and of PyTorch's on this CPU alike.
+images/s of our step and of PyTorch's on this CPU alike. `cpu_line` names the CPU and the flags
+that decide bfloat16's speed, printed by every speed benchmark beside its figures.
 """
 
 import math
+import os
 import time
 
 import keras
 import tensorflow as tf
+
+from tf_dcgan.environment import cpu_flags
+
+
+def cpu_line() -> str:
+    """This CPU's model, core count and the flags that decide bfloat16's speed."""
+    model, flags = cpu_flags()
+    have = {"AVX-512": "avx512f", "AVX512_BF16": "avx512_bf16", "AMX-BF16": "amx_bf16"}
+    return (f"CPU: {model or 'unknown'}, {os.cpu_count()} CPUs; "
+            + ", ".join(f"{name} {'yes' if flag in flags else 'no'}"
+                        for name, flag in have.items()))
 
 
 def multiply_adds(layer) -> int:

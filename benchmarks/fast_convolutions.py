@@ -35,7 +35,8 @@ import tensorflow as tf  # noqa: E402
 from tf_dcgan import DCGAN, build_discriminator, build_generator  # noqa: E402
 from tf_dcgan.checks import ImageFormat  # noqa: E402
 from tf_dcgan.model import FastConv2D, FastConv2DTranspose, stock_copy  # noqa: E402
-from train_speed import CHANNELS, LATENT, cpu_line  # noqa: E402
+from arithmetic import cpu_line  # noqa: E402
+from train_speed import CHANNELS, LATENT  # noqa: E402
 
 CONVOLUTIONS = (FastConv2D, FastConv2DTranspose)  # swapped for Keras' own in the reference
 

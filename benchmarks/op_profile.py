@@ -37,7 +37,7 @@ from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 from tf_dcgan import DCGAN, build_discriminator, build_generator  # noqa: E402
 from tf_dcgan.checks import ImageFormat  # noqa: E402
 
-from arithmetic import matmul_rate, step_flops  # noqa: E402
+from arithmetic import cpu_line, matmul_rate, step_flops  # noqa: E402
 
 CHANNELS = {28: 1, 32: 3, 64: 3}
 
@@ -93,6 +93,7 @@ def main():
         tf.profiler.experimental.stop()
         spent, calls = op_times(logdir)
     total = sum(spent.values()) / args.steps
+    print(cpu_line())
     print(f"{args.size}x{args.size}, batch {args.batch}, {args.precision}: {wall:.1f} ms a step "
           f"without the profiler; the ops under it {total:.1f} ms a step")
     print(f"{'op type':36s} {'ms/step':>9s} {'calls/step':>11s} {'share':>7s}")

@@ -53,7 +53,7 @@ from tf_dcgan import DCGAN, build_discriminator, build_generator  # noqa: E402
 from tf_dcgan.model import stock_copy  # noqa: E402
 from tf_dcgan.training.callbacks import LossHistory  # noqa: E402
 
-from arithmetic import matmul_rate, step_flops  # noqa: E402
+from arithmetic import cpu_line, matmul_rate, step_flops  # noqa: E402
 
 try:
     import torch
@@ -238,16 +238,6 @@ def loss_history_cost(rounds, steps=100, batch=128):
 
 TORCH_VARIANTS = {"PyTorch eager": {}, "PyTorch eager, channels-last": {"channels_last": True},
                   "torch.compile, channels-last": {"channels_last": True, "compiled": True}}
-
-
-def cpu_line():
-    from tf_dcgan.environment import cpu_flags
-
-    model, flags = cpu_flags()
-    have = {"AVX-512": "avx512f", "AVX512_BF16": "avx512_bf16", "AMX-BF16": "amx_bf16"}
-    return (f"CPU: {model or 'unknown'}, {os.cpu_count()} CPUs; "
-            + ", ".join(f"{name} {'yes' if flag in flags else 'no'}"
-                        for name, flag in have.items()))
 
 
 def main():

@@ -42,8 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tf_dcgan.environment import cpu_flags  # noqa: E402
 from tf_dcgan.model.layers import _kernel_gradient, _transpose_into_image  # noqa: E402
+
+from arithmetic import cpu_line  # noqa: E402
 
 KERNEL, STRIDE = 4, 2
 # (input height, input channels, output channels) of each strided convolution's weight gradient:
@@ -159,10 +160,7 @@ def main():
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=9)
     args = parser.parse_args()
-    model, flags = cpu_flags()
-    shown = sorted(flags & {"avx512f", "avx512_bf16", "amx_bf16"})
-    print(f"{model or 'CPU'}: {', '.join(shown) or 'none of avx512f, avx512_bf16, amx_bf16'}; "
-          f"batch {args.batch}, median of {args.repeats}, ms per gradient")
+    print(f"{cpu_line()}; batch {args.batch}, median of {args.repeats}, ms per gradient")
     rng = np.random.default_rng(0)
     variants = {"TF op bf16": native, "float32": in_float32, "patches bf16": patches,
                 "space-to-depth bf16": space_to_depth, "forward conv bf16": forward_conv}
